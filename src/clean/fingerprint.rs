@@ -1,0 +1,1 @@
+//! Text fingerprints for near-duplicate detection.

@@ -1,0 +1,1 @@
+//! HTML sanitizing for republished text.

@@ -1,0 +1,1 @@
+//! An entry's language: declared, from the feed, or detected.

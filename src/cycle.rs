@@ -1,0 +1,1 @@
+//! One cycle: fetch due sources, parse, clean, store, dedupe, publish.

@@ -1,0 +1,1 @@
+//! Grouping entries into stories.

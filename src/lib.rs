@@ -1,0 +1,15 @@
+//! hejnal: gathers the news of Kraków and its partner cities from their feeds,
+//! folds duplicate stories together and republishes one bilingual feed.
+//!
+//! Each module is one stage of the walk described in docs/ARCHITECTURE.md.
+
+pub mod clean;
+pub mod config;
+pub mod cycle;
+pub mod dedupe;
+pub mod fetch;
+pub mod model;
+pub mod parse;
+pub mod publish;
+pub mod store;
+pub mod variants;

@@ -1,0 +1,1 @@
+//! Rendering the published files and writing them atomically.

@@ -1,0 +1,1 @@
+//! Choosing a story's text in each output language.
