@@ -117,12 +117,16 @@ impl Default for FetchConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: Option<String>,
+    /// `/healthz` answers 503 when no source has answered for this long
+    /// (default: three publishing intervals).
+    pub stale_after_secs: Option<u64>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: Some("127.0.0.1:8080".to_string()),
+            stale_after_secs: None,
         }
     }
 }

@@ -1,1 +1,365 @@
-//! One cycle: fetch due sources, parse, clean, store, dedupe, publish.
+//! One cycle of the walk: fetch the due sources concurrently, parse and clean each
+//! document, store the entries, group them into stories and publish.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+
+use crate::clean;
+use crate::config::{Config, SourceConfig};
+use crate::dedupe;
+use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetcher};
+use crate::model::{Entry, SourceState};
+use crate::parse;
+use crate::publish;
+use crate::schedule;
+use crate::store::{Store, StoreError, UpsertStatus};
+
+/// What happened to one source in a cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceOutcome {
+    Ok { items: usize, new: usize, updated: usize },
+    NotModified,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceReport {
+    pub id: String,
+    pub outcome: SourceOutcome,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// Wall time spent in each stage; parse and clean add up across parallel tasks.
+#[derive(Debug, Clone, Default)]
+pub struct StageTimes {
+    pub fetch: Duration,
+    pub parse: Duration,
+    pub clean: Duration,
+    pub store: Duration,
+    pub dedupe: Duration,
+    pub publish: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CycleReport {
+    pub started: Option<DateTime<Utc>>,
+    pub sources: Vec<SourceReport>,
+    pub new_entries: usize,
+    pub updated_entries: usize,
+    pub new_stories: usize,
+    pub written: Vec<PathBuf>,
+    pub elapsed: Duration,
+    pub stages: StageTimes,
+}
+
+impl CycleReport {
+    pub fn count(&self, want: fn(&SourceOutcome) -> bool) -> usize {
+        self.sources.iter().filter(|s| want(&s.outcome)).count()
+    }
+
+    pub fn ok(&self) -> usize {
+        self.count(|o| matches!(o, SourceOutcome::Ok { .. }))
+    }
+
+    pub fn not_modified(&self) -> usize {
+        self.count(|o| matches!(o, SourceOutcome::NotModified))
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, SourceOutcome::Failed(_)))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("dedupe: {0}")]
+    Dedupe(#[from] dedupe::DedupeError),
+    #[error("publish: {0}")]
+    Publish(#[from] publish::PublishError),
+}
+
+/// Which sources a cycle fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Every enabled source, now (`hejnal once`).
+    All,
+    /// Only the sources whose next fetch is due (the daemon).
+    Due,
+}
+
+/// Shared with whoever runs the cycle: a way to stop it early, and a sign of
+/// life after every source, which the daemon's watchdog watches.
+#[derive(Debug, Default)]
+pub struct Control {
+    stop: AtomicBool,
+    last_progress: AtomicI64,
+}
+
+impl Control {
+    /// No new fetch starts after this; fetches in flight finish.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub fn beat(&self) {
+        self.last_progress
+            .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    pub fn since_progress(&self) -> Duration {
+        let ms = Utc::now().timestamp_millis() - self.last_progress.load(Ordering::Relaxed);
+        Duration::from_millis(ms.max(0) as u64)
+    }
+}
+
+/// The result of fetching, parsing and cleaning one source, before it is stored.
+struct Harvest {
+    source: SourceConfig,
+    state: SourceState,
+    result: Result<Option<Vec<Entry>>, String>,
+    retry_after: Option<Duration>,
+    max_age: Option<Duration>,
+    ttl_minutes: Option<u32>,
+    gone: bool,
+    bytes: u64,
+    elapsed: Duration,
+    parse_time: Duration,
+    clean_time: Duration,
+}
+
+pub async fn run(
+    config: &Config,
+    store: &mut Store,
+    fetcher: &Arc<Fetcher>,
+    selection: Selection,
+    control: &Control,
+) -> Result<CycleReport, CycleError> {
+    let started = Instant::now();
+    let now = Utc::now();
+    let mut report = CycleReport {
+        started: Some(now),
+        ..CycleReport::default()
+    };
+
+    let mut due = Vec::new();
+    for source in config.enabled_sources() {
+        let state = store.source_state(&source.id)?;
+        if state.gone_url.as_deref() == Some(source.url.as_str()) {
+            continue;
+        }
+        if selection == Selection::Due && !schedule::is_due(state.next_due, now) {
+            continue;
+        }
+        due.push((source.clone(), state));
+    }
+
+    let fetch_started = Instant::now();
+    let mut harvests = futures_util::stream::iter(due)
+        // The stream starts a fetch only when a slot frees, so a stop request
+        // lets the fetches in flight finish and starts no more.
+        .take_while(|_| std::future::ready(!control.stopping()))
+        .map(|(source, state)| harvest(config, Arc::clone(fetcher), source, state, now))
+        .buffer_unordered(config.publisher.concurrency.max(1));
+    while let Some(h) = harvests.next().await {
+        report.stages.parse += h.parse_time;
+        report.stages.clean += h.clean_time;
+        let store_started = Instant::now();
+        let source_report = settle(config, store, h, now, &mut report)?;
+        report.stages.store += store_started.elapsed();
+        report.sources.push(source_report);
+        control.beat();
+    }
+    report.stages.fetch = fetch_started
+        .elapsed()
+        .saturating_sub(report.stages.store);
+
+    let dedupe_started = Instant::now();
+    let grouped = dedupe::group(store, &config.dedupe, now)?;
+    report.new_stories = grouped.new_stories;
+    report.stages.dedupe = dedupe_started.elapsed();
+
+    let publish_started = Instant::now();
+    let stories = store.latest_stories(config.publisher.max_items)?;
+    let files = publish::render(config, &stories)?;
+    report.written = publish::write(&config.output_dir(), &files)?.written;
+    report.stages.publish = publish_started.elapsed();
+
+    report.sources.sort_by(|a, b| a.id.cmp(&b.id));
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+async fn harvest(
+    config: &Config,
+    fetcher: Arc<Fetcher>,
+    source: SourceConfig,
+    state: SourceState,
+    now: DateTime<Utc>,
+) -> Harvest {
+    let started = Instant::now();
+    let mut h = Harvest {
+        source: source.clone(),
+        state,
+        result: Ok(None),
+        retry_after: None,
+        max_age: None,
+        ttl_minutes: None,
+        gone: false,
+        bytes: 0,
+        elapsed: Duration::ZERO,
+        parse_time: Duration::ZERO,
+        clean_time: Duration::ZERO,
+    };
+    let url = fetch_url(&source, &h.state).to_string();
+    let conditional = Conditional {
+        etag: h.state.etag.clone(),
+        last_modified: h.state.last_modified.clone(),
+    };
+    let limit = source
+        .max_body_bytes
+        .unwrap_or(config.fetch.max_body_bytes);
+    match fetcher.fetch(&url, &conditional, limit).await {
+        Ok(FetchOutcome::NotModified { max_age }) => h.max_age = max_age,
+        Ok(FetchOutcome::Fetched(fetched)) => {
+            h.bytes = fetched.body.len() as u64;
+            h.max_age = fetched.max_age;
+            if let Some(target) = &fetched.moved_to {
+                tracing::warn!(source = %source.id, from = %url, to = %target,
+                    "feed moved permanently; update its url in feeds.toml");
+                h.state.moved_to = Some(target.clone());
+            }
+            h.state.etag = fetched.etag.clone();
+            h.state.last_modified = fetched.last_modified.clone();
+            let max_items = config.fetch.max_items_per_feed;
+            let strip = config.dedupe.strip_params.clone();
+            // Parsing and sanitizing are CPU work: keep them off the async workers.
+            let worked = tokio::task::spawn_blocking(move || {
+                let t0 = Instant::now();
+                let parsed = parse::parse(
+                    &fetched.body,
+                    fetched.content_type.as_deref(),
+                    &fetched.final_url,
+                    max_items,
+                );
+                let parse_time = t0.elapsed();
+                let t1 = Instant::now();
+                let out = parsed.map(|feed| {
+                    let entries = clean::clean(&source, &feed, &fetched.final_url, &strip, now);
+                    (entries, feed.ttl_minutes)
+                });
+                (out, parse_time, t1.elapsed())
+            })
+            .await;
+            match worked {
+                Ok((Ok((entries, ttl)), parse_time, clean_time)) => {
+                    h.ttl_minutes = ttl;
+                    h.parse_time = parse_time;
+                    h.clean_time = clean_time;
+                    h.result = Ok(Some(entries));
+                }
+                Ok((Err(e), parse_time, _)) => {
+                    h.parse_time = parse_time;
+                    h.result = Err(e.to_string());
+                }
+                Err(e) => h.result = Err(format!("parser crashed: {e}")),
+            }
+        }
+        Err(e) => {
+            h.retry_after = e.retry_after();
+            h.gone = matches!(e, FetchError::Gone);
+            h.result = Err(e.to_string());
+        }
+    }
+    h.elapsed = started.elapsed();
+    h
+}
+
+/// The URL to fetch: where a permanent redirect pointed, while the configured URL is unchanged.
+fn fetch_url<'a>(source: &'a SourceConfig, state: &'a SourceState) -> &'a str {
+    match (&state.moved_to, &state.moved_from) {
+        (Some(target), Some(from)) if *from == source.url => target,
+        _ => &source.url,
+    }
+}
+
+/// Stores one harvest: entries first, then the fetch state, so a crash in between
+/// costs a refetch and never an entry.
+fn settle(
+    config: &Config,
+    store: &mut Store,
+    h: Harvest,
+    now: DateTime<Utc>,
+    report: &mut CycleReport,
+) -> Result<SourceReport, CycleError> {
+    let source = &h.source;
+    let mut state = h.state;
+    if state.moved_to.is_some() && state.moved_from.as_deref() != Some(source.url.as_str()) {
+        state.moved_from = Some(source.url.clone());
+    }
+    let outcome = match h.result {
+        Ok(Some(entries)) => {
+            let upserted = store.upsert_entries(&entries, now)?;
+            let new = upserted.iter().filter(|u| u.status == UpsertStatus::New).count();
+            let updated = upserted
+                .iter()
+                .filter(|u| u.status == UpsertStatus::Updated)
+                .count();
+            report.new_entries += new;
+            report.updated_entries += updated;
+            state.last_ok = Some(now);
+            state.last_error = None;
+            state.consecutive_failures = 0;
+            SourceOutcome::Ok {
+                items: entries.len(),
+                new,
+                updated,
+            }
+        }
+        Ok(None) => {
+            state.last_ok = Some(now);
+            state.last_error = None;
+            state.consecutive_failures = 0;
+            SourceOutcome::NotModified
+        }
+        Err(reason) => {
+            tracing::warn!(source = %source.id, %reason, "source failed");
+            state.last_error = Some(reason.clone());
+            state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+            if h.gone {
+                tracing::warn!(source = %source.id, "410 Gone: disabled until its url changes in feeds.toml");
+                state.gone_url = Some(source.url.clone());
+            }
+            SourceOutcome::Failed(reason)
+        }
+    };
+    state.next_due = Some(schedule::next_due(
+        &schedule::Signals {
+            failures: state.consecutive_failures,
+            retry_after: h.retry_after,
+            max_age: h.max_age,
+            ttl_minutes: h.ttl_minutes,
+        },
+        config,
+        source,
+        now,
+    ));
+    store.save_source_state(&source.id, &state)?;
+    Ok(SourceReport {
+        id: source.id.clone(),
+        outcome,
+        bytes: h.bytes,
+        elapsed: h.elapsed,
+    })
+}

@@ -6,10 +6,14 @@
 pub mod clean;
 pub mod config;
 pub mod cycle;
+pub mod daemon;
 pub mod dedupe;
 pub mod fetch;
 pub mod model;
 pub mod parse;
 pub mod publish;
+pub mod schedule;
+pub mod serve;
+pub mod status;
 pub mod store;
 pub mod variants;

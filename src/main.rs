@@ -1,1 +1,19 @@
-fn main() {}
+//! The `hejnal` command line: the operator's and the webmaster's edge of the program.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    cli::logging::init(args.log_format);
+    match cli::dispatch(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -213,6 +213,8 @@ pub struct SourceState {
     pub next_due: Option<DateTime<Utc>>,
     /// Where a permanent redirect (301/308) said the feed now lives.
     pub moved_to: Option<String>,
+    /// The configured URL that redirect applies to: editing feeds.toml forgets it.
+    pub moved_from: Option<String>,
     /// 410 Gone: not fetched again until the configured URL changes.
     pub gone_url: Option<String>,
 }

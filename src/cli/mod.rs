@@ -1,0 +1,62 @@
+//! Subcommands. Errors here are `anyhow`: this is where they meet a person.
+
+pub mod logging;
+mod once;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "hejnal", version, about = "Kraków and partner cities' news, gathered and republished as one bilingual feed")]
+pub struct Args {
+    /// Path to feeds.toml.
+    #[arg(long, short, global = true, default_value = "feeds.toml", env = "HEJNAL_CONFIG")]
+    pub config: PathBuf,
+    /// Log format: human text or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = logging::Format::Human)]
+    pub log_format: logging::Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: cycles on the schedule, the HTTP server, systemd integration.
+    Run {
+        /// Address to serve on, overriding `[server] listen`.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Fetch every source once, publish, print a summary and exit.
+    Once,
+    /// Serve an existing output folder without fetching (a second node behind the same files).
+    Serve {
+        /// Address to serve on, overriding `[server] listen`.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match args.command {
+        Command::Once => runtime.block_on(once::once(&args.config)),
+        Command::Run { listen } => {
+            let options = hejnal::daemon::Options {
+                config_path: args.config,
+                listen,
+            };
+            runtime.block_on(hejnal::daemon::run(options))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            runtime.block_on(serve::serve(&args.config, listen))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `hejnal once`: one cycle over every enabled source, then a summary.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use hejnal::config::Config;
+use hejnal::cycle::{self, Control, CycleReport, Selection, SourceOutcome};
+use hejnal::fetch::Fetcher;
+use hejnal::store::Store;
+
+pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let db = config.database_path();
+    let mut store =
+        Store::open(&db).with_context(|| format!("opening the database {}", db.display()))?;
+    let fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
+    let report = cycle::run(&config, &mut store, &fetcher, Selection::All, &Control::default()).await?;
+    print!("{}", summary(&report));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn summary(report: &CycleReport) -> String {
+    let mut out = format!(
+        "sources: {} ok, {} not modified, {} failed\n",
+        report.ok(),
+        report.not_modified(),
+        report.failed()
+    );
+    for s in &report.sources {
+        if let SourceOutcome::Failed(reason) = &s.outcome {
+            out.push_str(&format!("  failed {}: {reason}\n", s.id));
+        }
+    }
+    out.push_str(&format!(
+        "entries: {} new, {} updated; stories: {} new\n",
+        report.new_entries, report.updated_entries, report.new_stories
+    ));
+    if report.written.is_empty() {
+        out.push_str("files: nothing changed\n");
+    } else {
+        out.push_str(&format!("files written: {}\n", report.written.len()));
+        for path in &report.written {
+            out.push_str(&format!("  {}\n", path.display()));
+        }
+    }
+    out.push_str(&format!("took {:.2?}\n", report.elapsed));
+    out
+}

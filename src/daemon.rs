@@ -1,0 +1,255 @@
+//! `hejnal run`: cycles on the cron schedule, the HTTP server, signals and the
+//! systemd notify protocol. The only module that knows about time and signals.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::{Config, ConfigError};
+use crate::cycle::{self, Control, CycleReport, Selection};
+use crate::fetch::{FetchError, Fetcher};
+use crate::schedule;
+use crate::serve::{self, ServeError, Site};
+use crate::status::Status;
+use crate::store::{Store, StoreError};
+
+/// How long SIGTERM waits for in-flight work before abandoning it.
+const DRAIN: Duration = Duration::from_secs(8);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("HTTP client: {0}")]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error("signals: {0}")]
+    Signal(std::io::Error),
+}
+
+pub struct Options {
+    pub config_path: PathBuf,
+    /// `--listen`, overriding `[server] listen`.
+    pub listen: Option<String>,
+}
+
+/// Tells systemd, when it listens; a failure to tell is logged, never fatal.
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!(error = %e, "systemd notify failed");
+    }
+}
+
+pub async fn run(options: Options) -> Result<(), DaemonError> {
+    let mut config = Arc::new(Config::load(&options.config_path)?);
+    let mut store = Store::open(&config.database_path())?;
+    let mut fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
+
+    let interval = publishing_interval(&config);
+    let stale_after = config
+        .server
+        .stale_after_secs
+        .map(Duration::from_secs)
+        .unwrap_or(interval * 3);
+    let status = Arc::new(Status::new(stale_after));
+    set_source_counts(&status, &config);
+    let site = Site::new(config.output_dir(), Arc::clone(&status), interval);
+    let addr = options
+        .listen
+        .clone()
+        .or_else(|| config.server.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let listener = serve::bind(&addr).await?;
+    tracing::info!(%addr, "serving the published feeds");
+
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve::serve(listener, site, async {
+        let _ = server_stopped.await;
+    }));
+
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+
+    let control = Arc::new(Control::default());
+    control.beat();
+    let watchdog = spawn_watchdog(Arc::clone(&control));
+    notify(&[NotifyState::Ready, NotifyState::Status("started, first cycle running")]);
+
+    let mut next_wake = Utc::now();
+    let mut reload_pending = false;
+    'daemon: loop {
+        // Idle until the next tick, beating so the watchdog knows the loop lives.
+        while Utc::now() < next_wake && !reload_pending {
+            let wait = (next_wake - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(1))) => control.beat(),
+                _ = hup.recv() => reload_pending = true,
+                _ = term.recv() => break 'daemon,
+                _ = int.recv() => break 'daemon,
+            }
+        }
+        if reload_pending {
+            reload_pending = false;
+            reload(&options.config_path, &mut config, &mut fetcher, &status);
+            next_wake = Utc::now();
+        }
+
+        let tick = Utc::now();
+        let run = cycle::run(&config, &mut store, &fetcher, Selection::Due, &control);
+        tokio::pin!(run);
+        let outcome = loop {
+            tokio::select! {
+                result = &mut run => break Some(result),
+                _ = hup.recv() => {
+                    tracing::info!("reload requested; it applies when this cycle ends");
+                    reload_pending = true;
+                }
+                _ = term.recv() => break None,
+                _ = int.recv() => break None,
+            }
+        };
+        match outcome {
+            Some(result) => after_cycle(result, &status, &config, &control),
+            None => {
+                drain(run, &control).await;
+                break 'daemon;
+            }
+        }
+        next_wake = next_tick(&config, tick);
+        let skipped = ticks_between(&config, tick, Utc::now());
+        if skipped > 0 {
+            tracing::warn!(skipped, "the cycle outlasted the schedule; ticks that came meanwhile were skipped");
+        }
+    }
+
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    tracing::info!("stopping");
+    watchdog.abort();
+    let _ = stop_server.send(());
+    if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), server).await {
+        tracing::warn!(error = %e, "HTTP server did not stop cleanly");
+    }
+    Ok(())
+}
+
+/// SIGTERM during a cycle: start no new fetch, let in-flight ones finish for a
+/// while, then drop them. Every store write is its own transaction, so dropping
+/// the cycle mid-way leaves a consistent database.
+async fn drain<F: std::future::Future>(run: std::pin::Pin<&mut F>, control: &Control) {
+    notify(&[NotifyState::Stopping, NotifyState::Status("finishing in-flight fetches")]);
+    control.request_stop();
+    if tokio::time::timeout(DRAIN, run).await.is_err() {
+        tracing::warn!("in-flight fetches abandoned at shutdown");
+    }
+}
+
+fn after_cycle(
+    result: Result<CycleReport, cycle::CycleError>,
+    status: &Status,
+    config: &Config,
+    control: &Control,
+) {
+    control.beat();
+    match result {
+        Ok(report) => {
+            status.record(&report, Utc::now());
+            let line = format!(
+                "{} sources, {} failing, {} new stories",
+                config.enabled_sources().count(),
+                report.failed(),
+                report.new_stories
+            );
+            tracing::info!(
+                fetched = report.sources.len(),
+                ok = report.ok(),
+                not_modified = report.not_modified(),
+                failed = report.failed(),
+                new_stories = report.new_stories,
+                written = report.written.len(),
+                elapsed_ms = report.elapsed.as_millis() as u64,
+                "cycle finished"
+            );
+            notify(&[NotifyState::Status(&line)]);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cycle failed");
+            notify(&[NotifyState::Status(&format!("last cycle failed: {e}"))]);
+        }
+    }
+}
+
+/// SIGHUP: a bad file keeps the running configuration; a good one applies now.
+fn reload(path: &Path, config: &mut Arc<Config>, fetcher: &mut Arc<Fetcher>, status: &Status) {
+    notify(&[NotifyState::Reloading]);
+    match Config::load(path) {
+        Ok(fresh) => {
+            match Fetcher::new(&fresh.fetch, &fresh.user_agent()) {
+                Ok(f) => *fetcher = Arc::new(f),
+                Err(e) => tracing::error!(error = %e, "keeping the old HTTP client"),
+            }
+            tracing::info!(sources = fresh.enabled_sources().count(), "configuration reloaded");
+            *config = Arc::new(fresh);
+            set_source_counts(status, config);
+        }
+        Err(e) => tracing::error!("configuration not reloaded, the running one stays: {e}"),
+    }
+    notify(&[NotifyState::Ready]);
+}
+
+fn set_source_counts(status: &Status, config: &Config) {
+    let all = config.sources.len();
+    status.set_sources(all, all - config.enabled_sources().count());
+}
+
+/// The earliest tick, over the publisher's schedule and every source's own.
+fn next_tick(config: &Config, after: DateTime<Utc>) -> DateTime<Utc> {
+    config
+        .enabled_sources()
+        .filter_map(|s| schedule::schedule_of(config, s))
+        .chain(config.publisher.schedule.get_ref().parse::<cron::Schedule>().ok())
+        .filter_map(|s| schedule::next_tick(&s, after))
+        .min()
+        .unwrap_or(after + chrono::TimeDelta::minutes(15))
+}
+
+fn ticks_between(config: &Config, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
+    config
+        .publisher
+        .schedule
+        .get_ref()
+        .parse::<cron::Schedule>()
+        .map(|s| s.after(&from).take_while(|t| *t < to).count())
+        .unwrap_or(0)
+}
+
+fn publishing_interval(config: &Config) -> Duration {
+    let now = Utc::now();
+    let first = next_tick(config, now);
+    let second = next_tick(config, first);
+    (second - first).to_std().unwrap_or(Duration::from_secs(900))
+}
+
+fn spawn_watchdog(control: Arc<Control>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Some(period) = sd_notify::watchdog_enabled() else {
+            return;
+        };
+        let mut ticker = tokio::time::interval(period / 2);
+        loop {
+            ticker.tick().await;
+            if control.since_progress() < period {
+                notify(&[NotifyState::Watchdog]);
+            } else {
+                tracing::error!("no progress for {period:?}; letting the watchdog restart hejnal");
+            }
+        }
+    })
+}

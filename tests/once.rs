@@ -1,0 +1,219 @@
+//! `hejnal once` end to end: the real binary against a loopback feed server.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Behaviour, FeedServer, hejnal, write_config};
+
+const SOURCES: &[(&str, &str, &str, &str)] = &[
+    ("krakow", "/krakow.xml", "pl", "Kraków"),
+    ("nuernberg", "/nuernberg.atom", "de", "Nürnberg"),
+    ("kyiv", "/kyiv.json", "en", "Kyiv"),
+    ("leipzig", "/leipzig.rdf", "de", "Leipzig"),
+    ("nowa-huta", "/iso88592.xml", "pl", "Kraków"),
+    ("podgorze", "/cp1250.xml", "pl", "Kraków"),
+    ("noguid", "/no-guid.xml", "pl", "Kraków"),
+];
+
+fn farm() -> FeedServer {
+    let server = FeedServer::start();
+    server.put_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site"));
+    server
+}
+
+fn parse_output(dir: &Path, name: &str) -> feed_rs::model::Feed {
+    let bytes = std::fs::read(dir.join("public").join(name)).expect("published file");
+    feed_rs::parser::parse(bytes.as_slice()).expect("published feed parses")
+}
+
+fn titles(feed: &feed_rs::model::Feed) -> Vec<String> {
+    feed.entries
+        .iter()
+        .filter_map(|e| e.title.as_ref().map(|t| t.content.clone()))
+        .collect()
+}
+
+fn all_titles_contain(feed: &feed_rs::model::Feed, needle: &str) -> bool {
+    titles(feed).iter().any(|t| t.contains(needle))
+}
+
+#[test]
+fn once_publishes_every_format_with_the_stories_of_every_source() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, SOURCES, "");
+    let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("7 ok"), "{out}");
+
+    for name in ["feed.xml", "feed.atom", "feed.json"] {
+        let feed = parse_output(dir.path(), name);
+        for needle in [
+            "Nowe nasadzenia drzew na Plantach",
+            "Zażółć gęślą jaźń",
+            "Größe zählt nicht: Straßenfest",
+            "Kyiv and Kraków sign",
+            "Leipziger Buchmesse",
+            "Łódź, Kraków i Gdańsk",
+            "Źródła Wisły – ćwiczenia żeglarskie „Żagiel”",
+            "Wpis bez guid",
+        ] {
+            assert!(all_titles_contain(&feed, needle), "{name} lacks {needle:?}: {:?}", titles(&feed));
+        }
+        // The exhibition is carried by two sources under two URL variants: one story.
+        let exhibition = feed
+            .entries
+            .iter()
+            .filter(|e| {
+                e.title.as_ref().is_some_and(|t| {
+                    t.content.contains("wspólna wystawa") || t.content.contains("Ausstellung mit Krakau")
+                })
+            })
+            .count();
+        assert_eq!(exhibition, 1, "{name}: {:?}", titles(&feed));
+        for entry in &feed.entries {
+            for link in &entry.links {
+                assert!(link.href.starts_with("http"), "{name}: relative link {}", link.href);
+            }
+        }
+    }
+
+    let rss = std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed.xml");
+    assert!(!rss.contains("<script"), "script survived sanitizing");
+    assert!(rss.contains("https://www.krakow.example/mapa.html"), "relative link not resolved");
+    assert!(rss.contains("<language>pl</language>"));
+    assert!(rss.contains("rel=\"self\""));
+}
+
+#[test]
+fn second_run_sends_validators_gets_304s_and_writes_nothing() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, SOURCES, "");
+    let config = config.to_str().expect("utf-8 path");
+    let (code, _, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+    let feed_path = dir.path().join("public/feed.xml");
+    let before = std::fs::metadata(&feed_path).and_then(|m| m.modified()).expect("mtime");
+    let bytes_before = std::fs::read(&feed_path).expect("feed");
+
+    let (code, out, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server.not_modified(), SOURCES.len(), "every source answers 304");
+    assert!(out.contains(&format!("{} not modified", SOURCES.len())), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+    let after = std::fs::metadata(&feed_path).and_then(|m| m.modified()).expect("mtime");
+    assert_eq!(before, after, "feed.xml rewritten though nothing changed");
+    assert_eq!(bytes_before, std::fs::read(&feed_path).expect("feed"));
+}
+
+#[test]
+fn a_second_process_on_the_same_database_publishes_no_story_as_new() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, SOURCES, "");
+    let config = config.to_str().expect("utf-8 path");
+    assert_eq!(hejnal(&["once", "--config", config]).0, 0);
+    let first = parse_output(dir.path(), "feed.xml");
+
+    // Validators forgotten (as after a lost state): full bodies come again.
+    for (_, path, _, _) in SOURCES {
+        let body = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site").join(&path[1..])).expect("fixture");
+        let mut changed_etag = body.clone();
+        changed_etag.extend_from_slice(b"\n");
+        server.put(path, changed_etag, "application/xml");
+    }
+    let (code, out, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0 new, 0 updated; stories: 0 new"), "{out}");
+    let second = parse_output(dir.path(), "feed.xml");
+    let ids = |f: &feed_rs::model::Feed| f.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&first), ids(&second), "story guids changed between runs");
+}
+
+#[test]
+fn one_broken_source_does_not_stop_the_others() {
+    let server = farm();
+    server.behave("/nuernberg.atom", Behaviour::Status(500));
+    server.behave("/kyiv.json", Behaviour::Garbage);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sources = SOURCES.to_vec();
+    sources.push(("refused", "/nothing-here.xml", "pl", "Kraków"));
+    let config = write_config(dir.path(), &server, &sources, "");
+    let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "a run with failing sources still publishes: {err}");
+    assert!(out.contains("3 failed"), "{out}");
+    assert!(out.contains("failed nuernberg: HTTP 500"), "{out}");
+    assert!(out.contains("failed kyiv:"), "{out}");
+    assert!(out.contains("failed refused: HTTP 404"), "{out}");
+    let feed = parse_output(dir.path(), "feed.xml");
+    assert!(all_titles_contain(&feed, "Nowe nasadzenia drzew"));
+    assert!(!all_titles_contain(&feed, "Straßenfest"));
+}
+
+#[test]
+fn a_bad_config_fails_with_a_clear_message_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(
+        &path,
+        "[publisher]\ntitle = \"x\"\nbase_url = \"https://x.example/\"\nlanguage = [\"pl\"]\n",
+    )
+    .expect("write");
+    let (code, _, err) = hejnal(&["once", "--config", path.to_str().expect("utf-8 path")]);
+    assert_ne!(code, 0);
+    assert!(err.contains("feeds.toml:4:"), "{err}");
+    assert!(err.contains("unknown field `language`"), "{err}");
+}
+
+#[test]
+fn feedparser_reads_every_output_without_complaint() {
+    let has_feedparser = std::process::Command::new("python3")
+        .args(["-c", "import feedparser"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_feedparser {
+        assert!(std::env::var_os("CI").is_none(), "CI must install Python's feedparser");
+        eprintln!("feedparser not installed; skipping outside CI");
+        return;
+    }
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, SOURCES, "");
+    assert_eq!(hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]).0, 0);
+    let script = r#"
+import sys, json, feedparser
+out = {}
+for name in sys.argv[1:]:
+    d = feedparser.parse(name)
+    out[name] = {"bozo": bool(d.bozo), "error": str(d.get("bozo_exception", "")),
+                 "titles": [e.get("title", "") for e in d.entries]}
+print(json.dumps(out))
+"#;
+    let public = dir.path().join("public");
+    let names: Vec<String> = ["feed.xml", "feed.atom", "feed.json"]
+        .iter()
+        .map(|n| public.join(n).to_string_lossy().into_owned())
+        .collect();
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(&names)
+        .output()
+        .expect("python3");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("feedparser report");
+    let reference = titles(&parse_output(dir.path(), "feed.xml"));
+    for name in &names[..2] {
+        let r = &report[name];
+        assert_eq!(r["bozo"], false, "{name}: {}", r["error"]);
+        let got: Vec<String> = r["titles"]
+            .as_array()
+            .expect("titles")
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect();
+        assert_eq!(got, reference, "{name}");
+    }
+}
