@@ -32,7 +32,7 @@ pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
 }
 
 fn entry(view: &ItemView) -> Entry {
-    let lead = &view.lead;
+    let lead = &view.author;
     Entry {
         title: Text::plain(view.title.clone()),
         id: view.guid.clone(),

@@ -92,7 +92,7 @@ pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
 }
 
 fn item(view: &ItemView) -> JsonItem<'_> {
-    let lead = &view.lead;
+    let lead = &view.author;
     JsonItem {
         id: &view.guid,
         url: view.link.as_deref(),

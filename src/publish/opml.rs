@@ -4,7 +4,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::PublishError;
-use super::view::{clean, site_of};
+use super::view::{site_of, xml_safe};
 use crate::config::{Config, SourceConfig};
 
 /// The group of sources with no city.
@@ -17,7 +17,7 @@ pub(crate) fn render(config: &Config, home: &url::Url) -> Result<Vec<u8>, Publis
 fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let title = clean(&config.publisher.title);
+    let title = xml_safe(&config.publisher.title);
     let owner = home.to_string();
     writer
         .create_element("opml")
@@ -47,8 +47,8 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
 }
 
 fn outline(w: &mut Writer<Vec<u8>>, source: &SourceConfig) -> std::io::Result<()> {
-    let name = clean(&source.name);
-    let xml_url = clean(&source.url);
+    let name = xml_safe(&source.name);
+    let xml_url = xml_safe(&source.url);
     let mut element = w
         .create_element("outline")
         .with_attribute(("type", "rss"))
@@ -71,7 +71,7 @@ fn by_city(config: &Config) -> Vec<(String, Vec<&SourceConfig>)> {
     for source in config.enabled_sources() {
         let city = match source.city.trim() {
             "" => NO_CITY.to_string(),
-            city => clean(city),
+            city => xml_safe(city),
         };
         match groups.iter_mut().find(|(name, _)| *name == city) {
             Some((_, members)) => members.push(source),

@@ -31,7 +31,7 @@ pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
 }
 
 fn item(view: &ItemView) -> Item {
-    let lead = &view.lead;
+    let lead = &view.author;
     Item {
         title: Some(view.title.clone()),
         link: view.link.clone(),

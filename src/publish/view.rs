@@ -63,7 +63,8 @@ pub(crate) struct ItemView {
     pub updated: DateTime<Utc>,
     pub lang: Lang,
     pub body_html: String,
-    pub lead: SourceRef,
+    /// The source whose text the item shows first: author, `<source>`, city.
+    pub author: SourceRef,
     /// The texts shown in the body, in body order.
     pub variants: Vec<Variant>,
     /// Every source that told the story, lead first, each once.
@@ -117,7 +118,7 @@ pub(crate) fn newest(stories: &[Story], max: usize) -> Vec<&Story> {
 /// The feed with every output language side by side in each item.
 pub(crate) fn combined(config: &Config, home: &Url, stories: &[&Story], ui: &Lang) -> FeedView {
     FeedView {
-        title: clean(&config.publisher.title),
+        title: xml_safe(&config.publisher.title),
         description: description(config),
         home: home.clone(),
         lang: ui.clone(),
@@ -134,7 +135,7 @@ pub(crate) fn combined(config: &Config, home: &Url, stories: &[&Story], ui: &Lan
 /// else in its original language, so that no story is left out.
 pub(crate) fn single(config: &Config, home: &Url, stories: &[&Story], lang: &Lang) -> FeedView {
     FeedView {
-        title: clean(&format!(
+        title: xml_safe(&format!(
             "{} ({})",
             config.publisher.title,
             lang.as_str().to_ascii_uppercase()
@@ -222,41 +223,56 @@ fn item(config: &Config, story: &Story, lead: &StoredEntry, choice: Choice) -> I
         missing,
     } = choice;
     let sources = story_sources(config, story);
-    let lead_source = source_ref(config, lead);
+    let original = source_ref(config, lead).link;
+    let teller = source_ref(config, teller(story, lead, &primary));
+    let base = teller.feed_url.as_deref();
     let shown: Vec<Variant> = shown
         .into_iter()
-        .map(|v| absolute_variant(v, lead_source.feed_url.as_deref()))
+        .map(|v| absolute_variant(v, base))
         .collect();
     let link = std::iter::once(&primary)
         .chain(shown.iter())
-        .find_map(|v| absolute(v.link.as_deref()?, lead_source.feed_url.as_deref()))
-        .or_else(|| lead_source.link.clone());
+        .find_map(|v| absolute(v.link.as_deref()?, base))
+        .or_else(|| teller.link.clone());
     let sections: Vec<Section> = shown
         .iter()
         .map(|v| Section {
             variant: v,
-            original_link: lead_source.link.as_deref(),
+            original_link: original.as_deref(),
         })
         .collect();
-    let others: Vec<&SourceRef> = sources.iter().filter(|s| s.id != lead_source.id).collect();
-    let body_html = clean(&body::render(&sections, &others, ui, missing));
+    let others: Vec<&SourceRef> = sources.iter().filter(|s| s.id != teller.id).collect();
+    let body_html = xml_safe(&body::render(&sections, &others, ui, missing));
     ItemView {
-        guid: clean(&story.guid),
-        title: clean(&title),
+        guid: xml_safe(&story.guid),
+        title: xml_safe(&title),
         link,
         published: story.published,
         updated: story.updated,
         lang: primary.lang.clone(),
         body_html,
-        lead: lead_source,
+        author: teller,
         variants: shown
             .into_iter()
             .map(|mut v| {
-                v.title = clean(&v.title);
+                v.title = xml_safe(&v.title);
                 v
             })
             .collect(),
         sources,
+    }
+}
+
+/// The entry whose source speaks for the item: the one that wrote the
+/// primary text, or the lead when that text is a machine translation.
+fn teller<'a>(story: &'a Story, lead: &'a StoredEntry, primary: &Variant) -> &'a StoredEntry {
+    match &primary.provenance {
+        Provenance::Native { source_id } => story
+            .entries
+            .iter()
+            .find(|s| &s.entry.source_id == source_id && s.entry.lang == primary.lang)
+            .unwrap_or(lead),
+        Provenance::Machine { .. } => lead,
     }
 }
 
@@ -348,8 +364,8 @@ fn source_ref(config: &Config, stored: &StoredEntry) -> SourceRef {
     let feed_url = known.and_then(|s| absolute(&s.url, None));
     SourceRef {
         id: entry.source_id.clone(),
-        name: clean(known.map_or(&entry.source_id, |s| &s.name)),
-        city: clean(known.map_or("", |s| s.city.as_str())),
+        name: xml_safe(known.map_or(&entry.source_id, |s| &s.name)),
+        city: xml_safe(known.map_or("", |s| s.city.as_str())),
         link: entry
             .link
             .as_deref()
@@ -405,16 +421,16 @@ fn last_update(stories: &[&Story]) -> DateTime<Utc> {
 fn description(config: &Config) -> String {
     let p = &config.publisher;
     if p.description.trim().is_empty() {
-        clean(&p.title)
+        xml_safe(&p.title)
     } else {
-        clean(&p.description)
+        xml_safe(&p.description)
     }
 }
 
 /// Drops the characters XML 1.0 cannot carry (NUL, other C0 controls,
 /// U+FFFE/U+FFFF): one of them in a source title would make every reader
 /// reject the whole feed.
-pub(crate) fn clean(text: &str) -> String {
+pub(crate) fn xml_safe(text: &str) -> String {
     text.chars()
         .filter(|&c| {
             matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
