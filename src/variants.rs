@@ -1,1 +1,44 @@
 //! Choosing a story's text in each output language.
+
+use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
+
+/// The story's text in each of `languages`, in that order: text written in the
+/// language by a source wins over a machine translation; `None` means the story
+/// has no text in that language at all.
+pub fn variants(story: &Story, languages: &[Lang]) -> Vec<(Lang, Option<Variant>)> {
+    languages
+        .iter()
+        .map(|lang| (lang.clone(), variant(story, lang)))
+        .collect()
+}
+
+/// The story's text in one language, if it has any.
+pub fn variant(story: &Story, lang: &Lang) -> Option<Variant> {
+    // Entries are kept lead first, so the first match is the best native text.
+    story
+        .entries
+        .iter()
+        .find(|stored| &stored.entry.lang == lang)
+        .map(native_variant)
+        .or_else(|| story.translations.iter().find(|v| &v.lang == lang).cloned())
+}
+
+/// The lead entry: the earliest native telling of the story. `None` only for a
+/// story the store handed over without entries.
+pub fn best_native(story: &Story) -> Option<&StoredEntry> {
+    story.entries.first()
+}
+
+/// An entry's own text as a variant in its language.
+pub fn native_variant(stored: &StoredEntry) -> Variant {
+    let entry = &stored.entry;
+    Variant {
+        lang: entry.lang.clone(),
+        title: entry.title.clone(),
+        summary: entry.summary.clone(),
+        link: entry.link.clone(),
+        provenance: Provenance::Native {
+            source_id: entry.source_id.clone(),
+        },
+    }
+}

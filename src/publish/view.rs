@@ -1,0 +1,439 @@
+//! What one published feed shows, independent of its format: every format
+//! renders the same titles, links, dates and bodies from these values.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::PublishError;
+use super::body::{self, Section};
+use crate::config::Config;
+use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
+use crate::variants::{best_native, native_variant, variant, variants};
+
+/// One feed file set: the combined feed or the feed of one language.
+pub(crate) struct FeedView {
+    pub title: String,
+    pub description: String,
+    /// The publisher's home, always ending in '/'.
+    pub home: Url,
+    pub lang: Lang,
+    /// Folder of this feed under the output folder: "" or "pl/".
+    pub folder: String,
+    pub updated: DateTime<Utc>,
+    pub items: Vec<ItemView>,
+}
+
+impl FeedView {
+    /// Path of one of this feed's files, relative to the output folder.
+    pub fn path(&self, file: &str) -> String {
+        format!("{}{file}", self.folder)
+    }
+
+    /// Absolute URL of one of this feed's files.
+    pub fn url(&self, file: &str) -> String {
+        join(&self.home, &self.path(file))
+    }
+}
+
+/// A source as a reader is shown it.
+pub(crate) struct SourceRef {
+    pub id: String,
+    pub name: String,
+    pub city: String,
+    /// The source's own feed.
+    pub feed_url: Option<String>,
+    /// The source's article for this story.
+    pub link: Option<String>,
+    pub lang: Lang,
+}
+
+impl SourceRef {
+    /// The source's web site, guessed as the root of its feed's host.
+    pub fn site(&self) -> Option<String> {
+        self.feed_url.as_deref().and_then(site_of)
+    }
+}
+
+/// One story as one feed shows it.
+pub(crate) struct ItemView {
+    pub guid: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub lang: Lang,
+    pub body_html: String,
+    /// The source whose text the item shows first: author, `<source>`, city.
+    pub author: SourceRef,
+    /// The texts shown in the body, in body order.
+    pub variants: Vec<Variant>,
+    /// Every source that told the story, lead first, each once.
+    pub sources: Vec<SourceRef>,
+}
+
+/// The publisher's base URL as a folder, so that joining "feed.xml" stays under it.
+pub(crate) fn base_url(config: &Config) -> Result<Url, PublishError> {
+    let raw = config.publisher.base_url.get_ref();
+    let mut url = Url::parse(raw).map_err(|e| PublishError::BaseUrl {
+        url: raw.clone(),
+        reason: e.to_string(),
+    })?;
+    if url.cannot_be_a_base() {
+        return Err(PublishError::BaseUrl {
+            url: raw.clone(),
+            reason: "it cannot hold paths".to_string(),
+        });
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// The newest `max` stories, newest first; ties broken by guid so that the
+/// order never depends on how the store happened to list them.
+pub(crate) fn newest(stories: &[Story], max: usize) -> Vec<&Story> {
+    let mut chosen: Vec<&Story> = stories
+        .iter()
+        .filter(|story| {
+            let has_entries = !story.entries.is_empty();
+            if !has_entries {
+                tracing::warn!(guid = %story.guid, "story without entries is not published");
+            }
+            has_entries
+        })
+        .collect();
+    chosen.sort_by(|a, b| {
+        b.published
+            .cmp(&a.published)
+            .then_with(|| a.guid.cmp(&b.guid))
+    });
+    chosen.truncate(max);
+    chosen
+}
+
+/// The feed with every output language side by side in each item.
+pub(crate) fn combined(config: &Config, home: &Url, stories: &[&Story], ui: &Lang) -> FeedView {
+    FeedView {
+        title: xml_safe(&config.publisher.title),
+        description: description(config),
+        home: home.clone(),
+        lang: ui.clone(),
+        folder: String::new(),
+        updated: last_update(stories),
+        items: stories
+            .iter()
+            .filter_map(|story| combined_item(config, story, ui))
+            .collect(),
+    }
+}
+
+/// The feed of one language: each story once, in that language when it has it,
+/// else in its original language, so that no story is left out.
+pub(crate) fn single(config: &Config, home: &Url, stories: &[&Story], lang: &Lang) -> FeedView {
+    FeedView {
+        title: xml_safe(&format!(
+            "{} ({})",
+            config.publisher.title,
+            lang.as_str().to_ascii_uppercase()
+        )),
+        description: description(config),
+        home: home.clone(),
+        lang: lang.clone(),
+        folder: format!("{lang}/"),
+        updated: last_update(stories),
+        items: stories
+            .iter()
+            .filter_map(|story| single_item(config, story, lang))
+            .collect(),
+    }
+}
+
+fn combined_item(config: &Config, story: &Story, ui: &Lang) -> Option<ItemView> {
+    let lead = best_native(story)?;
+    let present: Vec<Variant> = variants(story, &config.publisher.languages)
+        .into_iter()
+        .filter_map(|(_, v)| v)
+        .collect();
+    let primary = present
+        .first()
+        .cloned()
+        .unwrap_or_else(|| native_variant(lead));
+    let choice = Choice {
+        title: format_title(&config.publisher.title_format, story, lead),
+        primary,
+        shown: body_order(present, lead),
+        ui,
+        missing: None,
+    };
+    Some(item(config, story, lead, choice))
+}
+
+fn single_item(config: &Config, story: &Story, lang: &Lang) -> Option<ItemView> {
+    let lead = best_native(story)?;
+    let (shown, missing) = match variant(story, lang) {
+        Some(v) => (v, None),
+        None => (native_variant(lead), Some(lang)),
+    };
+    let choice = Choice {
+        title: shown.title.clone(),
+        primary: shown.clone(),
+        shown: vec![shown],
+        ui: lang,
+        missing,
+    };
+    Some(item(config, story, lead, choice))
+}
+
+/// Native texts first, then machine translations; a story whose original
+/// language is not an output language keeps its original text too.
+fn body_order(present: Vec<Variant>, lead: &StoredEntry) -> Vec<Variant> {
+    let (mut shown, machine): (Vec<Variant>, Vec<Variant>) = present
+        .into_iter()
+        .partition(|v| matches!(v.provenance, Provenance::Native { .. }));
+    if shown.is_empty() {
+        shown.push(native_variant(lead));
+    }
+    shown.extend(machine);
+    shown
+}
+
+/// What one feed shows of a story.
+struct Choice<'a> {
+    title: String,
+    /// The text whose language and link the item takes.
+    primary: Variant,
+    /// The texts of the body, in order.
+    shown: Vec<Variant>,
+    /// The language of the feed's own words ("Also reported by", …).
+    ui: &'a Lang,
+    /// The feed's language, when the story has no text in it.
+    missing: Option<&'a Lang>,
+}
+
+fn item(config: &Config, story: &Story, lead: &StoredEntry, choice: Choice) -> ItemView {
+    let Choice {
+        title,
+        primary,
+        shown,
+        ui,
+        missing,
+    } = choice;
+    let sources = story_sources(config, story);
+    let original = source_ref(config, lead).link;
+    let teller = source_ref(config, teller(story, lead, &primary));
+    let base = teller.feed_url.as_deref();
+    let shown: Vec<Variant> = shown
+        .into_iter()
+        .map(|v| absolute_variant(v, base))
+        .collect();
+    let link = std::iter::once(&primary)
+        .chain(shown.iter())
+        .find_map(|v| absolute(v.link.as_deref()?, base))
+        .or_else(|| teller.link.clone());
+    let sections: Vec<Section> = shown
+        .iter()
+        .map(|v| Section {
+            variant: v,
+            original_link: original.as_deref(),
+        })
+        .collect();
+    let others: Vec<&SourceRef> = sources.iter().filter(|s| s.id != teller.id).collect();
+    let body_html = xml_safe(&body::render(&sections, &others, ui, missing));
+    ItemView {
+        guid: xml_safe(&story.guid),
+        title: xml_safe(&title),
+        link,
+        published: story.published,
+        updated: story.updated,
+        lang: primary.lang.clone(),
+        body_html,
+        author: teller,
+        variants: shown
+            .into_iter()
+            .map(|mut v| {
+                v.title = xml_safe(&v.title);
+                v
+            })
+            .collect(),
+        sources,
+    }
+}
+
+/// The entry whose source speaks for the item: the one that wrote the
+/// primary text, or the lead when that text is a machine translation.
+fn teller<'a>(story: &'a Story, lead: &'a StoredEntry, primary: &Variant) -> &'a StoredEntry {
+    match &primary.provenance {
+        Provenance::Native { source_id } => story
+            .entries
+            .iter()
+            .find(|s| &s.entry.source_id == source_id && s.entry.lang == primary.lang)
+            .unwrap_or(lead),
+        Provenance::Machine { .. } => lead,
+    }
+}
+
+/// The title of a combined item: `{xx}` stands for the title in language xx.
+/// A placeholder with no text is dropped together with the separator before
+/// it, so a single-language story shows just its own title.
+pub(crate) fn format_title(format: &str, story: &Story, lead: &StoredEntry) -> String {
+    let (prefix, parts) = split_format(format);
+    let mut out = String::new();
+    let mut any = false;
+    for (lang, separator) in &parts {
+        if let Some(v) = variant(story, lang) {
+            if any {
+                out.push_str(separator);
+            }
+            out.push_str(&v.title);
+            any = true;
+        }
+    }
+    if !any {
+        out.push_str(&lead.entry.title);
+    }
+    let suffix = parts.last().map(|_| trailing(format)).unwrap_or_default();
+    format!("{prefix}{out}{suffix}")
+}
+
+/// Splits "a{pl}b{en}c" into the prefix "a" and [(pl, ""), (en, "b")]: each
+/// placeholder with the text that separates it from the previous one.
+fn split_format(format: &str) -> (String, Vec<(Lang, String)>) {
+    let mut prefix = None;
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = format;
+    while let Some((lang, before, after)) = next_placeholder(rest) {
+        literal.push_str(before);
+        let separator = std::mem::take(&mut literal);
+        if prefix.is_none() {
+            prefix = Some(separator);
+            parts.push((lang, String::new()));
+        } else {
+            parts.push((lang, separator));
+        }
+        rest = after;
+    }
+    (prefix.unwrap_or_else(|| format.to_string()), parts)
+}
+
+/// The literal text after the last placeholder.
+fn trailing(format: &str) -> String {
+    let mut rest = format;
+    while let Some((_, _, after)) = next_placeholder(rest) {
+        rest = after;
+    }
+    rest.to_string()
+}
+
+/// The first `{xx}` in `text`: its language, the text before it and after it.
+fn next_placeholder(text: &str) -> Option<(Lang, &str, &str)> {
+    let mut from = 0;
+    while let Some(open) = text[from..].find('{').map(|i| i + from) {
+        let candidate = text.get(open + 1..open + 4);
+        if let Some(inner) = candidate.and_then(|c| c.strip_suffix('}'))
+            && inner.bytes().all(|b| b.is_ascii_lowercase())
+            && let Some(lang) = Lang::parse(inner)
+        {
+            return Some((lang, &text[..open], &text[open + 4..]));
+        }
+        from = open + 1;
+    }
+    None
+}
+
+/// Every source of the story, lead first, each source once.
+fn story_sources(config: &Config, story: &Story) -> Vec<SourceRef> {
+    let mut out: Vec<SourceRef> = Vec::new();
+    for stored in &story.entries {
+        if out.iter().all(|s| s.id != stored.entry.source_id) {
+            out.push(source_ref(config, stored));
+        }
+    }
+    out
+}
+
+fn source_ref(config: &Config, stored: &StoredEntry) -> SourceRef {
+    let entry = &stored.entry;
+    let known = config.source(&entry.source_id);
+    // A source removed from feeds.toml still has stories in the store; it is
+    // shown by its id rather than hidden.
+    let feed_url = known.and_then(|s| absolute(&s.url, None));
+    SourceRef {
+        id: entry.source_id.clone(),
+        name: xml_safe(known.map_or(&entry.source_id, |s| &s.name)),
+        city: xml_safe(known.map_or("", |s| s.city.as_str())),
+        link: entry
+            .link
+            .as_deref()
+            .and_then(|l| absolute(l, feed_url.as_deref())),
+        feed_url,
+        lang: entry.lang.clone(),
+    }
+}
+
+fn absolute_variant(mut v: Variant, base: Option<&str>) -> Variant {
+    v.link = v.link.as_deref().and_then(|l| absolute(l, base));
+    if let Provenance::Machine { original_link, .. } = &mut v.provenance {
+        *original_link = original_link.as_deref().and_then(|l| absolute(l, base));
+    }
+    v
+}
+
+/// An absolute http(s) link, resolving a relative one against `base`; any
+/// other scheme (javascript:, data:, …) is no link at all.
+pub(crate) fn absolute(link: &str, base: Option<&str>) -> Option<String> {
+    let link = link.trim();
+    let url = match Url::parse(link) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => Url::parse(base?).ok()?.join(link).ok()?,
+        Err(_) => return None,
+    };
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+/// The root of a URL's host: the best guess of a site from its feed's address.
+pub(crate) fn site_of(feed_url: &str) -> Option<String> {
+    let mut url = Url::parse(feed_url).ok()?;
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.to_string())
+}
+
+fn join(home: &Url, path: &str) -> String {
+    home.join(path)
+        .map(String::from)
+        .unwrap_or_else(|_| format!("{home}{path}"))
+}
+
+fn last_update(stories: &[&Story]) -> DateTime<Utc> {
+    stories
+        .iter()
+        .map(|s| s.updated)
+        .max()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn description(config: &Config) -> String {
+    let p = &config.publisher;
+    if p.description.trim().is_empty() {
+        xml_safe(&p.title)
+    } else {
+        xml_safe(&p.description)
+    }
+}
+
+/// Drops the characters XML 1.0 cannot carry (NUL, other C0 controls,
+/// U+FFFE/U+FFFF): one of them in a source title would make every reader
+/// reject the whole feed.
+pub(crate) fn xml_safe(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+        })
+        .collect()
+}
