@@ -35,7 +35,7 @@ pub fn group(
     for entry in grouping.unassigned()? {
         match home(&grouping, &entry, settings)? {
             Some(story_id) => {
-                grouping.join_story(entry.id, story_id, now)?;
+                grouping.join_story(&entry, story_id, now)?;
                 report.joined += 1;
             }
             None => {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::grouping::bands;
+use super::grouping::{add_bands, drop_bands};
 use super::{Store, StoreError, bad_value, date, from_sql_u64, micros, opt_date, to_sql_u64};
 use crate::dedupe::guid_key;
 use crate::model::{Entry, Lang, LangOrigin, StoredEntry};
@@ -40,8 +40,6 @@ const UPDATE: &str = "UPDATE entries SET guid = ?2, guid_key = ?3, link = ?4, ca
      title = ?6, summary = ?7, authors = ?8, published = ?9, updated = ?10, lang = ?11, \
      lang_origin = ?12, image = ?13, fingerprint = ?14, content_hash = ?15, \
      dated = coalesce(?9, first_seen) WHERE id = ?1";
-const ADD_BAND: &str = "INSERT OR IGNORE INTO simhash_bands (band, entry_id) VALUES (?1, ?2)";
-const DROP_BAND: &str = "DELETE FROM simhash_bands WHERE band = ?1 AND entry_id = ?2";
 const TOUCH_STORY: &str = "UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1";
 
 /// The prepared statements of one upsert batch.
@@ -49,8 +47,6 @@ struct Upsert<'c> {
     find: CachedStatement<'c>,
     insert: CachedStatement<'c>,
     update: CachedStatement<'c>,
-    add_band: CachedStatement<'c>,
-    drop_band: CachedStatement<'c>,
     touch_story: CachedStatement<'c>,
     now: i64,
 }
@@ -61,8 +57,6 @@ impl<'c> Upsert<'c> {
             find: conn.prepare_cached(FIND)?,
             insert: conn.prepare_cached(INSERT)?,
             update: conn.prepare_cached(UPDATE)?,
-            add_band: conn.prepare_cached(ADD_BAND)?,
-            drop_band: conn.prepare_cached(DROP_BAND)?,
             touch_story: conn.prepare_cached(TOUCH_STORY)?,
             now: micros(now),
         })
@@ -103,7 +97,6 @@ impl<'c> Upsert<'c> {
                 self.now,
             ])?;
             let entry_id = conn.last_insert_rowid();
-            self.set_bands(entry_id, 0, e.fingerprint)?;
             return Ok(Upserted {
                 entry_id,
                 status: UpsertStatus::New,
@@ -132,33 +125,16 @@ impl<'c> Upsert<'c> {
             to_sql_u64(e.fingerprint),
             to_sql_u64(e.content_hash),
         ])?;
-        self.set_bands(entry_id, from_sql_u64(fingerprint), e.fingerprint)?;
+        // Only entries in a story are indexed for near duplicates (see `Grouping`).
         if let Some(story_id) = story_id {
+            drop_bands(conn, entry_id, from_sql_u64(fingerprint))?;
+            add_bands(conn, entry_id, e.fingerprint)?;
             self.touch_story.execute(params![story_id, self.now])?;
         }
         Ok(Upserted {
             entry_id,
             status: UpsertStatus::Updated,
         })
-    }
-
-    /// Moves the entry's bands from the `old` fingerprint to the `new` one; 0 means
-    /// "no words", which must never look like a near duplicate of anything.
-    fn set_bands(&mut self, entry_id: i64, old: u64, new: u64) -> rusqlite::Result<()> {
-        if old == new {
-            return Ok(());
-        }
-        if old != 0 {
-            for band in bands(old) {
-                self.drop_band.execute(params![band, entry_id])?;
-            }
-        }
-        if new != 0 {
-            for band in bands(new) {
-                self.add_band.execute(params![band, entry_id])?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! What story grouping asks of the store, all inside one transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entries::unassigned;
@@ -13,6 +13,37 @@ use crate::model::StoredEntry;
 /// one index serves all four.
 pub(super) fn bands(fingerprint: u64) -> [i64; 4] {
     [0u32, 1, 2, 3].map(|n| i64::from(n) << 16 | ((fingerprint >> (16 * n)) & 0xffff) as i64)
+}
+
+/// Indexes an entry's fingerprint; 0 means "no words", which must never look
+/// like a near duplicate of anything.
+pub(super) fn add_bands(
+    conn: &Connection,
+    entry_id: i64,
+    fingerprint: u64,
+) -> rusqlite::Result<()> {
+    if fingerprint == 0 {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare_cached("INSERT OR IGNORE INTO simhash_bands (band, entry_id) VALUES (?1, ?2)")?;
+    for band in bands(fingerprint) {
+        stmt.execute(params![band, entry_id])?;
+    }
+    Ok(())
+}
+
+pub(super) fn drop_bands(
+    conn: &Connection,
+    entry_id: i64,
+    fingerprint: u64,
+) -> rusqlite::Result<()> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM simhash_bands WHERE band = ?1 AND entry_id = ?2")?;
+    for band in bands(fingerprint) {
+        stmt.execute(params![band, entry_id])?;
+    }
+    Ok(())
 }
 
 /// An entry already in a story whose fingerprint shares a band with the one looked up.
@@ -130,7 +161,7 @@ impl Grouping<'_> {
             seed += 1;
         }
         let story_id = self.tx.last_insert_rowid();
-        self.assign(entry.id, story_id)?;
+        self.assign(entry, story_id)?;
         Ok(story_id)
     }
 
@@ -138,21 +169,24 @@ impl Grouping<'_> {
     /// its `updated` moves to `now`.
     pub fn join_story(
         &self,
-        entry_id: i64,
+        entry: &StoredEntry,
         story_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.assign(entry_id, story_id)?;
+        self.assign(entry, story_id)?;
         self.tx
             .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
             .execute(params![story_id, micros(now)])?;
         Ok(())
     }
 
-    fn assign(&self, entry_id: i64, story_id: i64) -> Result<(), StoreError> {
+    /// Puts an entry into a story and indexes its fingerprint: unassigned entries
+    /// are never candidates, so upserting them stays cheap.
+    fn assign(&self, entry: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE entries SET story_id = ?2 WHERE id = ?1")?
-            .execute(params![entry_id, story_id])?;
+            .execute(params![entry.id, story_id])?;
+        add_bands(&self.tx, entry.id, entry.entry.fingerprint)?;
         Ok(())
     }
 

@@ -53,13 +53,18 @@ CREATE TABLE entries (
     story_id       INTEGER REFERENCES stories (id),
     UNIQUE (source_id, key)
 );
-CREATE INDEX entries_by_story ON entries (story_id, dated, id);
+-- Grouping only ever looks for entries already in a story, so the lookup indexes
+-- skip unassigned ones and an upsert of a new entry touches none of them.
 CREATE INDEX entries_unassigned ON entries (first_seen, id) WHERE story_id IS NULL;
-CREATE INDEX entries_by_canonical_link ON entries (canonical_link) WHERE canonical_link IS NOT NULL;
-CREATE INDEX entries_by_guid_key ON entries (guid_key) WHERE guid_key IS NOT NULL;
+CREATE INDEX entries_by_story ON entries (story_id, dated, id) WHERE story_id IS NOT NULL;
+CREATE INDEX entries_by_canonical_link ON entries (canonical_link)
+    WHERE canonical_link IS NOT NULL AND story_id IS NOT NULL;
+CREATE INDEX entries_by_guid_key ON entries (guid_key)
+    WHERE guid_key IS NOT NULL AND story_id IS NOT NULL;
 
--- The 64-bit fingerprint cut into four 16-bit bands, band number in the top bits:
--- two fingerprints within 3 bits of each other share at least one band.
+-- The 64-bit fingerprint of each entry in a story, cut into four 16-bit bands
+-- with the band number in the top bits: two fingerprints within 3 bits of each
+-- other share at least one band.
 CREATE TABLE simhash_bands (
     band     INTEGER NOT NULL,
     entry_id INTEGER NOT NULL REFERENCES entries (id),

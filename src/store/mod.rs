@@ -66,12 +66,10 @@ impl Store {
     }
 
     fn init(mut conn: Connection, name: &str) -> Result<Store, StoreError> {
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        configure(&conn).map_err(|source| StoreError::Open {
+            name: name.to_string(),
+            source,
+        })?;
         migrations::migrate(&mut conn, name)?;
         Ok(Store { conn })
     }
@@ -172,6 +170,20 @@ impl Store {
             .query_row(params, |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// WAL lets readers (the web server) go on while a cycle writes; NORMAL
+/// syncing in WAL mode can lose the last commits on power loss but never
+/// corrupts the database.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // 32 MiB of page cache keeps the key and band indexes of a large store in memory.
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
 }
 
 fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
