@@ -1,1 +1,166 @@
 //! Grouping entries into stories.
+//!
+//! Every entry not yet in a story is placed, in the order first seen: into the
+//! story of an entry with the same canonical link, else of an entry of another
+//! source with the same guid, else of a near-duplicate text from another source
+//! dated within the window, else into a new story. A story keeps its id and guid
+//! for ever, whoever joins it later.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::clean::fingerprint::distance;
+use crate::config::DedupeConfig;
+use crate::model::StoredEntry;
+use crate::store::{Grouping, Store, StoreError};
+
+/// A guid shorter than this that is not a URL (a bare number, a short slug) is
+/// only unique within its own source.
+const MIN_SHARED_GUID_CHARS: usize = 16;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupReport {
+    pub new_stories: usize,
+    pub joined: usize,
+}
+
+/// Puts every unassigned entry into a story, in one transaction: a crash
+/// before the end leaves the entries unassigned, and the next call places them.
+pub fn group(
+    store: &mut Store,
+    settings: &DedupeConfig,
+    now: DateTime<Utc>,
+) -> Result<GroupReport, StoreError> {
+    let grouping = store.grouping()?;
+    let mut report = GroupReport::default();
+    for entry in grouping.unassigned()? {
+        match home(&grouping, &entry, settings)? {
+            Some(story_id) => {
+                grouping.join_story(&entry, story_id, now)?;
+                report.joined += 1;
+            }
+            None => {
+                grouping.create_story(&entry, birth_date(&entry, now))?;
+                report.new_stories += 1;
+            }
+        }
+    }
+    grouping.commit()?;
+    if report != GroupReport::default() {
+        tracing::info!(
+            new_stories = report.new_stories,
+            joined = report.joined,
+            "entries grouped into stories"
+        );
+    }
+    Ok(report)
+}
+
+/// The story an entry belongs to, if one exists already.
+fn home(
+    grouping: &Grouping<'_>,
+    stored: &StoredEntry,
+    settings: &DedupeConfig,
+) -> Result<Option<i64>, StoreError> {
+    let entry = &stored.entry;
+    if let Some(link) = &entry.canonical_link
+        && let Some(story) = grouping.find_by_canonical_link(link)?
+    {
+        return Ok(Some(story));
+    }
+    if let Some(guid) = &entry.guid
+        && let Some(story) = grouping.find_by_guid(guid, &entry.source_id)?
+    {
+        return Ok(Some(story));
+    }
+    near_duplicate(grouping, stored, settings)
+}
+
+/// The story of the closest text from another source within the window. The
+/// same source is left out: a weekly column repeats its wording every week.
+fn near_duplicate(
+    grouping: &Grouping<'_>,
+    stored: &StoredEntry,
+    settings: &DedupeConfig,
+) -> Result<Option<i64>, StoreError> {
+    let entry = &stored.entry;
+    let dated = entry.published.unwrap_or(stored.first_seen);
+    let window = TimeDelta::try_days(i64::from(settings.window_days)).unwrap_or(TimeDelta::MAX);
+    let from = dated
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let until = dated
+        .checked_add_signed(window)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let best = grouping
+        .near_candidates(entry.fingerprint, from, until)?
+        .into_iter()
+        .filter(|c| c.source_id != entry.source_id)
+        .map(|c| {
+            (
+                distance(c.fingerprint, entry.fingerprint),
+                c.dated,
+                c.entry_id,
+                c.story_id,
+            )
+        })
+        .filter(|(bits, ..)| *bits <= settings.max_distance)
+        .min();
+    Ok(best.map(|(.., story)| story))
+}
+
+/// A story is dated by its first entry; a date in the future is taken as now,
+/// so a wrong clock at a source cannot pin a story to the top of the feed.
+fn birth_date(stored: &StoredEntry, now: DateTime<Utc>) -> DateTime<Utc> {
+    stored.entry.published.unwrap_or(stored.first_seen).min(now)
+}
+
+/// The form in which guids of different sources are compared, or `None` when
+/// the guid is too plain to name one article across sources. URL guids compare
+/// without scheme, `www.`, fragment or trailing slash.
+pub fn guid_key(guid: &str) -> Option<String> {
+    let guid = guid.trim();
+    if let Ok(url) = url::Url::parse(guid)
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let host = url.host_str()?;
+        let host = host.strip_prefix("www.").unwrap_or(host);
+        let mut key = host.to_string();
+        if let Some(port) = url.port() {
+            key.push_str(&format!(":{port}"));
+        }
+        key.push_str(url.path().trim_end_matches('/'));
+        if let Some(query) = url.query() {
+            key.push('?');
+            key.push_str(query);
+        }
+        return Some(key);
+    }
+    let distinctive =
+        guid.chars().count() >= MIN_SHARED_GUID_CHARS && !guid.chars().all(|c| c.is_ascii_digit());
+    distinctive.then(|| guid.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guid_key;
+
+    #[test]
+    fn url_guids_compare_without_scheme_www_fragment_or_slash() {
+        assert_eq!(
+            guid_key("http://www.Krakow.pl/news/1/#top"),
+            guid_key("https://krakow.pl/news/1")
+        );
+        assert_ne!(
+            guid_key("https://krakow.pl/news/1"),
+            guid_key("https://krakow.pl/news/2")
+        );
+    }
+
+    #[test]
+    fn plain_short_guids_are_not_shared() {
+        assert_eq!(guid_key("12345"), None);
+        assert_eq!(guid_key("post-7"), None);
+        assert_eq!(guid_key("12345678901234567890"), None);
+        assert!(guid_key("urn:uuid:6f1c2a4e-2b1d-4c55-9a0e-0d3f6e1b7c11").is_some());
+    }
+}

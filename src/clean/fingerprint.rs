@@ -1,1 +1,261 @@
 //! Text fingerprints for near-duplicate detection.
+//!
+//! A 64-bit weighted SimHash over word 3-shingles of normalized text: two texts
+//! that share most of their shingles get fingerprints a few bits apart, so an
+//! edited repost lands within `max_distance` of the original while unrelated
+//! texts sit around 32 bits apart.
+
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Words per shingle; shorter texts fall back to single words.
+const SHINGLE: usize = 3;
+/// Title words count this many times a body shingle: the title names the story,
+/// so an edit in the body moves the fingerprint less than a different headline.
+const TITLE_WEIGHT: i32 = 4;
+
+/// "Read more" links that feeds append to summaries; they say nothing about the
+/// story, and sources disagree on whether to include them. Written normalized.
+const BOILERPLATE: &[&[&str]] = &[
+    &["czytaj", "wiecej"],
+    &["czytaj", "dalej"],
+    &["zobacz", "wiecej"],
+    &["wiecej"],
+    &["read", "more"],
+    &["continue", "reading"],
+    &["weiterlesen"],
+    &["mehr", "lesen"],
+    &["lire", "la", "suite"],
+    &["en", "savoir", "plus"],
+];
+
+/// The normalized words of a text, kept in one buffer to avoid an allocation per word.
+#[derive(Default)]
+struct Words {
+    buf: String,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Words {
+    fn of(text: &str) -> Words {
+        let mut words = Words::default();
+        words.buf.reserve(text.len());
+        words.fill(text);
+        words.drop_boilerplate();
+        words
+    }
+
+    fn word(&self, i: usize) -> &str {
+        let (start, end) = self.spans[i];
+        &self.buf[start..end]
+    }
+
+    fn fill(&mut self, text: &str) {
+        let mut start = 0;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            // Summaries may still carry markup; tag names are not words of the story.
+            if c == '<'
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || "/!?".contains(*n))
+            {
+                for t in chars.by_ref() {
+                    if t == '>' {
+                        break;
+                    }
+                }
+                self.end_word(&mut start);
+            } else if !fold(c, &mut self.buf) {
+                self.end_word(&mut start);
+            }
+        }
+        self.end_word(&mut start);
+    }
+
+    fn end_word(&mut self, start: &mut usize) {
+        if self.buf.len() > *start {
+            self.spans.push((*start, self.buf.len()));
+            *start = self.buf.len();
+        }
+    }
+
+    fn drop_boilerplate(&mut self) {
+        let mut kept = Vec::with_capacity(self.spans.len());
+        let mut i = 0;
+        while i < self.spans.len() {
+            match BOILERPLATE.iter().find(|phrase| self.phrase_at(i, phrase)) {
+                Some(phrase) => i += phrase.len(),
+                None => {
+                    kept.push(self.spans[i]);
+                    i += 1;
+                }
+            }
+        }
+        self.spans = kept;
+    }
+
+    fn phrase_at(&self, i: usize, phrase: &[&str]) -> bool {
+        i + phrase.len() <= self.spans.len()
+            && phrase
+                .iter()
+                .enumerate()
+                .all(|(k, w)| self.word(i + k) == *w)
+    }
+
+    fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.spans.len()).map(|i| xxh3_64(self.word(i).as_bytes()))
+    }
+}
+
+/// Appends the folded form of `c` to `out`; false when `c` separates words.
+fn fold(c: char, out: &mut String) -> bool {
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+            return true;
+        }
+        return false;
+    }
+    // A combining mark typed on its own belongs to the letter before it.
+    if is_combining_mark(c) {
+        return true;
+    }
+    if let Some(plain) = fold_special(c) {
+        out.push_str(plain);
+        return true;
+    }
+    if !c.is_alphanumeric() {
+        return false;
+    }
+    for lower in c.to_lowercase() {
+        decompose_canonical(lower, |d| {
+            if !is_combining_mark(d) {
+                out.push(d);
+            }
+        });
+    }
+    true
+}
+
+/// Letters that have no canonical decomposition but are commonly typed without
+/// their stroke or ligature.
+fn fold_special(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ł' | 'Ł' => "l",
+        'ß' | 'ẞ' => "ss",
+        'æ' | 'Æ' => "ae",
+        'œ' | 'Œ' => "oe",
+        'ø' | 'Ø' => "o",
+        'đ' | 'Đ' | 'ð' | 'Ð' => "d",
+        'þ' | 'Þ' => "th",
+        'ı' => "i",
+        _ => return None,
+    })
+}
+
+/// Lower-case words without diacritics or punctuation, separated by single
+/// spaces, with "read more" boilerplate removed.
+pub fn normalize(text: &str) -> String {
+    let words = Words::of(text);
+    let mut out = String::with_capacity(words.buf.len() + words.spans.len());
+    for i in 0..words.spans.len() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(words.word(i));
+    }
+    out
+}
+
+/// The SimHash of a title and its text; 0 when neither has a single word.
+pub fn simhash(title: &str, text: &str) -> u64 {
+    let mut acc = [0i32; 64];
+    let mut any = false;
+    let title_words: Vec<u64> = Words::of(title).hashes().collect();
+    for &h in &title_words {
+        add(&mut acc, h, TITLE_WEIGHT);
+        any = true;
+    }
+    let text_words: Vec<u64> = Words::of(text).hashes().collect();
+    if text_words.len() < SHINGLE {
+        for &h in &text_words {
+            add(&mut acc, h, 1);
+            any = true;
+        }
+    } else {
+        for window in text_words.windows(SHINGLE) {
+            add(&mut acc, shingle_hash(window), 1);
+            any = true;
+        }
+    }
+    if !any {
+        return 0;
+    }
+    acc.iter()
+        .enumerate()
+        .filter(|(_, v)| **v > 0)
+        .fold(0u64, |bits, (i, _)| bits | (1 << i))
+}
+
+fn shingle_hash(words: &[u64]) -> u64 {
+    let mut bytes = [0u8; 8 * SHINGLE];
+    for (chunk, h) in bytes.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&h.to_le_bytes());
+    }
+    xxh3_64(&bytes)
+}
+
+fn add(acc: &mut [i32; 64], hash: u64, weight: i32) {
+    for (i, slot) in acc.iter_mut().enumerate() {
+        if hash >> i & 1 == 1 {
+            *slot += weight;
+        } else {
+            *slot -= weight;
+        }
+    }
+}
+
+/// How many bits two fingerprints differ in.
+pub fn distance(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_polish_german_and_french() {
+        assert_eq!(
+            normalize("Zażółć GĘŚLĄ jaźń — Straße, Éléphant!"),
+            "zazolc gesla jazn strasse elephant"
+        );
+    }
+
+    #[test]
+    fn drops_read_more_and_markup() {
+        assert_eq!(
+            normalize("<p>Nowy most na <b>Wiśle</b>.</p> Czytaj więcej »"),
+            "nowy most na wisle"
+        );
+        assert_eq!(normalize("Lire la suite"), "");
+    }
+
+    #[test]
+    fn combining_marks_typed_separately_join_their_letter() {
+        assert_eq!(normalize("Krako\u{301}w"), "krakow");
+    }
+
+    #[test]
+    fn empty_text_has_no_fingerprint() {
+        assert_eq!(simhash("", " ... "), 0);
+        assert_ne!(simhash("Hejnał", ""), 0);
+    }
+
+    #[test]
+    fn unclosed_tag_does_not_panic() {
+        assert_eq!(normalize("a <b"), "a");
+        assert_eq!(normalize("1 < 2"), "1 2");
+    }
+}

@@ -1,1 +1,234 @@
 //! The SQLite store: the only place with SQL and the only state that lasts.
+//!
+//! Every write runs in one transaction and the database is in WAL mode, so a
+//! process killed at any moment leaves either the whole write or none of it.
+
+mod entries;
+mod grouping;
+mod migrations;
+mod stories;
+mod translations;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::SourceState;
+
+pub use entries::{UpsertStatus, Upserted};
+pub use grouping::{Candidate, Grouping};
+pub use migrations::CURRENT as SCHEMA_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {name}: {source}")]
+    Open {
+        name: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {name} was written by a newer hejnal (schema version {found}, this build knows up to {known}); run the newer hejnal or point `database` at another file"
+    )]
+    TooNew {
+        name: String,
+        found: i64,
+        known: u32,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database holds a value this build cannot read: {0}")]
+    Corrupt(String),
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let name = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            name: name.clone(),
+            source,
+        })?;
+        Store::init(conn, &name)
+    }
+
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let name = ":memory:".to_string();
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            name: name.clone(),
+            source,
+        })?;
+        Store::init(conn, &name)
+    }
+
+    fn init(mut conn: Connection, name: &str) -> Result<Store, StoreError> {
+        configure(&conn).map_err(|source| StoreError::Open {
+            name: name.to_string(),
+            source,
+        })?;
+        migrations::migrate(&mut conn, name)?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let v: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("user_version {v}")))
+    }
+
+    /// SQLite's own consistency check of every table and index.
+    pub fn integrity_check(&self) -> Result<bool, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(lines == ["ok"])
+    }
+
+    /// The remembered fetch state of a source; a source never seen has the default.
+    pub fn source_state(&self, source_id: &str) -> Result<SourceState, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT etag, last_modified, last_ok, last_error, consecutive_failures, \
+             next_due, moved_to, gone_url FROM source_state WHERE source_id = ?1",
+        )?;
+        let state = stmt.query_row([source_id], source_state_row).optional()?;
+        Ok(state.unwrap_or_default())
+    }
+
+    pub fn save_source_state(
+        &self,
+        source_id: &str,
+        state: &SourceState,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO source_state (source_id, etag, last_modified, last_ok, last_error, \
+             consecutive_failures, next_due, moved_to, gone_url) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, \
+             last_modified = excluded.last_modified, last_ok = excluded.last_ok, \
+             last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures, \
+             next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url",
+        )?;
+        stmt.execute(params![
+            source_id,
+            state.etag,
+            state.last_modified,
+            state.last_ok.map(micros),
+            state.last_error,
+            state.consecutive_failures,
+            state.next_due.map(micros),
+            state.moved_to,
+            state.gone_url,
+        ])?;
+        Ok(())
+    }
+
+    pub fn all_source_states(&self) -> Result<Vec<(String, SourceState)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT etag, last_modified, last_ok, last_error, consecutive_failures, \
+             next_due, moved_to, gone_url, source_id FROM source_state ORDER BY source_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(8)?, source_state_row(r)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn story_count(&self) -> Result<u64, StoreError> {
+        self.count("SELECT count(*) FROM stories", [])
+    }
+
+    pub fn entry_count(&self) -> Result<u64, StoreError> {
+        self.count("SELECT count(*) FROM entries", [])
+    }
+
+    /// How many entries of a source the store holds.
+    pub fn entries_of_source(&self, source_id: &str) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM entries WHERE source_id = ?1",
+            params![source_id],
+        )
+    }
+
+    /// How many stories a source has taken part in with entries first seen since `since`.
+    pub fn stories_since(&self, source_id: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(DISTINCT story_id) FROM entries \
+             WHERE source_id = ?1 AND first_seen >= ?2 AND story_id IS NOT NULL",
+            params![source_id, micros(since)],
+        )
+    }
+
+    fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(params, |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// WAL lets readers (the web server) go on while a cycle writes; NORMAL
+/// syncing in WAL mode can lose the last commits on power loss but never
+/// corrupts the database.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // 32 MiB of page cache keeps the key and band indexes of a large store in memory.
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
+    Ok(SourceState {
+        etag: r.get(0)?,
+        last_modified: r.get(1)?,
+        last_ok: opt_date(r, 2)?,
+        last_error: r.get(3)?,
+        consecutive_failures: r.get(4)?,
+        next_due: opt_date(r, 5)?,
+        moved_to: r.get(6)?,
+        gone_url: r.get(7)?,
+    })
+}
+
+/// Microseconds cover every date chrono can hold, unlike nanoseconds.
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn date(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let v: i64 = r.get(idx)?;
+    DateTime::from_timestamp_micros(v).ok_or_else(|| bad_value(idx, format!("date {v}")))
+}
+
+fn opt_date(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match r.get::<_, Option<i64>>(idx)? {
+        None => Ok(None),
+        Some(_) => date(r, idx).map(Some),
+    }
+}
+
+fn bad_value(idx: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        idx,
+        rusqlite::types::Type::Text,
+        Box::new(StoreError::Corrupt(what)),
+    )
+}
+
+/// 64-bit hashes keep their bits in SQLite's signed INTEGER.
+fn to_sql_u64(v: u64) -> i64 {
+    v as i64
+}
+
+fn from_sql_u64(v: i64) -> u64 {
+    v as u64
+}

@@ -1,0 +1,210 @@
+//! Entries: upsert by (source, key), and reading them back.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::grouping::{add_bands, drop_bands};
+use super::{Store, StoreError, bad_value, date, from_sql_u64, micros, opt_date, to_sql_u64};
+use crate::dedupe::guid_key;
+use crate::model::{Entry, Lang, LangOrigin, StoredEntry};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upserted {
+    pub entry_id: i64,
+    pub status: UpsertStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertStatus {
+    /// Never seen before.
+    New,
+    /// Known, and what a reader sees has changed.
+    Updated,
+    /// Known and the same: nothing was written.
+    Unchanged,
+}
+
+/// The columns `stored_entry` reads, in its order.
+pub(super) const ENTRY_COLUMNS: &str = "id, story_id, first_seen, source_id, key, guid, link, \
+     canonical_link, title, summary, authors, published, updated, lang, lang_origin, image, \
+     fingerprint, content_hash";
+
+const FIND: &str = "SELECT id, content_hash, fingerprint, story_id FROM entries \
+     WHERE source_id = ?1 AND key = ?2";
+const INSERT: &str = "INSERT INTO entries (source_id, key, guid, guid_key, link, canonical_link, \
+     title, summary, authors, published, updated, lang, lang_origin, image, fingerprint, \
+     content_hash, first_seen, dated) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+     coalesce(?10, ?17))";
+const UPDATE: &str = "UPDATE entries SET guid = ?2, guid_key = ?3, link = ?4, canonical_link = ?5, \
+     title = ?6, summary = ?7, authors = ?8, published = ?9, updated = ?10, lang = ?11, \
+     lang_origin = ?12, image = ?13, fingerprint = ?14, content_hash = ?15, \
+     dated = coalesce(?9, first_seen) WHERE id = ?1";
+const TOUCH_STORY: &str = "UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1";
+
+/// The prepared statements of one upsert batch.
+struct Upsert<'c> {
+    find: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    update: CachedStatement<'c>,
+    touch_story: CachedStatement<'c>,
+    now: i64,
+}
+
+impl<'c> Upsert<'c> {
+    fn new(conn: &'c Connection, now: DateTime<Utc>) -> rusqlite::Result<Upsert<'c>> {
+        Ok(Upsert {
+            find: conn.prepare_cached(FIND)?,
+            insert: conn.prepare_cached(INSERT)?,
+            update: conn.prepare_cached(UPDATE)?,
+            touch_story: conn.prepare_cached(TOUCH_STORY)?,
+            now: micros(now),
+        })
+    }
+
+    fn one(&mut self, conn: &Connection, e: &Entry) -> Result<Upserted, StoreError> {
+        let known = self
+            .find
+            .query_row(params![e.source_id, e.key], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })
+            .optional()?;
+        let authors = authors_json(&e.authors)?;
+        let guid_key = e.guid.as_deref().and_then(guid_key);
+        let Some((entry_id, hash, fingerprint, story_id)) = known else {
+            self.insert.execute(params![
+                e.source_id,
+                e.key,
+                e.guid,
+                guid_key,
+                e.link,
+                e.canonical_link,
+                e.title,
+                e.summary,
+                authors,
+                e.published.map(micros),
+                e.updated.map(micros),
+                e.lang.as_str(),
+                e.lang_origin.as_str(),
+                e.image,
+                to_sql_u64(e.fingerprint),
+                to_sql_u64(e.content_hash),
+                self.now,
+            ])?;
+            let entry_id = conn.last_insert_rowid();
+            return Ok(Upserted {
+                entry_id,
+                status: UpsertStatus::New,
+            });
+        };
+        if from_sql_u64(hash) == e.content_hash {
+            return Ok(Upserted {
+                entry_id,
+                status: UpsertStatus::Unchanged,
+            });
+        }
+        self.update.execute(params![
+            entry_id,
+            e.guid,
+            guid_key,
+            e.link,
+            e.canonical_link,
+            e.title,
+            e.summary,
+            authors,
+            e.published.map(micros),
+            e.updated.map(micros),
+            e.lang.as_str(),
+            e.lang_origin.as_str(),
+            e.image,
+            to_sql_u64(e.fingerprint),
+            to_sql_u64(e.content_hash),
+        ])?;
+        // Only entries in a story are indexed for near duplicates (see `Grouping`).
+        if let Some(story_id) = story_id {
+            drop_bands(conn, entry_id, from_sql_u64(fingerprint))?;
+            add_bands(conn, entry_id, e.fingerprint)?;
+            self.touch_story.execute(params![story_id, self.now])?;
+        }
+        Ok(Upserted {
+            entry_id,
+            status: UpsertStatus::Updated,
+        })
+    }
+}
+
+fn authors_json(authors: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(authors).map_err(|e| StoreError::Corrupt(format!("authors: {e}")))
+}
+
+impl Store {
+    /// Stores a batch of entries in one transaction. An entry is known by its
+    /// source and key; one whose content hash is unchanged is left alone, so a
+    /// restart or a second process never sees old entries as new.
+    pub fn upsert_entries(
+        &mut self,
+        entries: &[Entry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Upserted>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(entries.len());
+        {
+            let mut upsert = Upsert::new(&tx, now)?;
+            for e in entries {
+                out.push(upsert.one(&tx, e)?);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Entries not yet in a story, oldest first.
+    pub fn unassigned_entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        unassigned(&self.conn)
+    }
+}
+
+pub(super) fn unassigned(conn: &Connection) -> Result<Vec<StoredEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id IS NULL ORDER BY first_seen, id"
+    ))?;
+    let rows = stmt.query_map([], stored_entry)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Reads a row selected with `ENTRY_COLUMNS`; an unassigned entry has story id 0.
+pub(super) fn stored_entry(r: &Row<'_>) -> rusqlite::Result<StoredEntry> {
+    let authors: String = r.get(10)?;
+    let lang: String = r.get(13)?;
+    let origin: String = r.get(14)?;
+    Ok(StoredEntry {
+        id: r.get(0)?,
+        story_id: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+        first_seen: date(r, 2)?,
+        entry: Entry {
+            source_id: r.get(3)?,
+            key: r.get(4)?,
+            guid: r.get(5)?,
+            link: r.get(6)?,
+            canonical_link: r.get(7)?,
+            title: r.get(8)?,
+            summary: r.get(9)?,
+            authors: serde_json::from_str(&authors)
+                .map_err(|e| bad_value(10, format!("authors {authors:?}: {e}")))?,
+            published: opt_date(r, 11)?,
+            updated: opt_date(r, 12)?,
+            lang: Lang::parse(&lang).ok_or_else(|| bad_value(13, format!("language {lang:?}")))?,
+            lang_origin: LangOrigin::from_str_lossy(&origin),
+            image: r.get(15)?,
+            fingerprint: from_sql_u64(r.get(16)?),
+            content_hash: from_sql_u64(r.get(17)?),
+        },
+    })
+}

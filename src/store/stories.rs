@@ -1,0 +1,117 @@
+//! Reading stories for publishing, and the variants kept with them.
+
+use rusqlite::{Connection, Row, params};
+
+use super::entries::{ENTRY_COLUMNS, stored_entry};
+use super::{Store, StoreError, bad_value, date};
+use crate::model::{Lang, Provenance, Story, Variant};
+
+impl Store {
+    /// The newest `limit` stories by published date, each with its entries (the
+    /// earliest first: the lead) and its stored variants.
+    pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, guid, published, updated FROM stories \
+             ORDER BY published DESC, id DESC LIMIT ?1",
+        )?;
+        let heads = stmt
+            .query_map([limit], |r| {
+                Ok(Story {
+                    id: r.get(0)?,
+                    guid: r.get(1)?,
+                    published: date(r, 2)?,
+                    updated: date(r, 3)?,
+                    entries: Vec::new(),
+                    translations: Vec::new(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        heads
+            .into_iter()
+            .map(|story| fill(&self.conn, story))
+            .collect()
+    }
+
+    /// Keeps a story's text in one language, replacing an earlier one in that language.
+    pub fn save_variant(&self, story_id: i64, variant: &Variant) -> Result<(), StoreError> {
+        let (kind, source_id, engine, from, original_link) = match &variant.provenance {
+            Provenance::Native { source_id } => {
+                ("native", Some(source_id.as_str()), None, None, None)
+            }
+            Provenance::Machine {
+                engine,
+                from,
+                original_link,
+            } => (
+                "machine",
+                None,
+                Some(engine.as_str()),
+                Some(from.as_str()),
+                original_link.as_deref(),
+            ),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO story_variants (story_id, lang, title, summary, link, \
+                 kind, source_id, engine, from_lang, original_link) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                story_id,
+                variant.lang.as_str(),
+                variant.title,
+                variant.summary,
+                variant.link,
+                kind,
+                source_id,
+                engine,
+                from,
+                original_link,
+            ])?;
+        Ok(())
+    }
+}
+
+fn fill(conn: &Connection, mut story: Story) -> Result<Story, StoreError> {
+    let mut entries = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id = ?1 ORDER BY dated, id"
+    ))?;
+    story.entries = entries
+        .query_map([story.id], stored_entry)?
+        .collect::<Result<_, _>>()?;
+    let mut variants = conn.prepare_cached(
+        "SELECT lang, title, summary, link, kind, source_id, engine, from_lang, original_link \
+         FROM story_variants WHERE story_id = ?1 ORDER BY lang",
+    )?;
+    story.translations = variants
+        .query_map([story.id], variant)?
+        .collect::<Result<_, _>>()?;
+    Ok(story)
+}
+
+fn variant(r: &Row<'_>) -> rusqlite::Result<Variant> {
+    let provenance = match r.get::<_, String>(4)?.as_str() {
+        "native" => Provenance::Native {
+            source_id: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+        },
+        _ => Provenance::Machine {
+            engine: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            from: lang(r, 7)?,
+            original_link: r.get(8)?,
+        },
+    };
+    Ok(Variant {
+        lang: lang(r, 0)?,
+        title: r.get(1)?,
+        summary: r.get(2)?,
+        link: r.get(3)?,
+        provenance,
+    })
+}
+
+fn lang(r: &Row<'_>, idx: usize) -> rusqlite::Result<Lang> {
+    let raw: Option<String> = r.get(idx)?;
+    let raw = raw.unwrap_or_default();
+    Lang::parse(&raw).ok_or_else(|| bad_value(idx, format!("language {raw:?}")))
+}

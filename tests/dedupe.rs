@@ -1,0 +1,331 @@
+//! Story grouping: what a subscriber sees once, and what stays apart.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use hejnal::clean::fingerprint::{distance, simhash};
+use hejnal::config::DedupeConfig;
+use hejnal::dedupe::{GroupReport, group};
+use hejnal::model::{Entry, Lang, LangOrigin, Story};
+use hejnal::store::Store;
+
+const TRAM: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ \
+    miasto rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca \
+    sierpnia i obejmą wymianę szyn, podkładów oraz sieci trakcyjnej na odcinku od placu \
+    Wolnica do mostu Piłsudskiego. Zarząd Transportu Publicznego uruchomi w tym czasie \
+    autobusy zastępcze, które będą kursować co dziesięć minut w godzinach szczytu. \
+    Kierowcy muszą liczyć się z utrudnieniami, a piesi z przejściami tymczasowymi. \
+    Miasto zapowiada, że po remoncie tramwaje będą jeździć ciszej i szybciej, a \
+    przystanki zostaną dostosowane do potrzeb osób z niepełnosprawnościami.";
+
+/// The same article as reposted by a partner site: one word changed, a "read more" link added.
+const TRAM_REPOST: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ \
+    miasto rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca \
+    sierpnia i obejmą wymianę szyn, podkładów oraz sieci trakcyjnej na odcinku od placu \
+    Wolnica do mostu Piłsudskiego. Zarząd Transportu Publicznego uruchomi w tym czasie \
+    autobusy zastępcze, które będą kursować co piętnaście minut w godzinach szczytu. \
+    Kierowcy muszą liczyć się z utrudnieniami, a piesi z przejściami tymczasowymi. \
+    Miasto zapowiada, że po remoncie tramwaje będą jeździć ciszej i szybciej, a \
+    przystanki zostaną dostosowane do potrzeb osób z niepełnosprawnościami. Czytaj więcej";
+
+const MUSEUM: &str = "Muzeum Narodowe otwiera w sobotę wystawę poświęconą malarstwu \
+    Młodej Polski. Zwiedzający zobaczą ponad dwieście obrazów, w tym prace Wyspiańskiego, \
+    Malczewskiego i Boznańskiej, wypożyczone z kolekcji prywatnych w kraju i za granicą. \
+    Kuratorzy przygotowali także cykl wykładów i warsztaty dla dzieci, a w każdy \
+    czwartek wstęp na ekspozycję będzie bezpłatny. Bilety można kupić w kasach muzeum \
+    oraz przez internet, a grupy zorganizowane powinny rezerwować termin z wyprzedzeniem.";
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 5, day, 9, 0, 0)
+        .single()
+        .unwrap()
+}
+
+fn entry(source: &str, key: &str, title: &str, text: &str, published: DateTime<Utc>) -> Entry {
+    let link = format!("https://{source}.example/news/{key}");
+    Entry {
+        source_id: source.to_string(),
+        key: key.to_string(),
+        guid: Some(key.to_string()),
+        link: Some(link.clone()),
+        canonical_link: Some(link),
+        title: title.to_string(),
+        summary: format!("<p>{text}</p>"),
+        authors: Vec::new(),
+        published: Some(published),
+        updated: None,
+        lang: Lang::parse("pl").unwrap(),
+        lang_origin: LangOrigin::Feed,
+        image: None,
+        fingerprint: simhash(title, text),
+        content_hash: xxhash_rust::xxh3::xxh3_64(format!("{title}{text}").as_bytes()),
+    }
+}
+
+fn tram(source: &str, key: &str, day: u32) -> Entry {
+    entry(
+        source,
+        key,
+        "Remont torowiska na Krakowskiej",
+        TRAM,
+        at(day),
+    )
+}
+
+fn tram_repost(source: &str, key: &str, day: u32) -> Entry {
+    entry(
+        source,
+        key,
+        "Remont torowiska na Krakowskiej",
+        TRAM_REPOST,
+        at(day),
+    )
+}
+
+fn museum(source: &str, key: &str, day: u32) -> Entry {
+    entry(source, key, "Wystawa Młodej Polski", MUSEUM, at(day))
+}
+
+fn store_and_group(store: &mut Store, entries: &[Entry], now: DateTime<Utc>) -> GroupReport {
+    store.upsert_entries(entries, now).unwrap();
+    group(store, &DedupeConfig::default(), now).unwrap()
+}
+
+/// Each story as the sorted list of `source/key` of its entries, stories sorted too.
+fn grouping(store: &Store) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = store
+        .latest_stories(1000)
+        .unwrap()
+        .iter()
+        .map(|s: &Story| {
+            let mut members: Vec<String> = s
+                .entries
+                .iter()
+                .map(|e| format!("{}/{}", e.entry.source_id, e.entry.key))
+                .collect();
+            members.sort();
+            members
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_same_canonical_link_from_two_sources_is_one_story() {
+    let mut store = Store::open_in_memory().unwrap();
+    let original = museum("krakow", "1", 1);
+    let mut aggregated = tram("portal", "abc", 1);
+    aggregated.canonical_link = original.canonical_link.clone();
+    let report = store_and_group(&mut store, &[original, aggregated], at(1));
+    assert_eq!(
+        report,
+        GroupReport {
+            new_stories: 1,
+            joined: 1
+        }
+    );
+    assert_eq!(grouping(&store), [["krakow/1", "portal/abc"]]);
+}
+
+#[test]
+fn the_same_url_guid_from_two_sources_is_one_story_even_written_differently() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut a = museum("krakow", "a", 1);
+    a.guid = Some("https://www.krakow.example/news/7".to_string());
+    let mut b = tram("portal", "b", 1);
+    b.guid = Some("http://krakow.example/news/7/#comments".to_string());
+    store_and_group(&mut store, &[a, b], at(1));
+    assert_eq!(grouping(&store), [["krakow/a", "portal/b"]]);
+}
+
+#[test]
+fn a_bare_number_guid_shared_by_chance_does_not_join_stories() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut a = museum("krakow", "a", 1);
+    a.guid = Some("1024".to_string());
+    let mut b = tram("nuremberg", "b", 1);
+    b.guid = Some("1024".to_string());
+    store_and_group(&mut store, &[a, b], at(1));
+    assert_eq!(store.story_count().unwrap(), 2);
+}
+
+#[test]
+fn an_edited_repost_on_another_site_is_one_story() {
+    let mut store = Store::open_in_memory().unwrap();
+    let report = store_and_group(
+        &mut store,
+        &[tram("krakow", "t", 1), tram_repost("portal", "r", 2)],
+        at(2),
+    );
+    assert_eq!(
+        report,
+        GroupReport {
+            new_stories: 1,
+            joined: 1
+        }
+    );
+    assert_eq!(grouping(&store), [["krakow/t", "portal/r"]]);
+}
+
+#[test]
+fn different_news_are_different_stories() {
+    let mut store = Store::open_in_memory().unwrap();
+    store_and_group(
+        &mut store,
+        &[tram("krakow", "t", 1), museum("portal", "m", 1)],
+        at(1),
+    );
+    assert_eq!(grouping(&store), [vec!["krakow/t"], vec!["portal/m"]]);
+}
+
+#[test]
+fn a_weekly_series_of_one_source_is_not_folded_into_one_story() {
+    let mut store = Store::open_in_memory().unwrap();
+    store_and_group(&mut store, &[tram("krakow", "week-1", 1)], at(1));
+    store_and_group(&mut store, &[tram_repost("krakow", "week-2", 8)], at(8));
+    assert_eq!(
+        grouping(&store),
+        [vec!["krakow/week-1"], vec!["krakow/week-2"]]
+    );
+}
+
+#[test]
+fn the_same_text_outside_the_window_is_a_new_story() {
+    let mut store = Store::open_in_memory().unwrap();
+    store_and_group(&mut store, &[tram("krakow", "t", 1)], at(1));
+    store_and_group(&mut store, &[tram_repost("portal", "r", 20)], at(20));
+    assert_eq!(store.story_count().unwrap(), 2);
+}
+
+#[test]
+fn texts_without_words_are_never_near_duplicates() {
+    let mut store = Store::open_in_memory().unwrap();
+    let a = entry("krakow", "a", "", "", at(1));
+    let b = entry("portal", "b", "", "", at(1));
+    assert_eq!(a.fingerprint, 0);
+    store_and_group(&mut store, &[a, b], at(1));
+    assert_eq!(store.story_count().unwrap(), 2);
+}
+
+#[test]
+fn a_story_keeps_its_id_guid_and_date_when_others_join() {
+    let mut store = Store::open_in_memory().unwrap();
+    store_and_group(&mut store, &[tram("krakow", "t", 1)], at(1));
+    let born = store.latest_stories(1).unwrap().remove(0);
+
+    let report = store_and_group(&mut store, &[tram_repost("portal", "r", 2)], at(3));
+    assert_eq!(
+        report,
+        GroupReport {
+            new_stories: 0,
+            joined: 1
+        }
+    );
+    let grown = store.latest_stories(1).unwrap().remove(0);
+    assert_eq!((grown.id, &grown.guid), (born.id, &born.guid));
+    assert_eq!(grown.published, at(1));
+    assert_eq!(grown.updated, at(3));
+    assert_eq!(grown.entries.len(), 2);
+    assert_eq!(grown.entries[0].entry.source_id, "krakow");
+}
+
+#[test]
+fn a_future_date_does_not_pin_a_story_to_the_top() {
+    let mut store = Store::open_in_memory().unwrap();
+    let wrong_clock = entry(
+        "krakow",
+        "f",
+        "Zegar",
+        "Zegar źle ustawiony",
+        at(1) + TimeDelta::days(3650),
+    );
+    store_and_group(&mut store, &[wrong_clock], at(1));
+    assert_eq!(store.latest_stories(1).unwrap()[0].published, at(1));
+}
+
+#[test]
+fn entries_left_unassigned_by_a_crash_are_grouped_by_the_next_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hejnal.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store
+            .upsert_entries(
+                &[tram("krakow", "t", 1), tram_repost("portal", "r", 1)],
+                at(1),
+            )
+            .unwrap();
+        // The process dies in the middle of grouping: the pass never commits.
+        let pass = store.grouping().unwrap();
+        let first = pass.unassigned().unwrap().remove(0);
+        pass.create_story(&first, at(1)).unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.story_count().unwrap(), 0);
+    assert_eq!(store.unassigned_entries().unwrap().len(), 2);
+    let report = group(&mut store, &DedupeConfig::default(), at(1)).unwrap();
+    assert_eq!(
+        report,
+        GroupReport {
+            new_stories: 1,
+            joined: 1
+        }
+    );
+    assert!(store.unassigned_entries().unwrap().is_empty());
+    let again = group(&mut store, &DedupeConfig::default(), at(2)).unwrap();
+    assert_eq!(
+        again,
+        GroupReport::default(),
+        "a grouped entry is never grouped twice"
+    );
+}
+
+#[test]
+fn story_guids_are_stable_names_that_differ_between_stories() {
+    let mut store = Store::open_in_memory().unwrap();
+    store_and_group(
+        &mut store,
+        &[tram("krakow", "t", 1), museum("krakow", "m", 2)],
+        at(2),
+    );
+    let guids: Vec<String> = store
+        .latest_stories(2)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.guid)
+        .collect();
+    assert_ne!(guids[0], guids[1]);
+    for guid in &guids {
+        let hex = guid.strip_prefix("hejnal:story:").unwrap();
+        assert_eq!(hex.len(), 16);
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}
+
+#[test]
+fn fingerprint_distances_follow_the_text() {
+    let title = "Remont torowiska na Krakowskiej";
+    assert_eq!(distance(simhash(title, TRAM), simhash(title, TRAM)), 0);
+    let edited = distance(simhash(title, TRAM), simhash(title, TRAM_REPOST));
+    assert!(edited <= 3, "small edit moved {edited} bits");
+    let unrelated = distance(
+        simhash(title, TRAM),
+        simhash("Wystawa Młodej Polski", MUSEUM),
+    );
+    assert!(
+        unrelated >= 20,
+        "unrelated texts only {unrelated} bits apart"
+    );
+}
+
+#[test]
+fn fingerprint_ignores_diacritics_case_and_punctuation() {
+    assert_eq!(
+        simhash("Kraków", "Hejnał z wieży Mariackiej."),
+        simhash("KRAKOW", "hejnal z wiezy mariackiej")
+    );
+    assert_eq!(
+        simhash("Straße", "Große Ausstellung"),
+        simhash("strasse", "grosse ausstellung")
+    );
+    assert_ne!(simhash("Kraków", ""), simhash("Warszawa", ""));
+}
