@@ -7,6 +7,7 @@ pub mod clean;
 pub mod config;
 pub mod cycle;
 pub mod dedupe;
+pub mod discover;
 pub mod fetch;
 pub mod model;
 pub mod parse;
