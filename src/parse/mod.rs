@@ -1,5 +1,6 @@
 //! Parsing one fetched document into entry drafts (feed-rs underneath).
 
+mod extras;
 mod text;
 
 use std::cmp::Reverse;
@@ -115,7 +116,12 @@ fn convert(feed: Feed, doc: &str, max_items: usize) -> ParsedFeed {
         .ttl
         .filter(|t| *t > 0)
         .or_else(|| syndication_minutes(doc));
-    let entries: Vec<EntryDraft> = feed.entries.into_iter().map(|e| draft(e, format)).collect();
+    let mut entries: Vec<EntryDraft> = feed.entries.into_iter().map(|e| draft(e, format)).collect();
+    match format {
+        FeedFormat::Json => extras::json_items(doc, &mut entries),
+        FeedFormat::Atom => extras::atom_entry_langs(doc, &mut entries),
+        _ => {}
+    }
     ParsedFeed {
         title: feed
             .title
@@ -190,7 +196,10 @@ fn as_html(body: String, content_type: &str, explicit: bool) -> String {
 fn page_link(links: &[Link]) -> Option<String> {
     links
         .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .find(|l| {
+            l.rel.as_deref().is_none_or(|r| r == "alternate")
+                && l.media_type.as_deref().is_none_or(|t| t.contains("html"))
+        })
         .map(|l| l.href.trim().to_string())
         .filter(|h| !h.is_empty())
 }
