@@ -63,8 +63,24 @@ const TAGS: &[&str] = &[
 
 /// Elements whose text is code or noise, never something to read.
 const DROPPED_WITH_CONTENT: &[&str] = &[
-    "script", "style", "iframe", "object", "embed", "svg", "math", "template", "noembed",
-    "noframes", "xmp", "textarea", "select", "title", "head",
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "template",
+    "noembed",
+    "noframes",
+    "xmp",
+    "textarea",
+    "select",
+    "title",
+    "head",
+    // Read as raw text by the parser, these would show their markup as words.
+    "noscript",
+    "plaintext",
 ];
 
 /// Elements that separate words when their markup is removed.
@@ -307,7 +323,7 @@ impl TextSink {
 fn raw_kind(name: &str) -> Option<RawKind> {
     match name {
         "script" => Some(RawKind::ScriptData),
-        "style" | "iframe" | "xmp" | "noembed" | "noframes" => Some(RawKind::Rawtext),
+        "style" | "iframe" | "xmp" | "noembed" | "noframes" | "noscript" => Some(RawKind::Rawtext),
         "textarea" | "title" => Some(RawKind::Rcdata),
         _ => None,
     }
