@@ -8,6 +8,7 @@ pub mod config;
 pub mod cycle;
 pub mod daemon;
 pub mod dedupe;
+pub mod discover;
 pub mod fetch;
 pub mod model;
 pub mod parse;

@@ -1,1 +1,400 @@
-//! HTML sanitizing for republished text.
+//! HTML sanitizing for republished text, and HTML to plain text.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+
+use ammonia::{Builder, UrlRelative};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
+};
+use url::Url;
+
+/// Formatting a feed reader can show; everything else is unwrapped to its text.
+const TAGS: &[&str] = &[
+    "p",
+    "br",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "s",
+    "sub",
+    "sup",
+    "small",
+    "mark",
+    "blockquote",
+    "q",
+    "cite",
+    "code",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "hr",
+    "figure",
+    "figcaption",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "a",
+    "img",
+    "abbr",
+    "time",
+    "span",
+    "div",
+];
+
+/// Elements whose text is code or noise, never something to read.
+const DROPPED_WITH_CONTENT: &[&str] = &[
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "template",
+    "noembed",
+    "noframes",
+    "xmp",
+    "textarea",
+    "select",
+    "title",
+    "head",
+    // Read as raw text by the parser, these would show their markup as words.
+    "noscript",
+    "plaintext",
+];
+
+/// Elements that separate words when their markup is removed.
+const BLOCKS: &[&str] = &[
+    "p",
+    "br",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "caption",
+    "blockquote",
+    "pre",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "figure",
+    "figcaption",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "main",
+    "address",
+    "img",
+];
+
+const LINK_REL: &str = "noopener noreferrer nofollow";
+
+/// The HTML tree builder slows down quadratically with nesting depth; no real article
+/// nests this deep, so deeper markup is served as its plain text.
+const MAX_HTML_DEPTH: usize = 256;
+
+/// Elements that never hold children or that the parser closes by itself, so they
+/// do not deepen the tree however many are left open.
+const NOT_NESTING: &[&str] = &[
+    "br", "img", "hr", "wbr", "input", "meta", "link", "area", "base", "col", "embed", "param",
+    "source", "track", "p", "li", "dt", "dd", "tr", "td", "th", "option",
+];
+
+/// Sanitizes feed HTML for republishing. Relative URLs are resolved against `base`,
+/// or dropped when there is none.
+pub fn sanitize(html: &str, base: Option<&Url>) -> String {
+    if nests_deeper_than(html, MAX_HTML_DEPTH) {
+        return format!("<p>{}</p>", escape_text(&plain_text(html)));
+    }
+    let mut builder = Builder::default();
+    builder
+        .tags(TAGS.iter().copied().collect())
+        .clean_content_tags(DROPPED_WITH_CONTENT.iter().copied().collect())
+        .generic_attributes(["lang", "title"].into_iter().collect())
+        .generic_attribute_prefixes(HashSet::new())
+        .tag_attributes(tag_attributes())
+        .allowed_classes(HashMap::new())
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some(LINK_REL))
+        .strip_comments(true)
+        .attribute_filter(|element, attribute, value| {
+            if element == "img" && attribute == "src" && !is_web_or_relative(value) {
+                None
+            } else {
+                Some(value.into())
+            }
+        })
+        .url_relative(match base {
+            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+            None => UrlRelative::Deny,
+        });
+    builder.clean(html).to_string()
+}
+
+fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
+    [
+        ("a", &["href"][..]),
+        ("img", &["src", "alt", "width", "height"][..]),
+        ("td", &["colspan", "rowspan"][..]),
+        ("th", &["colspan", "rowspan"][..]),
+        ("time", &["datetime"][..]),
+    ]
+    .into_iter()
+    .map(|(tag, attrs)| (tag, attrs.iter().copied().collect()))
+    .collect()
+}
+
+/// Images may only come from the web: a `mailto:` picture is nonsense at best.
+fn is_web_or_relative(value: &str) -> bool {
+    match Url::parse(value.trim()) {
+        Ok(url) => matches!(url.scheme(), "http" | "https"),
+        Err(_) => true,
+    }
+}
+
+/// The words of `html` as a reader would see them: tags removed, entities decoded,
+/// scripts and styles dropped, whitespace collapsed to single spaces.
+pub fn plain_text(html: &str) -> String {
+    let tokenizer = Tokenizer::new(TextSink::default(), Default::default());
+    let queue = BufferQueue::default();
+    queue.push_back(StrTendril::from(html));
+    // The sink never asks to pause for scripts, so one feed consumes the whole input.
+    let _ = tokenizer.feed(&queue);
+    tokenizer.end();
+    collapse_whitespace(&tokenizer.sink.text.borrow())
+}
+
+fn nests_deeper_than(html: &str, limit: usize) -> bool {
+    let sink = DepthSink {
+        depth: Cell::new(0),
+        deepest: Cell::new(0),
+    };
+    let tokenizer = Tokenizer::new(sink, Default::default());
+    let queue = BufferQueue::default();
+    queue.push_back(StrTendril::from(html));
+    let _ = tokenizer.feed(&queue);
+    tokenizer.end();
+    tokenizer.sink.deepest.get() > limit
+}
+
+struct DepthSink {
+    depth: Cell<usize>,
+    deepest: Cell<usize>,
+}
+
+impl TokenSink for DepthSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        if let Token::TagToken(tag) = token
+            && !tag.self_closing
+            && !NOT_NESTING.contains(&&*tag.name)
+        {
+            let depth = match tag.kind {
+                TagKind::StartTag => self.depth.get() + 1,
+                TagKind::EndTag => self.depth.get().saturating_sub(1),
+            };
+            self.depth.set(depth);
+            self.deepest.set(self.deepest.get().max(depth));
+            return raw_kind(&tag.name).map_or(TokenSinkResult::Continue, TokenSinkResult::RawData);
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Whitespace runs become one space; control characters go; ends are trimmed.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Escapes text for use inside HTML element content.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Collects character tokens; a tokenizer alone needs no tree, so any nesting depth is fine.
+#[derive(Default)]
+struct TextSink {
+    text: RefCell<String>,
+    /// The element whose content is being skipped (a script, a style…).
+    skipping: RefCell<Option<String>>,
+    pending_space: Cell<bool>,
+}
+
+impl TextSink {
+    fn tag(&self, tag: &Tag) -> TokenSinkResult<()> {
+        let name: &str = &tag.name;
+        if BLOCKS.contains(&name) {
+            self.pending_space.set(true);
+        }
+        let mut skipping = self.skipping.borrow_mut();
+        match tag.kind {
+            TagKind::EndTag => {
+                if skipping.as_deref() == Some(name) {
+                    *skipping = None;
+                }
+                TokenSinkResult::Continue
+            }
+            TagKind::StartTag if skipping.is_some() || tag.self_closing => {
+                TokenSinkResult::Continue
+            }
+            TagKind::StartTag => match raw_kind(name) {
+                Some(kind) => {
+                    if DROPPED_WITH_CONTENT.contains(&name) {
+                        *skipping = Some(name.to_string());
+                    }
+                    TokenSinkResult::RawData(kind)
+                }
+                None if DROPPED_WITH_CONTENT.contains(&name) => {
+                    *skipping = Some(name.to_string());
+                    TokenSinkResult::Continue
+                }
+                None => TokenSinkResult::Continue,
+            },
+        }
+    }
+
+    fn push(&self, chars: &str) {
+        if self.skipping.borrow().is_some() {
+            return;
+        }
+        let mut text = self.text.borrow_mut();
+        if self.pending_space.replace(false) {
+            text.push(' ');
+        }
+        text.push_str(chars);
+    }
+}
+
+/// How the HTML tokenizer must read the content of an element, as a browser would.
+fn raw_kind(name: &str) -> Option<RawKind> {
+    match name {
+        "script" => Some(RawKind::ScriptData),
+        "style" | "iframe" | "xmp" | "noembed" | "noframes" | "noscript" => Some(RawKind::Rawtext),
+        "textarea" | "title" => Some(RawKind::Rcdata),
+        _ => None,
+    }
+}
+
+impl TokenSink for TextSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            Token::TagToken(tag) => self.tag(&tag),
+            Token::CharacterTokens(chars) => {
+                self.push(&chars);
+                TokenSinkResult::Continue
+            }
+            _ => TokenSinkResult::Continue,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_decodes_and_drops_markup() {
+        assert_eq!(
+            plain_text(
+                "<p>Zaż&oacute;łć&nbsp;<b>gęślą</b></p><p>jaźń</p><script>alert(1)</script>"
+            ),
+            "Zażółć gęślą jaźń"
+        );
+        assert_eq!(plain_text("A &amp; B &lt;c&gt;"), "A & B <c>");
+        assert_eq!(
+            plain_text("<style>p{}</style>x<svg><text>y</text></svg>"),
+            "x"
+        );
+    }
+
+    #[test]
+    fn sanitize_keeps_formatting_and_fixes_links() {
+        let base = Url::parse("https://krakow.pl/news/").ok();
+        let out = sanitize(
+            r#"<p class="x" style="color:red" onclick="evil()">Hi <a href="a.html">there</a><img src="i.png" alt="pic"></p>"#,
+            base.as_ref(),
+        );
+        assert_eq!(
+            out,
+            r#"<p>Hi <a href="https://krakow.pl/news/a.html" rel="noopener noreferrer nofollow">there</a><img src="https://krakow.pl/news/i.png" alt="pic"></p>"#
+        );
+    }
+
+    #[test]
+    fn sanitize_drops_relative_links_without_base() {
+        assert_eq!(
+            sanitize(r#"<a href="a.html">x</a>"#, None),
+            r#"<a rel="noopener noreferrer nofollow">x</a>"#
+        );
+    }
+
+    #[test]
+    fn images_come_only_from_the_web() {
+        assert_eq!(sanitize(r#"<img src="mailto:a@b.pl">"#, None), "<img>");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let html = "<div>".repeat(100_000) + "deep &amp; <b>dark</b>";
+        let started = std::time::Instant::now();
+        assert_eq!(plain_text(&html), "deep & dark");
+        assert_eq!(sanitize(&html, None), "<p>deep &amp; dark</p>");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

@@ -5,10 +5,27 @@ pub mod html;
 pub mod lang;
 pub mod url;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::SourceConfig;
-use crate::model::{Entry, ParsedFeed};
+use crate::model::{Entry, EntryDraft, ParsedFeed};
+
+/// Longest title kept, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Largest summary kept, in bytes of HTML.
+pub const MAX_SUMMARY_BYTES: usize = 64 * 1024;
+/// Markup of a title beyond this many bytes cannot reach the visible 300 characters
+/// in any sane feed, and reading it would only cost time.
+const MAX_TITLE_INPUT_BYTES: usize = 64 * 1024;
+/// Language detection settles long before this many characters.
+const MAX_DETECT_CHARS: usize = 2_000;
+/// Words taken from the text when an item has no title.
+const TITLE_FROM_TEXT_WORDS: usize = 12;
+/// Clocks of publishers drift; a day ahead is a time zone bug, further is a lie.
+const FUTURE_SLACK_HOURS: i64 = 24;
+/// No web feed is older than the web; earlier dates are placeholders like 1970-01-01.
+const EARLIEST_YEAR: i32 = 1995;
 
 /// Cleans every draft of `feed`, fetched from `feed_url` for `source`.
 pub fn clean(
@@ -18,6 +35,190 @@ pub fn clean(
     strip_params: &[String],
     now: DateTime<Utc>,
 ) -> Vec<Entry> {
-    let _ = (source, feed, feed_url, strip_params, now);
-    unimplemented!("clean")
+    let ctx = Context {
+        source,
+        feed,
+        feed_url,
+        strip_params,
+        now,
+    };
+    feed.entries.iter().filter_map(|d| ctx.entry(d)).collect()
+}
+
+struct Context<'a> {
+    source: &'a SourceConfig,
+    feed: &'a ParsedFeed,
+    feed_url: &'a str,
+    strip_params: &'a [String],
+    now: DateTime<Utc>,
+}
+
+impl Context<'_> {
+    fn entry(&self, draft: &EntryDraft) -> Option<Entry> {
+        let link = non_empty(&draft.link).and_then(|l| url::absolute(l, self.feed_url));
+        // Relative URLs inside an item are relative to the item's page, when it has one.
+        let base_str = link.as_deref().unwrap_or(self.feed_url);
+        let base = ::url::Url::parse(base_str).ok();
+        let summary = non_empty(&draft.summary)
+            .or(non_empty(&draft.content))
+            .map(|body| summary_html(body, base.as_ref()))
+            .unwrap_or_default();
+        let text = html::plain_text(&summary);
+        let title = non_empty(&draft.title).map(title_text).unwrap_or_default();
+        if title.is_empty() && link.is_none() && text.is_empty() {
+            return None;
+        }
+        let title = if title.is_empty() {
+            title_from_text(&text)
+        } else {
+            title
+        };
+        let published = self.date(draft.published.or(draft.updated));
+        let updated = self.date(draft.updated);
+        let guid = non_empty(&draft.guid).map(|g| g.trim().to_string());
+        let canonical_link = link
+            .as_deref()
+            .and_then(|l| url::canonical(l, self.strip_params));
+        let key = entry_key(
+            guid.as_deref(),
+            canonical_link.as_deref(),
+            &title,
+            published,
+        );
+        let detect_text: String = format!("{title} {text}")
+            .chars()
+            .take(MAX_DETECT_CHARS)
+            .collect();
+        let (lang, lang_origin) = lang::resolve(
+            &self.source.lang,
+            self.feed.lang.as_deref(),
+            draft.lang.as_deref(),
+            &detect_text,
+        );
+        Some(Entry {
+            source_id: self.source.id.clone(),
+            key,
+            guid,
+            fingerprint: fingerprint::simhash(&title, &text),
+            content_hash: content_hash(&title, &summary, link.as_deref()),
+            image: non_empty(&draft.image).and_then(|i| url::absolute(i, base_str)),
+            authors: authors(&draft.authors),
+            link,
+            canonical_link,
+            title,
+            summary,
+            published,
+            updated,
+            lang,
+            lang_origin,
+        })
+    }
+
+    /// Far-future dates are clamped so an item cannot squat the top of the feed;
+    /// placeholder dates from before the web are dropped.
+    fn date(&self, date: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        let date = date?;
+        let earliest = Utc
+            .with_ymd_and_hms(EARLIEST_YEAR, 1, 1, 0, 0, 0)
+            .single()?;
+        if date < earliest {
+            None
+        } else if date > self.now + Duration::hours(FUTURE_SLACK_HOURS) {
+            Some(self.now)
+        } else {
+            Some(date)
+        }
+    }
+}
+
+fn non_empty(field: &Option<String>) -> Option<&str> {
+    field.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+/// A title is plain text, however much markup the feed put in it.
+fn title_text(raw: &str) -> String {
+    let text = html::plain_text(truncate_bytes(raw, MAX_TITLE_INPUT_BYTES));
+    truncate_chars(&text, MAX_TITLE_CHARS)
+}
+
+fn title_from_text(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').take(TITLE_FROM_TEXT_WORDS + 1).collect();
+    let title = if words.len() > TITLE_FROM_TEXT_WORDS {
+        format!("{}…", words[..TITLE_FROM_TEXT_WORDS].join(" "))
+    } else {
+        words.join(" ")
+    };
+    truncate_chars(&title, MAX_TITLE_CHARS)
+}
+
+/// Cuts to at most `max` characters, marking the cut with an ellipsis.
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some(_) => {
+            let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+            format!("{}…", kept.trim_end())
+        }
+    }
+}
+
+fn truncate_bytes(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Sanitized HTML; when that is too large, its text alone, cut to size, so that
+/// no tag is ever cut in half.
+fn summary_html(body: &str, base: Option<&::url::Url>) -> String {
+    let clean = html::sanitize(body, base);
+    if clean.len() <= MAX_SUMMARY_BYTES {
+        return clean;
+    }
+    let text = html::plain_text(&clean);
+    let budget = MAX_SUMMARY_BYTES - "<p>…</p>".len();
+    let mut out = String::from("<p>");
+    for c in text.chars() {
+        let piece = html::escape_text(c.encode_utf8(&mut [0; 4]));
+        if out.len() + piece.len() > budget {
+            out.push('…');
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out.push_str("</p>");
+    out
+}
+
+fn entry_key(
+    guid: Option<&str>,
+    canonical_link: Option<&str>,
+    title: &str,
+    published: Option<DateTime<Utc>>,
+) -> String {
+    if let Some(key) = guid.or(canonical_link) {
+        return key.to_string();
+    }
+    let date = published.map(|d| d.to_rfc3339()).unwrap_or_default();
+    format!("h:{:016x}", xxh3_64(format!("{title}{date}").as_bytes()))
+}
+
+fn content_hash(title: &str, summary: &str, link: Option<&str>) -> u64 {
+    // Separators keep ("ab", "c") and ("a", "bc") apart.
+    xxh3_64(format!("{title}\u{1f}{summary}\u{1f}{}", link.unwrap_or("")).as_bytes())
+}
+
+fn authors(raw: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in raw.iter().map(|a| title_text(a)) {
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }

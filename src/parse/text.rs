@@ -1,0 +1,276 @@
+//! Turning the fetched bytes into clean UTF-8 text the feed parser can trust,
+//! and a cheap look at what kind of document it is.
+
+use std::borrow::Cow;
+
+use encoding_rs::{Encoding, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE};
+
+/// Deeper than this is no feed but an attack on the parser's stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// The prolog sits at the very start; a few hundred bytes is plenty to find it.
+const PROLOG_SCAN_BYTES: usize = 1024;
+
+/// Decodes `body` to UTF-8: a BOM wins, then the XML prolog's `encoding`, then the
+/// Content-Type charset, then UTF-8. Undecodable bytes become U+FFFD instead of
+/// failing the whole feed. The prolog is rewritten to say UTF-8, and characters
+/// XML forbids (C0 controls) are dropped, because publishers paste them from
+/// word processors and strict parsers then reject every item.
+pub fn to_utf8(body: &[u8], content_type: Option<&str>) -> String {
+    let (text, _) = match Encoding::for_bom(body) {
+        Some((encoding, bom_len)) => encoding.decode_without_bom_handling(&body[bom_len..]),
+        None => {
+            let encoding = prolog_encoding(body)
+                .or_else(|| content_type.and_then(charset))
+                .unwrap_or(UTF_8);
+            encoding.decode_without_bom_handling(body)
+        }
+    };
+    let text = strip_forbidden_controls(text);
+    rewrite_prolog(text.trim_start())
+}
+
+fn prolog_encoding(body: &[u8]) -> Option<&'static Encoding> {
+    let head = &body[..body.len().min(PROLOG_SCAN_BYTES)];
+    let head = String::from_utf8_lossy(head);
+    let prolog = head.trim_start().strip_prefix("<?xml")?;
+    let prolog = &prolog[..prolog.find("?>")?];
+    let label = attribute_value(prolog, "encoding")?;
+    let encoding = Encoding::for_label(label.as_bytes())?;
+    // Bytes we could read as ASCII are not UTF-16, whatever the prolog claims; and the
+    // "replacement" encoding would turn the whole feed into one U+FFFD.
+    usable(encoding)
+}
+
+fn usable(encoding: &'static Encoding) -> Option<&'static Encoding> {
+    (![UTF_16LE, UTF_16BE, REPLACEMENT].contains(&encoding)).then_some(encoding)
+}
+
+fn attribute_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let at = tag.find(name)?;
+    let rest = tag[at + name.len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = &rest[1..];
+    Some(&rest[..rest.find(quote)?])
+}
+
+fn charset(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| Encoding::for_label(value.trim().trim_matches(['"', '\'']).as_bytes()))?
+            .and_then(usable)
+    })
+}
+
+fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')
+}
+
+fn strip_forbidden_controls(text: Cow<'_, str>) -> Cow<'_, str> {
+    if text.contains(is_forbidden_control) {
+        Cow::Owned(text.chars().filter(|c| !is_forbidden_control(*c)).collect())
+    } else {
+        text
+    }
+}
+
+/// The text is UTF-8 now, so a prolog naming another encoding would make the
+/// parser decode it a second time.
+fn rewrite_prolog(text: &str) -> String {
+    if let Some(rest) = text.strip_prefix("<?xml")
+        && let Some(end) = rest.find("?>")
+        && rest[..end].contains("encoding")
+    {
+        return format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
+            &rest[end + 2..]
+        );
+    }
+    text.to_string()
+}
+
+/// What the document looks like before anyone parses it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Shape {
+    Json,
+    /// An XML (or HTML) document whose first element has this name.
+    Markup {
+        root: String,
+    },
+    Unknown,
+}
+
+pub fn shape(text: &str) -> Shape {
+    let text = text.trim_start();
+    if text.starts_with('{') {
+        return Shape::Json;
+    }
+    match root_element(text) {
+        Some(root) => Shape::Markup { root },
+        None => Shape::Unknown,
+    }
+}
+
+/// The name of the first element, skipping the prolog, comments and doctype.
+fn root_element(text: &str) -> Option<String> {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = &after[after.find("-->")? + 3..];
+        } else if rest.starts_with("<?") {
+            rest = &rest[rest.find("?>")? + 2..];
+        } else if rest.starts_with("<!") {
+            rest = &rest[declaration_end(rest)?..];
+        } else if let Some(after) = rest.strip_prefix('<') {
+            let name: String = after
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, '>' | '/'))
+                .collect();
+            return (!name.is_empty()).then_some(name);
+        } else {
+            return None;
+        }
+    }
+}
+
+/// End of a `<!DOCTYPE …>`, which may hold an internal subset in brackets.
+fn declaration_end(text: &str) -> Option<usize> {
+    let mut in_subset = false;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'[' => in_subset = true,
+            b']' => in_subset = false,
+            b'>' if !in_subset => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Local name of an element, without its namespace prefix.
+pub fn local_name(name: &str) -> &str {
+    name.rsplit(':').next().unwrap_or(name)
+}
+
+/// How deep elements nest, counted cheaply and stopping once past `limit`. Comments,
+/// CDATA, declarations and quoted attribute values are skipped so that a `<` in them
+/// does not count.
+pub fn nesting_exceeds(text: &str, limit: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while let Some(offset) = memchr(b'<', &bytes[i..]) {
+        i += offset;
+        let rest = &bytes[i..];
+        let skip_to = if rest.starts_with(b"<!--") {
+            find(rest, b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(rest, b"]]>")
+        } else if rest.starts_with(b"<!") || rest.starts_with(b"<?") {
+            find(rest, b">")
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            find(rest, b">")
+        } else {
+            let end = tag_end(rest);
+            if end.is_some_and(|e| e > 0 && rest[e - 1] != b'/') {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            end
+        };
+        match skip_to {
+            Some(end) => i += end + 1,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Index of the `>` closing a start tag, ignoring `>` inside quoted values.
+fn tag_end(tag: &[u8]) -> Option<usize> {
+    let mut quote = None;
+    for (i, &b) in tag.iter().enumerate() {
+        match (quote, b) {
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if q == b => quote = None,
+            (None, b'>') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+/// Index of the last byte of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + needle.len() - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prolog_encoding_is_honoured_and_rewritten() {
+        let mut body = b"\n  <?xml version='1.0' encoding='ISO-8859-2'?><t>".to_vec();
+        body.extend_from_slice(&[0xA3, 0xF3, 0xB3, 0xBC]); // Łółź in ISO-8859-2
+        body.extend_from_slice(b"</t>");
+        assert_eq!(
+            to_utf8(&body, Some("text/xml; charset=utf-8")),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Łółź</t>"
+        );
+    }
+
+    #[test]
+    fn header_charset_is_used_without_prolog_encoding() {
+        let body = [b'<', b't', b'>', 0xB9, b'<', b'/', b't', b'>'];
+        assert_eq!(
+            to_utf8(&body, Some("application/rss+xml; charset=\"windows-1250\"")),
+            "<t>ą</t>"
+        );
+    }
+
+    #[test]
+    fn bom_wins_and_controls_go() {
+        let mut body = vec![0xEF, 0xBB, 0xBF];
+        body.extend_from_slice(b"<t>a\x01b\x0bc\td</t>");
+        assert_eq!(to_utf8(&body, None), "<t>abc\td</t>");
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(shape(" {\"version\":1}"), Shape::Json);
+        assert_eq!(
+            shape("<?xml?><!-- c --><!DOCTYPE x [<!ENTITY a 'b>'>]><rdf:RDF>"),
+            Shape::Markup {
+                root: "rdf:RDF".into()
+            }
+        );
+        assert_eq!(shape("hello"), Shape::Unknown);
+    }
+
+    #[test]
+    fn nesting_is_counted() {
+        assert!(!nesting_exceeds(
+            "<a><b/><c x='>'><!-- <d><d><d> --></c></a>",
+            2
+        ));
+        assert!(nesting_exceeds("<a><b><c>", 2));
+        assert!(!nesting_exceeds(&"<a></a>".repeat(1000), 2));
+    }
+}
