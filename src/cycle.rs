@@ -80,8 +80,6 @@ impl CycleReport {
 pub enum CycleError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    #[error("dedupe: {0}")]
-    Dedupe(#[from] dedupe::DedupeError),
     #[error("publish: {0}")]
     Publish(#[from] publish::PublishError),
 }

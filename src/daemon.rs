@@ -99,7 +99,6 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
         if reload_pending {
             reload_pending = false;
             reload(&options.config_path, &mut config, &mut fetcher, &status);
-            next_wake = Utc::now();
         }
 
         let tick = Utc::now();

@@ -81,7 +81,9 @@ fn once_publishes_every_format_with_the_stories_of_every_source() {
 
     let rss = std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed.xml");
     assert!(!rss.contains("<script"), "script survived sanitizing");
-    assert!(rss.contains("https://www.krakow.example/mapa.html"), "relative link not resolved");
+    // Relative links resolve against the document's own URL, as feed readers do.
+    assert!(rss.contains(&server.url("/mapa.html")), "relative link not resolved");
+    assert!(rss.contains(&server.url("/aktualnosci/plantay-drzewa.html")), "relative item link not resolved");
     assert!(rss.contains("<language>pl</language>"));
     assert!(rss.contains("rel=\"self\""));
 }

@@ -181,6 +181,7 @@ fn source_state_round_trips_and_defaults_when_unknown() {
         consecutive_failures: 3,
         next_due: Some(at(4, 11)),
         moved_to: Some("https://example.org/new-feed".to_string()),
+        moved_from: Some("https://example.org/feed".to_string()),
         gone_url: None,
     };
     store.save_source_state("krakow", &state).unwrap();

@@ -18,6 +18,7 @@ CREATE TABLE source_state (
     consecutive_failures INTEGER NOT NULL DEFAULT 0,
     next_due             INTEGER,
     moved_to             TEXT,
+    moved_from           TEXT,
     gone_url             TEXT
 );
 

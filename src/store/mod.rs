@@ -95,7 +95,7 @@ impl Store {
     pub fn source_state(&self, source_id: &str) -> Result<SourceState, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT etag, last_modified, last_ok, last_error, consecutive_failures, \
-             next_due, moved_to, gone_url FROM source_state WHERE source_id = ?1",
+             next_due, moved_to, gone_url, moved_from FROM source_state WHERE source_id = ?1",
         )?;
         let state = stmt.query_row([source_id], source_state_row).optional()?;
         Ok(state.unwrap_or_default())
@@ -108,12 +108,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO source_state (source_id, etag, last_modified, last_ok, last_error, \
-             consecutive_failures, next_due, moved_to, gone_url) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             consecutive_failures, next_due, moved_to, gone_url, moved_from) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
              ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, \
              last_modified = excluded.last_modified, last_ok = excluded.last_ok, \
              last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures, \
-             next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url",
+             next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url, moved_from = excluded.moved_from",
         )?;
         stmt.execute(params![
             source_id,
@@ -125,6 +125,7 @@ impl Store {
             state.next_due.map(micros),
             state.moved_to,
             state.gone_url,
+            state.moved_from,
         ])?;
         Ok(())
     }
@@ -132,9 +133,9 @@ impl Store {
     pub fn all_source_states(&self) -> Result<Vec<(String, SourceState)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT etag, last_modified, last_ok, last_error, consecutive_failures, \
-             next_due, moved_to, gone_url, source_id FROM source_state ORDER BY source_id",
+             next_due, moved_to, gone_url, moved_from, source_id FROM source_state ORDER BY source_id",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(8)?, source_state_row(r)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(9)?, source_state_row(r)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -196,6 +197,7 @@ fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         next_due: opt_date(r, 5)?,
         moved_to: r.get(6)?,
         gone_url: r.get(7)?,
+        moved_from: r.get(8)?,
     })
 }
 
