@@ -51,6 +51,9 @@ pub struct Publisher {
     pub title_format: String,
     #[serde(default)]
     pub websub_hubs: Vec<String>,
+    /// Months of complete archives (RFC 5005) kept under archive/; 0 keeps none.
+    #[serde(default = "default_archive_months")]
+    pub archive_months: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +188,9 @@ fn default_schedule() -> Spanned<String> {
 }
 fn default_concurrency() -> usize {
     16
+}
+fn default_archive_months() -> u32 {
+    24
 }
 fn default_title_format() -> String {
     "{pl} / {en}".to_string()
@@ -367,11 +373,17 @@ impl Config {
 
     /// The sources that are fetched.
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
-        self.sources.iter().map(Spanned::get_ref).filter(|s| s.enabled)
+        self.sources
+            .iter()
+            .map(Spanned::get_ref)
+            .filter(|s| s.enabled)
     }
 
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {
-        self.sources.iter().map(Spanned::get_ref).find(|s| s.id == id)
+        self.sources
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|s| s.id == id)
     }
 
     pub fn user_agent(&self) -> String {
@@ -406,12 +418,12 @@ pub fn diagnostic(text: &str, offset: usize, message: String) -> Diagnostic {
     let before = text.get(..offset).unwrap_or("");
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
-    let source_line = text[line_start..]
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let column = text
+        .get(line_start..offset)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
+    let source_line = text[line_start..].lines().next().unwrap_or("").to_string();
     Diagnostic {
         message,
         line,

@@ -13,3 +13,4 @@ pub mod parse;
 pub mod publish;
 pub mod store;
 pub mod variants;
+pub mod websub;
