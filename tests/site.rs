@@ -630,7 +630,7 @@ async fn the_hub_hears_about_every_feed_that_changed() {
 async fn a_hub_that_fails_for_a_moment_is_asked_again() {
     let (hub_url, hub) = start_hub(vec![500, 500, 204]).await;
     let topic = format!("{BASE}feed.xml");
-    let results = websub::notify(&client(), &[hub_url], &[topic.clone()]).await;
+    let results = websub::notify(&client(), &[hub_url], std::slice::from_ref(&topic)).await;
     assert!(matches!(results[..], [Ok(())]), "{results:?}");
     let pings = hub.pings.lock().unwrap().clone();
     assert_eq!(pings.len(), 3);
