@@ -185,15 +185,9 @@ fn card(item: &ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Car
         .variants
         .iter()
         .enumerate()
-        .map(|(n, v)| {
-            let mut text = text_view(v, page_lang, combined);
-            // The combined page shows every language's title but only the
-            // first text's summary: the page stays small and readable.
-            if n > 0 || !excerpt {
-                text.excerpt.clear();
-            }
-            text
-        })
+        // The combined page shows every language's title but only the first
+        // text's summary: the page stays small and readable.
+        .map(|(n, v)| text_view(v, page_lang, combined, excerpt && n == 0))
         .collect();
     // The source's article is linked from the title already.
     let source_link = author
@@ -216,7 +210,7 @@ fn card(item: &ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Car
     }
 }
 
-fn text_view(v: &Variant, page_lang: &Lang, combined: bool) -> TextView {
+fn text_view(v: &Variant, page_lang: &Lang, combined: bool, excerpt: bool) -> TextView {
     let own = Words::of(&v.lang);
     let (machine, original_link) = match &v.provenance {
         Provenance::Machine {
@@ -240,7 +234,11 @@ fn text_view(v: &Variant, page_lang: &Lang, combined: bool) -> TextView {
         lang: v.lang.to_string(),
         title: v.title.clone(),
         link: v.link.clone(),
-        excerpt: excerpt_of(&v.summary, EXCERPT_CHARS),
+        excerpt: if excerpt {
+            excerpt_of(&v.summary, EXCERPT_CHARS)
+        } else {
+            String::new()
+        },
         machine,
         original_link,
         original_label: own.original,
