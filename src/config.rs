@@ -51,6 +51,9 @@ pub struct Publisher {
     pub title_format: String,
     #[serde(default)]
     pub websub_hubs: Vec<String>,
+    /// Months of complete archives (RFC 5005) kept under archive/; 0 keeps none.
+    #[serde(default = "default_archive_months")]
+    pub archive_months: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +192,9 @@ fn default_schedule() -> Spanned<String> {
 }
 fn default_concurrency() -> usize {
     16
+}
+fn default_archive_months() -> u32 {
+    24
 }
 fn default_title_format() -> String {
     "{pl} / {en}".to_string()

@@ -18,3 +18,4 @@ pub mod serve;
 pub mod status;
 pub mod store;
 pub mod variants;
+pub mod websub;

@@ -548,12 +548,16 @@ fn every_expected_file_is_rendered() {
             "en/feed.atom",
             "en/feed.json",
             "en/feed.xml",
+            "en/index.html",
             "feed.atom",
             "feed.json",
             "feed.xml",
+            "feed.xsl",
+            "index.html",
             "pl/feed.atom",
             "pl/feed.json",
             "pl/feed.xml",
+            "pl/index.html",
             "sources.opml",
         ]
     );
@@ -860,8 +864,8 @@ fn writing_the_same_files_again_touches_nothing() {
     ));
     let newer_files = publish::render(&config(), &newer).unwrap();
     let report = publish::write(dir.path(), &newer_files).unwrap();
-    // The OPML does not depend on the stories; every feed does.
-    assert_eq!(report.unchanged, 1);
+    // The OPML and the feed stylesheet do not depend on the stories; every feed does.
+    assert_eq!(report.unchanged, 2);
     assert!(report.written.contains(&PathBuf::from("feed.xml")));
     assert!(report.written.contains(&PathBuf::from("pl/feed.json")));
 }

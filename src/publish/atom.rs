@@ -6,9 +6,10 @@ use atom_syndication::{
 use chrono::{DateTime, Utc};
 
 use super::view::{FeedView, ItemView};
-use super::{GENERATOR, PublishError};
+use super::{GENERATOR, Links, PublishError, xsl};
 
-pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
+pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
+    let path = feed.path("feed.atom");
     let atom = Feed {
         title: Text::plain(feed.title.clone()),
         id: feed.url("feed.atom"),
@@ -18,17 +19,26 @@ pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
             value: GENERATOR.to_string(),
             ..Generator::default()
         }),
-        links: vec![
+        links: [
             link(feed.url("feed.atom"), "self", "application/atom+xml"),
             link(feed.home.to_string(), "alternate", "text/html"),
-        ],
+        ]
+        .into_iter()
+        .chain(links.hubs.iter().map(|hub| Link {
+            href: hub.clone(),
+            rel: "hub".to_string(),
+            ..Link::default()
+        }))
+        .collect(),
         subtitle: Some(Text::plain(feed.description.clone())),
         lang: Some(feed.lang.to_string()),
         entries: feed.items.iter().map(entry).collect(),
         ..Feed::default()
     };
-    atom.write_to(Vec::new())
-        .map_err(|e| PublishError::render(&feed.path("feed.atom"), e))
+    let xml = atom
+        .write_to(Vec::new())
+        .map_err(|e| PublishError::render(&path, e))?;
+    xsl::attach(xml, &path)
 }
 
 fn entry(view: &ItemView) -> Entry {

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::PublishError;
 use super::view::{FeedView, ItemView, SourceRef};
+use super::{Links, PublishError};
 use crate::model::{Provenance, Variant};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -16,7 +16,17 @@ struct JsonFeed<'a> {
     feed_url: String,
     description: &'a str,
     language: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A WebSub hub, as JSON Feed 1.1 names it.
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -75,7 +85,7 @@ struct JsonSource<'a> {
     link: Option<&'a str>,
 }
 
-pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
+pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
     let json = JsonFeed {
         version: VERSION,
         title: &feed.title,
@@ -83,6 +93,14 @@ pub(crate) fn render(feed: &FeedView) -> Result<Vec<u8>, PublishError> {
         feed_url: feed.url("feed.json"),
         description: &feed.description,
         language: feed.lang.as_str(),
+        hubs: links
+            .hubs
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items: feed.items.iter().map(item).collect(),
     };
     let mut bytes = serde_json::to_vec_pretty(&json)

@@ -3,15 +3,18 @@
 //! `render` is pure: the same config and stories give the same bytes, so `write`
 //! can leave unchanged files (and their mtimes, ETags and caches) alone.
 
+pub mod archive;
 mod atom;
 mod body;
+mod html;
 mod json;
 mod opml;
 mod rss;
 mod view;
 mod write;
+mod xsl;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::model::Story;
@@ -56,9 +59,39 @@ impl PublishError {
     }
 }
 
-/// Renders every published file: the combined feed in three formats, one feed
-/// per language in three formats, and the OPML list of sources.
+/// What the published files show besides the stories, kept by the caller
+/// between cycles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderExtras {
+    /// The newest month already archived under archive/ (year, month):
+    /// feed.xml links to it as `prev-archive`.
+    pub newest_archive: Option<(i32, u32)>,
+}
+
+/// What a feed document links to besides itself and its home page.
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    /// WebSub hubs that readers may subscribe at.
+    pub hubs: Vec<String>,
+    /// RFC 5005 links as (rel, href): `prev-archive`, `next-archive`, `current`.
+    pub history: Vec<(&'static str, String)>,
+    /// Marks the document as a complete archive that never changes.
+    pub archived: bool,
+}
+
+/// Renders every published file: see `render_with`; no archive is linked.
 pub fn render(config: &Config, stories: &[Story]) -> Result<Vec<OutputFile>, PublishError> {
+    render_with(config, stories, &RenderExtras::default())
+}
+
+/// Renders every published file: the combined feed in three formats, one feed
+/// per language in three formats, the OPML list of sources, the web page of
+/// each feed, and the stylesheet that makes a feed opened in a browser readable.
+pub fn render_with(
+    config: &Config,
+    stories: &[Story],
+    extras: &RenderExtras,
+) -> Result<Vec<OutputFile>, PublishError> {
     let base = view::base_url(config)?;
     let ui = config
         .publisher
@@ -70,17 +103,57 @@ pub fn render(config: &Config, stories: &[Story]) -> Result<Vec<OutputFile>, Pub
     for lang in &config.publisher.languages {
         feeds.push(view::single(config, &base, &chosen, lang));
     }
-    let mut files = Vec::with_capacity(feeds.len() * 3 + 1);
+    let hubs = Links {
+        hubs: config.publisher.websub_hubs.clone(),
+        ..Links::default()
+    };
+    let mut files = Vec::with_capacity(feeds.len() * 4 + 2);
     for feed in &feeds {
-        files.push(output(feed.path("feed.xml"), rss::render(feed)?));
-        files.push(output(feed.path("feed.atom"), atom::render(feed)?));
-        files.push(output(feed.path("feed.json"), json::render(feed)?));
+        let rss_links = if feed.folder.is_empty() {
+            current_links(&hubs, &base, extras)
+        } else {
+            Links {
+                hubs: hubs.hubs.clone(),
+                ..Links::default()
+            }
+        };
+        files.push(output(
+            feed.path("feed.xml"),
+            rss::render(feed, "feed.xml", &rss_links)?,
+        ));
+        files.push(output(feed.path("feed.atom"), atom::render(feed, &hubs)?));
+        files.push(output(feed.path("feed.json"), json::render(feed, &hubs)?));
     }
+    files.extend(html::render(&feeds)?);
     files.push(output(
         "sources.opml".to_string(),
         opml::render(config, &base)?,
     ));
+    files.push(output(xsl::PATH.to_string(), xsl::STYLESHEET.to_vec()));
     Ok(files)
+}
+
+/// The links of the combined RSS feed: hubs, and its archives when there are some.
+fn current_links(hubs: &Links, base: &url::Url, extras: &RenderExtras) -> Links {
+    Links {
+        hubs: hubs.hubs.clone(),
+        history: extras
+            .newest_archive
+            .map(|month| ("prev-archive", archive::url(base, month)))
+            .into_iter()
+            .collect(),
+        archived: false,
+    }
+}
+
+/// The absolute URL a file under the output folder is published at: what
+/// feeds name as their `self` and WebSub as the topic.
+pub fn url_of(config: &Config, path: &Path) -> Result<String, PublishError> {
+    let base = view::base_url(config)?;
+    let relative = path.to_string_lossy();
+    base.join(&relative)
+        .map(String::from)
+        .map_err(|e| PublishError::render(&relative, e))
 }
 
 fn output(path: String, bytes: Vec<u8>) -> OutputFile {

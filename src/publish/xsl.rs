@@ -1,0 +1,103 @@
+//! The stylesheet that turns a feed opened in a browser into a readable page,
+//! and the processing instruction that points the feeds at it.
+
+use super::PublishError;
+
+/// Where the stylesheet is published, relative to the output folder.
+pub(crate) const PATH: &str = "feed.xsl";
+
+/// The stylesheet itself: static, so it is the same in every build of the site.
+pub(crate) const STYLESHEET: &[u8] = include_bytes!("../../assets/feed.xsl");
+
+/// `xml` with an `<?xml-stylesheet?>` instruction for the stylesheet, placed
+/// right after the XML declaration (nothing may come before that). `path` is
+/// where the document is published: the stylesheet is linked relatively, so it
+/// comes from the same origin as the feed, which browsers require.
+pub(crate) fn attach(xml: Vec<u8>, path: &str) -> Result<Vec<u8>, PublishError> {
+    let instruction = format!(
+        "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
+        href_from(path)
+    );
+    let at = match declaration_end(&xml) {
+        Ok(at) => at,
+        Err(reason) => return Err(PublishError::render(path, reason)),
+    };
+    let (head, rest) = xml.split_at(at);
+    let mut out = Vec::with_capacity(xml.len() + instruction.len() + 2);
+    out.extend_from_slice(head);
+    if !head.is_empty() {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(instruction.as_bytes());
+    // Some writers end the declaration with a line break, some do not.
+    if !rest.starts_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(rest);
+    Ok(out)
+}
+
+/// The stylesheet's address seen from a document at `path`: "feed.xsl" from
+/// the top folder, "../feed.xsl" from "pl/feed.xml", and so on.
+pub(crate) fn href_from(path: &str) -> String {
+    let depth = path.matches('/').count();
+    format!("{}{PATH}", "../".repeat(depth))
+}
+
+/// The byte just after the XML declaration, or 0 for a document without one.
+fn declaration_end(xml: &[u8]) -> Result<usize, &'static str> {
+    if !xml.starts_with(b"<?xml ") {
+        return Ok(0);
+    }
+    xml.windows(2)
+        .position(|pair| pair == b"?>")
+        .map(|i| i + 2)
+        .ok_or("the XML declaration is not closed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instruction_follows_the_declaration() {
+        let xml = br#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"/>"#.to_vec();
+        let out = attach(xml, "feed.xml").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+             <?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>\n\
+             <rss version=\"2.0\"/>"
+        );
+    }
+
+    #[test]
+    fn a_line_break_after_the_declaration_is_kept_single() {
+        let out = attach(b"<?xml version=\"1.0\"?>\n<feed/>".to_vec(), "feed.atom").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<?xml version=\"1.0\"?>\n<?xml-stylesheet type=\"text/xsl\" href=\"feed.xsl\"?>\n<feed/>"
+        );
+    }
+
+    #[test]
+    fn a_document_without_declaration_starts_with_the_instruction() {
+        let out = attach(b"<feed/>".to_vec(), "pl/feed.atom").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<?xml-stylesheet type=\"text/xsl\" href=\"../feed.xsl\"?>\n<feed/>"
+        );
+    }
+
+    #[test]
+    fn a_broken_declaration_is_an_error() {
+        assert!(attach(b"<?xml version=\"1.0\"".to_vec(), "feed.xml").is_err());
+    }
+
+    #[test]
+    fn the_href_climbs_out_of_each_folder() {
+        assert_eq!(href_from("feed.xml"), "feed.xsl");
+        assert_eq!(href_from("en/feed.xml"), "../feed.xsl");
+        assert_eq!(href_from("archive/2026-10.xml"), "../feed.xsl");
+    }
+}

@@ -1,0 +1,202 @@
+//! The site in a real browser: headless Chromium loads the pages and the
+//! feeds from a loopback server, and the DOM it builds is checked. Screenshots
+//! land in target/screenshots/ for a human to look at.
+
+#[path = "fixtures/site_stories.rs"]
+mod fixture;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use fixture::*;
+use hejnal::publish::{self, RenderExtras};
+
+const CHROMIUM: &str = "chromium";
+
+/// Whether Chromium can run here. On CI a missing browser fails the test;
+/// elsewhere the test says it is skipped.
+fn chromium_available() -> bool {
+    let found = Command::new(CHROMIUM)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is missing on CI: install the Debian package chromium"
+        );
+        eprintln!("SKIPPED: chromium not found");
+    }
+    found
+}
+
+/// What a static server must say for a browser to show each file: feeds as
+/// plain XML, since Chromium shows `application/rss+xml` as source text and
+/// applies no stylesheet to it.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("xml" | "atom") => "application/xml; charset=utf-8",
+        Some("xsl") => "text/xsl; charset=utf-8",
+        Some("json") => "application/feed+json",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve_file(State(root): State<Arc<PathBuf>>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path.split('/').any(|part| part == "..") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match tokio::fs::read(root.join(path)).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type(path))], bytes).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Serves `root` on a loopback port; returns the site's address.
+async fn serve(root: PathBuf) -> String {
+    let app = Router::new()
+        .fallback(serve_file)
+        .with_state(Arc::new(root));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/")
+}
+
+/// Runs headless Chromium on `url` with `args`, bounded to 30 seconds, in a
+/// fresh profile; returns what it printed.
+fn chromium(url: &str, args: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("timeout")
+        .arg("30")
+        .arg(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed on {url}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn screenshots() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The DOM Chromium builds for `page`, and a screenshot of it.
+async fn visit(site: &str, page: &str) -> String {
+    let url = format!("{site}{page}");
+    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
+    let shot_args = vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1200,1600".to_string(),
+    ];
+    let dom_url = url.clone();
+    let dom = tokio::task::spawn_blocking(move || chromium(&dom_url, &["--dump-dom".to_string()]))
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || chromium(&url, &shot_args))
+        .await
+        .unwrap();
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0),
+        "no screenshot of {page}"
+    );
+    dom
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_shows_the_pages_and_the_feeds() {
+    if !chromium_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let extras = RenderExtras::default();
+    let files = publish::render_with(&config(), &stories(), &extras).unwrap();
+    publish::write(dir.path(), &files).unwrap();
+    let site = serve(dir.path().to_path_buf()).await;
+
+    let combined = visit(&site, "index.html").await;
+    assert!(combined.contains("<html lang=\"pl\">"), "{combined}");
+    for text in [
+        "Hejnał zagrał o północy",
+        "Bugle call at midnight",
+        "Nowy tramwaj",
+        "New tram",
+        "24 listopada 2026",
+    ] {
+        assert!(
+            combined.contains(text),
+            "index.html lacks {text}:\n{combined}"
+        );
+    }
+    assert!(combined.contains("href=\"en/index.html\""));
+    assert!(combined.contains("href=\"pl/index.html\""));
+
+    let english = visit(&site, "en/index.html").await;
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    for text in [
+        "Bugle call at midnight",
+        "New tram",
+        "Machine translation (libretranslate)",
+        "24 November 2026",
+    ] {
+        assert!(
+            english.contains(text),
+            "en/index.html lacks {text}:\n{english}"
+        );
+    }
+    assert!(!english.contains("Hejnał zagrał"));
+    assert!(english.contains("href=\"../index.html\""));
+    assert!(english.contains("href=\"../pl/index.html\""));
+
+    // The stylesheet turned the feed into a page: its words and the items as links.
+    let rss = visit(&site, "feed.xml").await;
+    assert!(rss.contains("To jest kanał wiadomości"), "{rss}");
+    assert!(
+        rss.contains("https://hejnal.example/news/feed.xml"),
+        "{rss}"
+    );
+    assert!(
+        rss.contains("<a href=\"https://krakow.example/a/1\">Hejnał zagrał o północy / Bugle call at midnight</a>"),
+        "{rss}"
+    );
+    assert!(rss.contains("Nowy tramwaj / New tram"), "{rss}");
+    assert!(
+        !rss.contains("&lt;rss"),
+        "the feed was shown as source:\n{rss}"
+    );
+
+    let atom = visit(&site, "en/feed.atom").await;
+    assert!(atom.contains("This is a news feed"), "{atom}");
+    assert!(
+        atom.contains("<a href=\"https://en.krakow.example/a/1\">Bugle call at midnight</a>"),
+        "{atom}"
+    );
+    assert!(atom.contains("2026-11-24"), "{atom}");
+}
