@@ -377,11 +377,17 @@ impl Config {
 
     /// The sources that are fetched.
     pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
-        self.sources.iter().map(Spanned::get_ref).filter(|s| s.enabled)
+        self.sources
+            .iter()
+            .map(Spanned::get_ref)
+            .filter(|s| s.enabled)
     }
 
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {
-        self.sources.iter().map(Spanned::get_ref).find(|s| s.id == id)
+        self.sources
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|s| s.id == id)
     }
 
     pub fn user_agent(&self) -> String {
@@ -416,12 +422,12 @@ pub fn diagnostic(text: &str, offset: usize, message: String) -> Diagnostic {
     let before = text.get(..offset).unwrap_or("");
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
-    let source_line = text[line_start..]
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let column = text
+        .get(line_start..offset)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
+    let source_line = text[line_start..].lines().next().unwrap_or("").to_string();
     Diagnostic {
         message,
         line,

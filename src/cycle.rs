@@ -15,14 +15,19 @@ use crate::dedupe;
 use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetcher};
 use crate::model::{Entry, SourceState};
 use crate::parse;
-use crate::publish;
+use crate::publish::{self, RenderExtras, archive};
 use crate::schedule;
 use crate::store::{Store, StoreError, UpsertStatus};
+use crate::websub;
 
 /// What happened to one source in a cycle.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceOutcome {
-    Ok { items: usize, new: usize, updated: usize },
+    Ok {
+        items: usize,
+        new: usize,
+        updated: usize,
+    },
     NotModified,
     Failed(String),
 }
@@ -179,9 +184,7 @@ pub async fn run(
         report.sources.push(source_report);
         control.beat();
     }
-    report.stages.fetch = fetch_started
-        .elapsed()
-        .saturating_sub(report.stages.store);
+    report.stages.fetch = fetch_started.elapsed().saturating_sub(report.stages.store);
 
     let dedupe_started = Instant::now();
     let grouped = dedupe::group(store, &config.dedupe, now)?;
@@ -189,10 +192,9 @@ pub async fn run(
     report.stages.dedupe = dedupe_started.elapsed();
 
     let publish_started = Instant::now();
-    let stories = store.latest_stories(config.publisher.max_items)?;
-    let files = publish::render(config, &stories)?;
-    report.written = publish::write(&config.output_dir(), &files)?.written;
+    report.written = publish_site(config, store, now)?;
     report.stages.publish = publish_started.elapsed();
+    ping_hubs(config, fetcher, &report.written).await;
 
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
     report.elapsed = started.elapsed();
@@ -225,9 +227,7 @@ async fn harvest(
         etag: h.state.etag.clone(),
         last_modified: h.state.last_modified.clone(),
     };
-    let limit = source
-        .max_body_bytes
-        .unwrap_or(config.fetch.max_body_bytes);
+    let limit = source.max_body_bytes.unwrap_or(config.fetch.max_body_bytes);
     match fetcher.fetch(&url, &conditional, limit).await {
         Ok(FetchOutcome::NotModified { max_age }) => h.max_age = max_age,
         Ok(FetchOutcome::Fetched(fetched)) => {
@@ -309,7 +309,10 @@ fn settle(
     let outcome = match h.result {
         Ok(Some(entries)) => {
             let upserted = store.upsert_entries(&entries, now)?;
-            let new = upserted.iter().filter(|u| u.status == UpsertStatus::New).count();
+            let new = upserted
+                .iter()
+                .filter(|u| u.status == UpsertStatus::New)
+                .count();
             let updated = upserted
                 .iter()
                 .filter(|u| u.status == UpsertStatus::Updated)
@@ -360,4 +363,53 @@ fn settle(
         bytes: h.bytes,
         elapsed: h.elapsed,
     })
+}
+
+/// Writes the complete months' archives (once each), then the current files.
+fn publish_site(
+    config: &Config,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<PathBuf>, CycleError> {
+    let out = config.output_dir();
+    let retention = config.publisher.archive_months;
+    let oldest = store.oldest_story_published()?;
+    let existing = archive::list(&out)?;
+    let mut months = Vec::new();
+    for month in archive::months_to_archive(&existing, oldest, now, retention) {
+        let (from, until) = archive::bounds(month);
+        let stories = store.stories_published_between(from, until)?;
+        let (prev, next) = archive::neighbours(month, oldest, now, retention);
+        months.push(archive::render_month(config, month, &stories, prev, next)?);
+    }
+    let mut written = archive::write_new_only(&out, &months)?.written;
+    archive::prune_archives(&out, now, retention)?;
+
+    let extras = RenderExtras {
+        newest_archive: archive::newest(&archive::list(&out)?),
+    };
+    let stories = store.latest_stories(config.publisher.max_items)?;
+    let files = publish::render_with(config, &stories, &extras)?;
+    written.extend(publish::write(&out, &files)?.written);
+    Ok(written)
+}
+
+/// Tells the WebSub hubs which feeds changed; a hub that fails is only logged.
+async fn ping_hubs(config: &Config, fetcher: &Fetcher, written: &[PathBuf]) {
+    if config.publisher.websub_hubs.is_empty() {
+        return;
+    }
+    let topics = match websub::topics(config, written) {
+        Ok(topics) if !topics.is_empty() => topics,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "no WebSub topics");
+            return;
+        }
+    };
+    for result in websub::notify(fetcher.client(), &config.publisher.websub_hubs, &topics).await {
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "WebSub ping failed");
+        }
+    }
 }

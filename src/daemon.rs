@@ -81,7 +81,10 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
     let control = Arc::new(Control::default());
     control.beat();
     let watchdog = spawn_watchdog(Arc::clone(&control));
-    notify(&[NotifyState::Ready, NotifyState::Status("started, first cycle running")]);
+    notify(&[
+        NotifyState::Ready,
+        NotifyState::Status("started, first cycle running"),
+    ]);
 
     let mut next_wake = Utc::now();
     let mut reload_pending = false;
@@ -125,7 +128,10 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
         next_wake = next_tick(&config, tick);
         let skipped = ticks_between(&config, tick, Utc::now());
         if skipped > 0 {
-            tracing::warn!(skipped, "the cycle outlasted the schedule; ticks that came meanwhile were skipped");
+            tracing::warn!(
+                skipped,
+                "the cycle outlasted the schedule; ticks that came meanwhile were skipped"
+            );
         }
     }
 
@@ -143,7 +149,10 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
 /// while, then drop them. Every store write is its own transaction, so dropping
 /// the cycle mid-way leaves a consistent database.
 async fn drain<F: std::future::Future>(run: std::pin::Pin<&mut F>, control: &Control) {
-    notify(&[NotifyState::Stopping, NotifyState::Status("finishing in-flight fetches")]);
+    notify(&[
+        NotifyState::Stopping,
+        NotifyState::Status("finishing in-flight fetches"),
+    ]);
     control.request_stop();
     if tokio::time::timeout(DRAIN, run).await.is_err() {
         tracing::warn!("in-flight fetches abandoned at shutdown");
@@ -194,7 +203,10 @@ fn reload(path: &Path, config: &mut Arc<Config>, fetcher: &mut Arc<Fetcher>, sta
                 Ok(f) => *fetcher = Arc::new(f),
                 Err(e) => tracing::error!(error = %e, "keeping the old HTTP client"),
             }
-            tracing::info!(sources = fresh.enabled_sources().count(), "configuration reloaded");
+            tracing::info!(
+                sources = fresh.enabled_sources().count(),
+                "configuration reloaded"
+            );
             *config = Arc::new(fresh);
             set_source_counts(status, config);
         }
@@ -213,7 +225,14 @@ fn next_tick(config: &Config, after: DateTime<Utc>) -> DateTime<Utc> {
     config
         .enabled_sources()
         .filter_map(|s| schedule::schedule_of(config, s))
-        .chain(config.publisher.schedule.get_ref().parse::<cron::Schedule>().ok())
+        .chain(
+            config
+                .publisher
+                .schedule
+                .get_ref()
+                .parse::<cron::Schedule>()
+                .ok(),
+        )
         .filter_map(|s| schedule::next_tick(&s, after))
         .min()
         .unwrap_or(after + chrono::TimeDelta::minutes(15))
@@ -233,7 +252,9 @@ fn publishing_interval(config: &Config) -> Duration {
     let now = Utc::now();
     let first = next_tick(config, now);
     let second = next_tick(config, first);
-    (second - first).to_std().unwrap_or(Duration::from_secs(900))
+    (second - first)
+        .to_std()
+        .unwrap_or(Duration::from_secs(900))
 }
 
 fn spawn_watchdog(control: Arc<Control>) -> tokio::task::JoinHandle<()> {

@@ -85,7 +85,11 @@ pub fn next_due(
     let wait = asked.max(backoff).min(ceiling);
     let polite = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::zero());
     // The schedule's own tick is the earliest; a server's wish or a backoff can only delay it.
-    if wait.is_zero() { tick } else { polite.max(tick) }
+    if wait.is_zero() {
+        tick
+    } else {
+        polite.max(tick)
+    }
 }
 
 /// Whether a source whose next fetch is `next_due` should be fetched at `tick`.

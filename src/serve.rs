@@ -49,8 +49,9 @@ pub struct Site {
 impl Site {
     /// `max_age` is how long readers may keep a file: the publishing interval.
     pub fn new(root: PathBuf, status: Arc<Status>, max_age: Duration) -> Arc<Site> {
-        let cache_control = HeaderValue::from_str(&format!("public, max-age={}", max_age.as_secs()))
-            .unwrap_or(HeaderValue::from_static("no-cache"));
+        let cache_control =
+            HeaderValue::from_str(&format!("public, max-age={}", max_age.as_secs()))
+                .unwrap_or(HeaderValue::from_static("no-cache"));
         Arc::new(Site {
             root,
             status,
@@ -153,13 +154,21 @@ async fn healthz(State(site): State<Arc<Site>>) -> Response {
 
 async fn metrics(State(site): State<Arc<Site>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         site.status.metrics(),
     )
         .into_response()
 }
 
-async fn file(State(site): State<Arc<Site>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn file(
+    State(site): State<Arc<Site>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
@@ -228,6 +237,23 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// Browsers show `application/rss+xml` and `application/atom+xml` as raw source
+/// or a download; as `application/xml` they apply feed.xsl and show a page that
+/// explains the feed. Feed readers do not ask for HTML and get the feed types.
+fn for_browsers(content_type: &'static str, headers: &HeaderMap) -> &'static str {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let is_xml_feed = content_type.starts_with("application/rss+xml")
+        || content_type.starts_with("application/atom+xml");
+    if wants_html && is_xml_feed {
+        "application/xml; charset=utf-8"
+    } else {
+        content_type
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Coding {
     Identity,
@@ -266,8 +292,16 @@ fn negotiate(headers: &HeaderMap, cached: &Cached) -> Coding {
 fn respond(site: &Site, relative: &Path, cached: &Cached, headers: &HeaderMap) -> Response {
     let coding = negotiate(headers, cached);
     let (body, encoding, etag) = match coding {
-        Coding::Brotli => (cached.brotli.clone(), Some("br"), tagged(&cached.etag, "br")),
-        Coding::Gzip => (cached.gzip.clone(), Some("gzip"), tagged(&cached.etag, "gz")),
+        Coding::Brotli => (
+            cached.brotli.clone(),
+            Some("br"),
+            tagged(&cached.etag, "br"),
+        ),
+        Coding::Gzip => (
+            cached.gzip.clone(),
+            Some("gzip"),
+            tagged(&cached.etag, "gz"),
+        ),
         Coding::Identity => (Some(cached.identity.clone()), None, cached.etag.clone()),
     };
     let body = body.unwrap_or_else(|| cached.identity.clone());
@@ -285,7 +319,10 @@ fn respond(site: &Site, relative: &Path, cached: &Cached, headers: &HeaderMap) -
     .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
 
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(relative)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(for_browsers(content_type(relative), headers)),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -293,8 +330,14 @@ fn respond(site: &Site, relative: &Path, cached: &Cached, headers: &HeaderMap) -
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(header::CACHE_CONTROL, site.cache_control.clone());
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Accept"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     if let Some(encoding) = encoding {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
     }
@@ -307,7 +350,10 @@ fn tagged(etag: &str, suffix: &str) -> String {
 }
 
 fn not_modified(headers: &HeaderMap, cached: &Cached, etag: &str) -> bool {
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         let plain = cached.etag.as_str();
         return inm.split(',').map(str::trim).any(|candidate| {
             let candidate = candidate.trim_start_matches("W/");

@@ -91,7 +91,9 @@ impl Status {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic elsewhere must not take health reporting down with it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn set_sources(&self, configured: usize, disabled: usize) {
@@ -166,7 +168,9 @@ impl Status {
         let inner = self.lock();
         let t = &inner.totals;
         let failing = inner.last.failed;
-        let ok = inner.sources_configured.saturating_sub(inner.sources_disabled + failing);
+        let ok = inner
+            .sources_configured
+            .saturating_sub(inner.sources_disabled + failing);
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, lines: &[(String, String)]| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -182,7 +186,10 @@ impl Status {
             &[
                 ("{state=\"ok\"}".into(), ok.to_string()),
                 ("{state=\"failing\"}".into(), failing.to_string()),
-                ("{state=\"disabled\"}".into(), inner.sources_disabled.to_string()),
+                (
+                    "{state=\"disabled\"}".into(),
+                    inner.sources_disabled.to_string(),
+                ),
             ],
         );
         metric(
@@ -191,7 +198,10 @@ impl Status {
             "Fetches by result.",
             &[
                 ("{result=\"ok\"}".into(), t.fetches_ok.to_string()),
-                ("{result=\"not_modified\"}".into(), t.fetches_not_modified.to_string()),
+                (
+                    "{result=\"not_modified\"}".into(),
+                    t.fetches_not_modified.to_string(),
+                ),
                 ("{result=\"failed\"}".into(), t.fetches_failed.to_string()),
             ],
         );
@@ -255,13 +265,11 @@ impl Status {
             "hejnal_last_success_timestamp_seconds",
             "gauge",
             "Unix time of the last cycle in which a source answered.",
-            &one(
-                inner
-                    .last_success
-                    .map(|at| at.timestamp())
-                    .unwrap_or(0)
-                    .to_string(),
-            ),
+            &one(inner
+                .last_success
+                .map(|at| at.timestamp())
+                .unwrap_or(0)
+                .to_string()),
         );
         out
     }

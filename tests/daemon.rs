@@ -58,7 +58,10 @@ impl Daemon {
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = socket.recv(&mut buf) {
-                if tx.send(String::from_utf8_lossy(&buf[..n]).into_owned()).is_err() {
+                if tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -98,7 +101,10 @@ impl Daemon {
                 }
             }
         }
-        panic!("no matching notify message within {limit:?}; got {:?}", self.messages);
+        panic!(
+            "no matching notify message within {limit:?}; got {:?}",
+            self.messages
+        );
     }
 
     fn signal(&self, name: &str) {
@@ -200,7 +206,10 @@ fn sighup_with_a_broken_config_keeps_the_old_one_and_a_good_one_applies() {
     std::fs::write(&d.config, with_leipzig).expect("write");
     d.signal("HUP");
     d.wait_for(|m| m.contains("STATUS=4 sources"), Duration::from_secs(20));
-    assert!(server.hits("/leipzig.rdf") >= 1, "the new source was fetched");
+    assert!(
+        server.hits("/leipzig.rdf") >= 1,
+        "the new source was fetched"
+    );
     let (code, _, err, _) = d.stop();
     assert_eq!(code, Some(0));
     assert!(
@@ -226,7 +235,12 @@ fn server_answers_conditional_requests_and_negotiates_compression() {
         );
         let etag = plain.headers()["etag"].clone();
         let last_modified = plain.headers()["last-modified"].clone();
-        assert!(plain.headers()["cache-control"].to_str().unwrap_or("").contains("max-age"));
+        assert!(
+            plain.headers()["cache-control"]
+                .to_str()
+                .unwrap_or("")
+                .contains("max-age")
+        );
         let body = plain.bytes().await.expect("body");
         assert!(body.starts_with(b"<?xml"));
 
@@ -273,6 +287,24 @@ fn server_answers_conditional_requests_and_negotiates_compression() {
             .expect("unbrotli");
         assert_eq!(decoded, body);
 
+        let browser = http
+            .get(d.url("/feed.xml"))
+            .header(
+                "accept",
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            )
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(
+            browser.headers()["content-type"],
+            "application/xml; charset=utf-8",
+            "a browser gets a type it styles with feed.xsl"
+        );
+        let index = http.get(d.url("/")).send().await.expect("GET");
+        assert_eq!(index.status(), 200);
+        assert_eq!(index.headers()["content-type"], "text/html; charset=utf-8");
+
         let head = http.head(d.url("/feed.atom")).send().await.expect("HEAD");
         assert_eq!(head.status(), 200);
         assert_eq!(
@@ -285,7 +317,13 @@ fn server_answers_conditional_requests_and_negotiates_compression() {
             "application/feed+json; charset=utf-8"
         );
 
-        for evil in ["/../feeds.toml", "/%2e%2e/feeds.toml", "/pl/../../hejnal.db", "/.hidden", "/%2e%2e%2fhejnal.db"] {
+        for evil in [
+            "/../feeds.toml",
+            "/%2e%2e/feeds.toml",
+            "/pl/../../hejnal.db",
+            "/.hidden",
+            "/%2e%2e%2fhejnal.db",
+        ] {
             let r = http.get(d.url(evil)).send().await.expect("GET");
             assert_eq!(r.status(), 404, "{evil}");
         }
@@ -334,7 +372,12 @@ fn healthz_turns_503_when_the_sources_stop_answering() {
                 let body: serde_json::Value =
                     serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
                 assert_eq!(body["healthy"], false);
-                assert!(body["last_cycle"]["failing"].as_array().is_some_and(|a| !a.is_empty()), "{body}");
+                assert!(
+                    body["last_cycle"]["failing"]
+                        .as_array()
+                        .is_some_and(|a| !a.is_empty()),
+                    "{body}"
+                );
                 break;
             }
             assert!(Instant::now() < deadline, "healthz never turned 503");
@@ -362,8 +405,15 @@ fn retry_after_and_gone_change_the_schedule() {
     // Several cycles, one per second.
     d.wait_for(|m| m.contains("failing"), Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(4));
-    assert!(server.hits("/leipzig.rdf") >= 3, "the healthy source is fetched every cycle");
-    assert_eq!(server.hits("/nuernberg.atom"), 1, "429 Retry-After: 3600 is honoured");
+    assert!(
+        server.hits("/leipzig.rdf") >= 3,
+        "the healthy source is fetched every cycle"
+    );
+    assert_eq!(
+        server.hits("/nuernberg.atom"),
+        1,
+        "429 Retry-After: 3600 is honoured"
+    );
     assert_eq!(server.hits("/kyiv.json"), 1, "410 Gone disables the source");
     let (code, _, err, _) = d.stop();
     assert_eq!(code, Some(0), "{err}");

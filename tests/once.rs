@@ -59,7 +59,11 @@ fn once_publishes_every_format_with_the_stories_of_every_source() {
             "Źródła Wisły – ćwiczenia żeglarskie „Żagiel”",
             "Wpis bez guid",
         ] {
-            assert!(all_titles_contain(&feed, needle), "{name} lacks {needle:?}: {:?}", titles(&feed));
+            assert!(
+                all_titles_contain(&feed, needle),
+                "{name} lacks {needle:?}: {:?}",
+                titles(&feed)
+            );
         }
         // The exhibition is carried by two sources under two URL variants: one story.
         let exhibition = feed
@@ -67,14 +71,19 @@ fn once_publishes_every_format_with_the_stories_of_every_source() {
             .iter()
             .filter(|e| {
                 e.title.as_ref().is_some_and(|t| {
-                    t.content.contains("wspólna wystawa") || t.content.contains("Ausstellung mit Krakau")
+                    t.content.contains("wspólna wystawa")
+                        || t.content.contains("Ausstellung mit Krakau")
                 })
             })
             .count();
         assert_eq!(exhibition, 1, "{name}: {:?}", titles(&feed));
         for entry in &feed.entries {
             for link in &entry.links {
-                assert!(link.href.starts_with("http"), "{name}: relative link {}", link.href);
+                assert!(
+                    link.href.starts_with("http"),
+                    "{name}: relative link {}",
+                    link.href
+                );
             }
         }
     }
@@ -82,8 +91,14 @@ fn once_publishes_every_format_with_the_stories_of_every_source() {
     let rss = std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed.xml");
     assert!(!rss.contains("<script"), "script survived sanitizing");
     // Relative links resolve against the document's own URL, as feed readers do.
-    assert!(rss.contains(&server.url("/mapa.html")), "relative link not resolved");
-    assert!(rss.contains(&server.url("/aktualnosci/plantay-drzewa.html")), "relative item link not resolved");
+    assert!(
+        rss.contains(&server.url("/mapa.html")),
+        "relative link not resolved"
+    );
+    assert!(
+        rss.contains(&server.url("/aktualnosci/plantay-drzewa.html")),
+        "relative item link not resolved"
+    );
     assert!(rss.contains("<language>pl</language>"));
     assert!(rss.contains("rel=\"self\""));
 }
@@ -97,15 +112,26 @@ fn second_run_sends_validators_gets_304s_and_writes_nothing() {
     let (code, _, err) = hejnal(&["once", "--config", config]);
     assert_eq!(code, 0, "{err}");
     let feed_path = dir.path().join("public/feed.xml");
-    let before = std::fs::metadata(&feed_path).and_then(|m| m.modified()).expect("mtime");
+    let before = std::fs::metadata(&feed_path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
     let bytes_before = std::fs::read(&feed_path).expect("feed");
 
     let (code, out, err) = hejnal(&["once", "--config", config]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(server.not_modified(), SOURCES.len(), "every source answers 304");
-    assert!(out.contains(&format!("{} not modified", SOURCES.len())), "{out}");
+    assert_eq!(
+        server.not_modified(),
+        SOURCES.len(),
+        "every source answers 304"
+    );
+    assert!(
+        out.contains(&format!("{} not modified", SOURCES.len())),
+        "{out}"
+    );
     assert!(out.contains("nothing changed"), "{out}");
-    let after = std::fs::metadata(&feed_path).and_then(|m| m.modified()).expect("mtime");
+    let after = std::fs::metadata(&feed_path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
     assert_eq!(before, after, "feed.xml rewritten though nothing changed");
     assert_eq!(bytes_before, std::fs::read(&feed_path).expect("feed"));
 }
@@ -121,7 +147,12 @@ fn a_second_process_on_the_same_database_publishes_no_story_as_new() {
 
     // Validators forgotten (as after a lost state): full bodies come again.
     for (_, path, _, _) in SOURCES {
-        let body = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site").join(&path[1..])).expect("fixture");
+        let body = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/site")
+                .join(&path[1..]),
+        )
+        .expect("fixture");
         let mut changed_etag = body.clone();
         changed_etag.extend_from_slice(b"\n");
         server.put(path, changed_etag, "application/xml");
@@ -131,7 +162,11 @@ fn a_second_process_on_the_same_database_publishes_no_story_as_new() {
     assert!(out.contains("0 new, 0 updated; stories: 0 new"), "{out}");
     let second = parse_output(dir.path(), "feed.xml");
     let ids = |f: &feed_rs::model::Feed| f.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
-    assert_eq!(ids(&first), ids(&second), "story guids changed between runs");
+    assert_eq!(
+        ids(&first),
+        ids(&second),
+        "story guids changed between runs"
+    );
 }
 
 #[test]
@@ -176,14 +211,20 @@ fn feedparser_reads_every_output_without_complaint() {
         .status()
         .is_ok_and(|s| s.success());
     if !has_feedparser {
-        assert!(std::env::var_os("CI").is_none(), "CI must install Python's feedparser");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install Python's feedparser"
+        );
         eprintln!("feedparser not installed; skipping outside CI");
         return;
     }
     let server = farm();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_config(dir.path(), &server, SOURCES, "");
-    assert_eq!(hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]).0, 0);
+    assert_eq!(
+        hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]).0,
+        0
+    );
     let script = r#"
 import sys, json, feedparser
 out = {}

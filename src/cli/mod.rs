@@ -10,10 +10,20 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "hejnal", version, about = "Kraków and partner cities' news, gathered and republished as one bilingual feed")]
+#[command(
+    name = "hejnal",
+    version,
+    about = "Kraków and partner cities' news, gathered and republished as one bilingual feed"
+)]
 pub struct Args {
     /// Path to feeds.toml.
-    #[arg(long, short, global = true, default_value = "feeds.toml", env = "HEJNAL_CONFIG")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "feeds.toml",
+        env = "HEJNAL_CONFIG"
+    )]
     pub config: PathBuf,
     /// Log format: human text or one JSON object per line.
     #[arg(long, global = true, value_enum, default_value_t = logging::Format::Human)]

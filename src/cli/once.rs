@@ -17,7 +17,14 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
     let mut store =
         Store::open(&db).with_context(|| format!("opening the database {}", db.display()))?;
     let fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
-    let report = cycle::run(&config, &mut store, &fetcher, Selection::All, &Control::default()).await?;
+    let report = cycle::run(
+        &config,
+        &mut store,
+        &fetcher,
+        Selection::All,
+        &Control::default(),
+    )
+    .await?;
     print!("{}", summary(&report));
     Ok(ExitCode::SUCCESS)
 }

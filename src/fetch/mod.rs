@@ -111,6 +111,12 @@ enum Response {
 }
 
 impl Fetcher {
+    /// The underlying client, for other outgoing requests (WebSub pings) that
+    /// should share its User-Agent, timeouts and private-network guard.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub fn new(settings: &FetchConfig, user_agent: &str) -> Result<Fetcher, FetchError> {
         Fetcher::from_builder(settings, client_builder(settings, user_agent))
     }

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use url::Url;
 
 use super::view::{self, FeedView};
@@ -50,6 +50,16 @@ pub fn parse_name(name: &str) -> Option<Month> {
 /// The month `at` falls in.
 pub fn month_of(at: DateTime<Utc>) -> Month {
     (at.year(), at.month())
+}
+
+/// The first instant of `month` and of the month after: the archive's time range.
+pub fn bounds(month: Month) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = |(year, month): Month| {
+        Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
+    (start(month), start(from_index(index(month) + 1)))
 }
 
 pub(crate) fn url(base: &Url, month: Month) -> String {

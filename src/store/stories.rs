@@ -1,9 +1,10 @@
 //! Reading stories for publishing, and the variants kept with them.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
 use super::entries::{ENTRY_COLUMNS, stored_entry};
-use super::{Store, StoreError, bad_value, date};
+use super::{Store, StoreError, bad_value, date, micros};
 use crate::model::{Lang, Provenance, Story, Variant};
 
 impl Store {
@@ -11,12 +12,43 @@ impl Store {
     /// earliest first: the lead) and its stored variants.
     pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self.conn.prepare_cached(
+        self.stories_where(
             "SELECT id, guid, published, updated FROM stories \
              ORDER BY published DESC, id DESC LIMIT ?1",
-        )?;
+            params![limit],
+        )
+    }
+
+    /// Every story published in `[from, until)`, newest first: one archive month.
+    pub fn stories_published_between(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Story>, StoreError> {
+        self.stories_where(
+            "SELECT id, guid, published, updated FROM stories \
+             WHERE published >= ?1 AND published < ?2 ORDER BY published DESC, id DESC",
+            params![micros(from), micros(until)],
+        )
+    }
+
+    /// When the oldest story was published, if there is any.
+    pub fn oldest_story_published(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT min(published) FROM stories")?;
+        let oldest: Option<i64> = stmt.query_row([], |r| r.get(0))?;
+        Ok(oldest.and_then(DateTime::from_timestamp_micros))
+    }
+
+    fn stories_where(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Story>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let heads = stmt
-            .query_map([limit], |r| {
+            .query_map(params, |r| {
                 Ok(Story {
                     id: r.get(0)?,
                     guid: r.get(1)?,

@@ -90,19 +90,29 @@ impl FeedServer {
     pub fn put_dir(&self, dir: &Path) {
         for entry in std::fs::read_dir(dir).expect("fixture dir").flatten() {
             let path: PathBuf = entry.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
             let ct = match path.extension().and_then(|e| e.to_str()) {
                 Some("atom") => "application/atom+xml",
                 Some("json") => "application/feed+json",
                 Some("html") => "text/html; charset=utf-8",
                 _ => "application/xml",
             };
-            self.put(&format!("/{name}"), std::fs::read(&path).expect("fixture"), ct);
+            self.put(
+                &format!("/{name}"),
+                std::fs::read(&path).expect("fixture"),
+                ct,
+            );
         }
     }
 
     pub fn behave(&self, path: &str, behaviour: Behaviour) {
-        lock(&self.inner).behaviour.insert(path.to_string(), behaviour);
+        lock(&self.inner)
+            .behaviour
+            .insert(path.to_string(), behaviour);
     }
 
     pub fn requests(&self) -> usize {
@@ -128,7 +138,12 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
     inner.requests += 1;
     let path = uri.path().to_string();
     *inner.hits.entry(path.clone()).or_default() += 1;
-    match inner.behaviour.get(&path).cloned().unwrap_or(Behaviour::Serve) {
+    match inner
+        .behaviour
+        .get(&path)
+        .cloned()
+        .unwrap_or(Behaviour::Serve)
+    {
         Behaviour::Status(code) => {
             return StatusCode::from_u16(code)
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -146,7 +161,10 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
             return response;
         }
         Behaviour::Garbage => {
-            return ([(header::CONTENT_TYPE, "application/xml")], "<<<not a feed\u{0}\u{1}>>>")
+            return (
+                [(header::CONTENT_TYPE, "application/xml")],
+                "<<<not a feed\u{0}\u{1}>>>",
+            )
                 .into_response();
         }
         Behaviour::Serve => {}
@@ -156,8 +174,12 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
     };
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
     let last_modified = "Tue, 24 Nov 2026 12:00:00 GMT";
-    let inm = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    let ims = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
+    let inm = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    let ims = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok());
     if inm.is_some() || ims.is_some() {
         inner.conditional += 1;
     }
@@ -178,7 +200,12 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
 
 /// Writes a feeds.toml into `dir` whose sources point at `server`.
 /// `sources` are (id, path, lang, city).
-pub fn write_config(dir: &Path, server: &FeedServer, sources: &[(&str, &str, &str, &str)], extra: &str) -> PathBuf {
+pub fn write_config(
+    dir: &Path,
+    server: &FeedServer,
+    sources: &[(&str, &str, &str, &str)],
+    extra: &str,
+) -> PathBuf {
     let mut text = format!(
         r#"[publisher]
 title = "Test — News"
