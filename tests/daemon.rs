@@ -46,10 +46,19 @@ struct Daemon {
 
 impl Daemon {
     fn start(server: &FeedServer, sources: &[(&str, &str, &str, &str)], extra: &str) -> Daemon {
+        Daemon::start_edited(server, sources, extra, |text| text)
+    }
+
+    /// Starts with a feeds.toml passed through `edit` first.
+    fn start_edited(
+        server: &FeedServer,
+        sources: &[(&str, &str, &str, &str)],
+        extra: &str,
+        edit: impl Fn(String) -> String,
+    ) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = write_config(dir.path(), server, sources, extra);
-        let text = std::fs::read_to_string(&config)
-            .expect("config")
+        let text = edit(std::fs::read_to_string(&config).expect("config"))
             .replace("0 */15 * * * *", EVERY_SECOND);
         std::fs::write(&config, text).expect("config");
         let socket_path = dir.path().join("notify.sock");
@@ -418,4 +427,37 @@ fn retry_after_and_gone_change_the_schedule() {
     let (code, _, err, _) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("410 Gone"), "{err}");
+}
+
+#[test]
+fn sigterm_during_a_stuck_fetch_exits_cleanly_within_ten_seconds() {
+    let server = farm();
+    // A server that accepts and never answers: the fetch hangs until abandoned.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept() {
+            held.push(stream);
+        }
+    });
+    let mut d = Daemon::start_edited(&server, SOURCES, "", |text| {
+        text.replace("timeout_secs = 5", "timeout_secs = 60")
+            .replace("read_idle_timeout_secs = 2", "read_idle_timeout_secs = 60")
+            + &format!(
+                "\n[[source]]\nid = \"silent\"\nname = \"Silent\"\nurl = \"http://{silent_addr}/feed.xml\"\nlang = \"pl\"\n"
+            )
+    });
+    d.wait_for(|m| m.contains("READY=1"), Duration::from_secs(20));
+    // The first cycle hangs on the silent source.
+    std::thread::sleep(Duration::from_millis(1000));
+    let (code, took, err, dir) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(err.contains("abandoned"), "{err}");
+    let db = rusqlite::Connection::open(dir.path().join("hejnal.db")).expect("db");
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
 }

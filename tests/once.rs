@@ -260,3 +260,32 @@ print(json.dumps(out))
         assert_eq!(got, reference, "{name}");
     }
 }
+
+#[test]
+fn a_permanent_redirect_is_remembered_and_the_new_url_used() {
+    let server = farm();
+    server.behave(
+        "/old-krakow.xml",
+        Behaviour::StatusWith(301, vec![("location", "/krakow.xml".to_string())]),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &server,
+        &[("krakow", "/old-krakow.xml", "pl", "Kraków")],
+        "",
+    );
+    let config = config.to_str().expect("utf-8 path");
+    let (code, _, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server.hits("/old-krakow.xml"), 1);
+    let (code, out, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        server.hits("/old-krakow.xml"),
+        1,
+        "the old URL is not asked again"
+    );
+    assert_eq!(server.hits("/krakow.xml"), 2);
+    assert!(out.contains("1 not modified"), "{out}");
+}
