@@ -289,3 +289,112 @@ fn a_permanent_redirect_is_remembered_and_the_new_url_used() {
     assert_eq!(server.hits("/krakow.xml"), 2);
     assert!(out.contains("1 not modified"), "{out}");
 }
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hejnal"));
+    command
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("JOURNAL_STREAM");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("run hejnal");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn logs_suit_journald_and_log_pipelines() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, &SOURCES[..2], "");
+    let config = config.to_str().expect("utf-8 path");
+
+    let (code, journal) = run_with_env(
+        &["once", "--config", config],
+        &[("JOURNAL_STREAM", "8:1234")],
+    );
+    assert_eq!(code, 0, "{journal}");
+    assert!(!journal.is_empty());
+    for line in journal.lines() {
+        assert!(
+            !line.starts_with("20"),
+            "journald adds its own timestamps: {line}"
+        );
+        assert!(
+            !line.contains('\u{1b}'),
+            "no colours for the journal: {line}"
+        );
+    }
+
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let fresh_config = write_config(fresh.path(), &server, &SOURCES[..2], "");
+    let fresh_config = fresh_config.to_str().expect("utf-8 path");
+    let (code, json) = run_with_env(
+        &["once", "--config", fresh_config, "--log-format", "json"],
+        &[],
+    );
+    assert_eq!(code, 0, "{json}");
+    assert!(!json.is_empty());
+    for line in json.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).expect("one JSON object per line");
+        assert!(value["level"].is_string(), "{line}");
+    }
+}
+
+#[test]
+fn serve_alone_serves_what_another_node_published() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, &SOURCES[..2], "");
+    let config = config.to_str().expect("utf-8 path");
+    assert_eq!(hejnal(&["once", "--config", config]).0, 0);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hejnal"))
+        .args([
+            "serve",
+            "--config",
+            config,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let requests_before = server.requests();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (feed, health) = rt.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Ok(r) = http
+                .get(format!("http://127.0.0.1:{port}/feed.xml"))
+                .send()
+                .await
+            {
+                let feed = r.bytes().await.expect("body");
+                let health = http
+                    .get(format!("http://127.0.0.1:{port}/healthz"))
+                    .send()
+                    .await
+                    .expect("healthz");
+                break (feed, health.status().as_u16());
+            }
+            assert!(std::time::Instant::now() < deadline, "serve never answered");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    let _ = child.kill();
+    let on_disk = std::fs::read(dir.path().join("public/feed.xml")).expect("feed");
+    assert_eq!(feed.as_ref(), on_disk.as_slice());
+    assert_eq!(health, 200);
+    assert_eq!(server.requests(), requests_before, "serve fetches nothing");
+}
