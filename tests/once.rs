@@ -393,6 +393,7 @@ fn serve_alone_serves_what_another_node_published() {
         }
     });
     let _ = child.kill();
+    let _ = child.wait();
     let on_disk = std::fs::read(dir.path().join("public/feed.xml")).expect("feed");
     assert_eq!(feed.as_ref(), on_disk.as_slice());
     assert_eq!(health, 200);
