@@ -138,7 +138,7 @@ const NOT_NESTING: &[&str] = &[
 /// or dropped when there is none.
 pub fn sanitize(html: &str, base: Option<&Url>) -> String {
     if nests_deeper_than(html, MAX_HTML_DEPTH) {
-        return format!("<p>{}</p>", escape_text(&plain_text(html)));
+        return format!("<p>{}</p>", escape_html(&plain_text(html)));
     }
     let mut builder = Builder::default();
     builder
@@ -251,15 +251,17 @@ pub fn collapse_whitespace(text: &str) -> String {
     out
 }
 
-/// Escapes text for use inside HTML element content.
-pub fn escape_text(text: &str) -> String {
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            _ => out.push(c),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
         }
     }
     out

@@ -184,7 +184,7 @@ fn summary_html(body: &str, base: Option<&::url::Url>) -> String {
     let budget = MAX_SUMMARY_BYTES - "<p>…</p>".len();
     let mut out = String::from("<p>");
     for c in text.chars() {
-        let piece = html::escape_text(c.encode_utf8(&mut [0; 4]));
+        let piece = html::escape_html(c.encode_utf8(&mut [0; 4]));
         if out.len() + piece.len() > budget {
             out.push('…');
             break;

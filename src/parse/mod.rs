@@ -186,7 +186,7 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
 /// Atom and JSON Feed say when a text is plain; its `<` must then stay a character.
 fn as_html(body: String, content_type: &str, explicit: bool) -> String {
     if explicit && content_type.starts_with("text/plain") {
-        crate::clean::html::escape_text(&body)
+        crate::clean::html::escape_html(&body)
     } else {
         body
     }

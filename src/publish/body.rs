@@ -2,6 +2,7 @@
 //! translation mark, and the other sources of the story.
 
 use super::view::SourceRef;
+pub use crate::clean::html::escape_html;
 use crate::model::{Lang, Provenance, Variant};
 
 /// One text of the body.
@@ -10,22 +11,6 @@ pub(crate) struct Section<'a> {
     /// The lead article, linked from a machine translation whose provenance
     /// does not name its original.
     pub original_link: Option<&'a str>,
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The body of one item. `ui` is the language of the feed's own words;
