@@ -4,7 +4,7 @@
 //! After grouping, an entry of a paired source whose story lacks the other
 //! language is matched with an entry of the other source: the same link once
 //! the language marker is taken out, the same distinctive image, or (when an
-//! engine has translated one of them) near-identical titles within 48 hours.
+//! engine has translated one of them) titles sharing most words within 48 hours.
 //! The two stories then become one, and the story never needs a machine
 //! translation.
 
@@ -13,15 +13,18 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, TimeDelta, Utc};
 use url::Url;
 
-use crate::clean::fingerprint::{distance, simhash};
+use crate::clean::fingerprint::normalize;
 use crate::config::Config;
 use crate::model::{Lang, StoredEntry};
 use crate::store::{Store, StoreError};
 
 /// Image and title matches must be published this close together.
 pub const CLOSE_HOURS: i64 = 48;
-/// Title fingerprints (title only, no body) at most this many bits apart match.
-pub const TITLE_MAX_DISTANCE: u32 = 6;
+/// Share of words (Dice coefficient) a machine-translated title must have in
+/// common with the other language's title.
+pub const MIN_TITLE_DICE: f64 = 0.7;
+/// Short titles must still share this many words.
+pub const MIN_SHARED_TITLE_WORDS: usize = 3;
 
 /// Why two entries were taken for one article in two languages, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -116,14 +119,36 @@ fn reason(a: &Side, b: &Side, distinctive: impl Fn(&str) -> bool) -> Option<Reas
     None
 }
 
-/// Whether `a`'s title, machine-translated into `b`'s language, is `b`'s title.
+/// Whether `a`'s title, machine-translated into `b`'s language, says what
+/// `b`'s title says: most of their words shared, and the same numbers. A
+/// SimHash of a headline alone is too coarse for this: one word in eight
+/// changed moves it 15 to 20 bits, as far as unrelated headlines of one topic.
 fn titles_match(a: &Side, b: &Side) -> bool {
     let Some(translated) = &a.machine_title else {
         return false;
     };
-    let x = simhash(translated, "");
-    let y = simhash(&b.title, "");
-    x != 0 && y != 0 && distance(x, y) <= TITLE_MAX_DISTANCE
+    let x = words(translated);
+    let y = words(&b.title);
+    let numbers = |w: &BTreeSet<String>| -> BTreeSet<String> {
+        w.iter()
+            .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
+            .cloned()
+            .collect()
+    };
+    if numbers(&x) != numbers(&y) {
+        return false;
+    }
+    let shared = x.intersection(&y).count();
+    let dice = 2.0 * shared as f64 / (x.len() + y.len()).max(1) as f64;
+    shared >= MIN_SHARED_TITLE_WORDS && dice >= MIN_TITLE_DICE
+}
+
+fn words(title: &str) -> BTreeSet<String> {
+    normalize(title)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// How many entries of one source show each image: a picture used for a whole
