@@ -401,6 +401,34 @@ fn libretranslate_fills_missing_languages_once_and_marks_them() {
         "the mark links the original: {rss}"
     );
 
+    let machine = polish["_hejnal"]["variants"]
+        .as_array()
+        .and_then(|vs| vs.iter().find(|v| v["provenance"] == "machine"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(machine["translated_from"], "pl");
+    assert_eq!(
+        machine["original"],
+        "https://www.krakow.pl/pl/aktualnosci/41000"
+    );
+
+    // Atom carries the sections as XHTML, each with xml:lang.
+    let atom = published(dir.path(), "feed.atom");
+    assert!(
+        atom.contains(
+            r#"<content xml:lang="pl" type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">"#
+        ),
+        "{atom}"
+    );
+    assert!(atom.contains(r#"<div lang="en" xml:lang="en">"#), "{atom}");
+    let parsed = feed_rs::parser::parse(atom.as_bytes()).expect("feed.atom parses");
+    assert!(
+        parsed
+            .entries
+            .iter()
+            .all(|e| e.content.as_ref().and_then(|c| c.body.as_ref()).is_some())
+    );
+
     // The second cycle finds every text in the cache.
     let before = engine.translations().len();
     once(&config, &[("HEJNAL_TEST_TRANSLATE_KEY", "libre-key")]);

@@ -614,3 +614,62 @@ pub(crate) fn rejected(status: u16, body: &str) -> TranslateError {
 pub(crate) fn endpoint(base: &str, path: &str) -> String {
     format!("{}/{path}", base.trim_end_matches('/'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> TranslateConfig {
+        TranslateConfig {
+            api_key_env: "KEY_VAR".to_string(),
+            ..TranslateConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_key_comes_from_the_variable_then_the_credential_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("translate-key"), " from-file \n").expect("key");
+        let creds = dir.path().to_string_lossy().into_owned();
+        let env = |var: Option<&str>| {
+            let creds = creds.clone();
+            let var = var.map(str::to_string);
+            move |name: &str| match name {
+                "KEY_VAR" => var.clone(),
+                "CREDENTIALS_DIRECTORY" => Some(creds.clone()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            api_key(&settings(), env(Some(" k1 "))).as_deref(),
+            Some("k1")
+        );
+        assert_eq!(
+            api_key(&settings(), env(Some("   "))).as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(
+            api_key(&settings(), env(None)).as_deref(),
+            Some("from-file")
+        );
+        assert_eq!(api_key(&settings(), |_| None), None);
+    }
+
+    #[test]
+    fn deepl_language_codes() {
+        let lang = |c: &str| Lang::parse(c).expect("lang");
+        assert_eq!(deepl::target_code(&lang("en")), "EN-GB");
+        assert_eq!(deepl::target_code(&lang("pt")), "PT-PT");
+        assert_eq!(deepl::target_code(&lang("de")), "DE");
+        assert_eq!(deepl::source_code(&lang("en")), "EN");
+    }
+
+    #[test]
+    fn only_refusals_of_the_key_end_the_cycle() {
+        assert!(TranslateError::RateLimited.ends_cycle());
+        assert!(TranslateError::QuotaExceeded.ends_cycle());
+        assert!(rejected(403, "bad key").ends_cycle());
+        assert!(!rejected(400, "bad language").ends_cycle());
+        assert!(!TranslateError::BadResponse("x".into()).ends_cycle());
+    }
+}
