@@ -14,10 +14,12 @@ use crate::config::{Config, SourceConfig};
 use crate::dedupe;
 use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetcher};
 use crate::model::{Entry, SourceState};
+use crate::pairs;
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
 use crate::schedule;
 use crate::store::{Store, StoreError, UpsertStatus};
+use crate::translate;
 use crate::websub;
 
 /// What happened to one source in a cycle.
@@ -189,7 +191,12 @@ pub async fn run(
     let dedupe_started = Instant::now();
     let grouped = dedupe::group(store, &config.dedupe, now)?;
     report.new_stories = grouped.new_stories;
+    pairs::pair(store, config, now)?;
     report.stages.dedupe = dedupe_started.elapsed();
+
+    // Translation never holds publishing up: it has its own time limit and
+    // only logs its failures.
+    translate::run(config, store, now.date_naive()).await;
 
     let publish_started = Instant::now();
     report.written = publish_site(config, store, now)?;

@@ -1,9 +1,16 @@
-//! Atom 1.0.
+//! Atom 1.0, with item bodies as XHTML: each language section carries
+//! `xml:lang`, so readers that honour it pick fonts and hyphenation per section.
+
+use std::cell::RefCell;
 
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
 };
 use chrono::{DateTime, Utc};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
+};
 
 use super::view::{FeedView, ItemView};
 use super::{GENERATOR, Links, PublishError, xsl};
@@ -56,8 +63,8 @@ fn entry(view: &ItemView) -> Entry {
             .map(|href| link(href.clone(), "alternate", "text/html"))
             .collect(),
         content: Some(Content {
-            value: Some(view.body_html.clone()),
-            content_type: Some("html".to_string()),
+            value: Some(xhtml_div(&view.body_html)),
+            content_type: Some("xhtml".to_string()),
             lang: Some(view.lang.to_string()),
             ..Content::default()
         }),
@@ -103,4 +110,142 @@ fn city(city: &str) -> Vec<Category> {
 
 fn fixed(at: DateTime<Utc>) -> FixedDateTime {
     at.fixed_offset()
+}
+
+/// Elements that never have content: XML writes them self-closed.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// The XHTML wrapper Atom wants around `type="xhtml"` content, holding `html`
+/// re-serialized as well-formed XML. atom_syndication writes this value as it
+/// is, so every text and attribute is escaped here, every element closed, and
+/// stray end tags dropped.
+pub(crate) fn xhtml_div(html: &str) -> String {
+    let sink = XhtmlSink::default();
+    let tokenizer = Tokenizer::new(sink, Default::default());
+    let queue = BufferQueue::default();
+    queue.push_back(StrTendril::from(html));
+    // The sink never asks to pause, so one feed consumes the whole input.
+    let _ = tokenizer.feed(&queue);
+    tokenizer.end();
+    let mut body = tokenizer.sink.out.take();
+    for name in tokenizer.sink.open.take().iter().rev() {
+        body.push_str(&format!("</{name}>"));
+    }
+    format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{body}</div>")
+}
+
+#[derive(Default)]
+struct XhtmlSink {
+    out: RefCell<String>,
+    open: RefCell<Vec<String>>,
+}
+
+impl XhtmlSink {
+    fn start(&self, tag: &Tag) {
+        let name = tag.name.to_ascii_lowercase().to_string();
+        if !is_xml_name(&name) {
+            return;
+        }
+        let mut out = self.out.borrow_mut();
+        out.push('<');
+        out.push_str(&name);
+        for attr in &tag.attrs {
+            let attr_name = attr.name.local.to_ascii_lowercase().to_string();
+            if !is_xml_name(&attr_name) {
+                continue;
+            }
+            let value = escape_xml(&attr.value);
+            out.push_str(&format!(" {attr_name}=\"{value}\""));
+            if attr_name == "lang" {
+                out.push_str(&format!(" xml:lang=\"{value}\""));
+            }
+        }
+        if VOID.contains(&name.as_str()) || tag.self_closing {
+            out.push_str("/>");
+        } else {
+            out.push('>');
+            self.open.borrow_mut().push(name);
+        }
+    }
+
+    fn end(&self, tag: &Tag) {
+        let name = tag.name.to_ascii_lowercase().to_string();
+        let mut open = self.open.borrow_mut();
+        let Some(at) = open.iter().rposition(|n| *n == name) else {
+            return;
+        };
+        let mut out = self.out.borrow_mut();
+        for closed in open.drain(at..).rev() {
+            out.push_str(&format!("</{closed}>"));
+        }
+    }
+}
+
+impl TokenSink for XhtmlSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            Token::TagToken(tag) => match tag.kind {
+                TagKind::StartTag => self.start(&tag),
+                TagKind::EndTag => self.end(&tag),
+            },
+            Token::CharacterTokens(text) => self.out.borrow_mut().push_str(&escape_xml(&text)),
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// Plain ASCII names only: anything else could not be written as XML.
+fn is_xml_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Escapes text for XML content and double-quoted attributes, dropping what
+/// XML 1.0 cannot carry at all.
+fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xhtml_div;
+
+    #[test]
+    fn html_becomes_well_formed_xhtml_with_xml_lang() {
+        let out = xhtml_div(
+            "<div lang=\"pl\"><p>Za&nbsp;<b>1 &lt; 2 &amp; \"x\"</b><br><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"></p></div>",
+        );
+        assert_eq!(
+            out,
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><div lang=\"pl\" xml:lang=\"pl\"><p>Za\u{a0}<b>1 &lt; 2 &amp; &quot;x&quot;</b><br/><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"/></p></div></div>"
+        );
+    }
+
+    #[test]
+    fn broken_nesting_is_closed_and_stray_end_tags_dropped() {
+        assert_eq!(
+            xhtml_div("</p><b><i>x</b></div><p>y"),
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><b><i>x</i></b><p>y</p></div>"
+        );
+    }
 }

@@ -70,6 +70,9 @@ struct JsonVariant<'a> {
     engine: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     translated_from: Option<&'a str>,
+    /// The article a machine translation was made from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -135,11 +138,18 @@ fn item(view: &ItemView) -> JsonItem<'_> {
 }
 
 fn variant(v: &Variant) -> JsonVariant<'_> {
-    let (provenance, engine, translated_from) = match &v.provenance {
-        Provenance::Native { .. } => ("native", None, None),
-        Provenance::Machine { engine, from, .. } => {
-            ("machine", Some(engine.as_str()), Some(from.as_str()))
-        }
+    let (provenance, engine, translated_from, original) = match &v.provenance {
+        Provenance::Native { .. } => ("native", None, None, None),
+        Provenance::Machine {
+            engine,
+            from,
+            original_link,
+        } => (
+            "machine",
+            Some(engine.as_str()),
+            Some(from.as_str()),
+            original_link.as_deref(),
+        ),
     };
     JsonVariant {
         lang: v.lang.as_str(),
@@ -148,6 +158,7 @@ fn variant(v: &Variant) -> JsonVariant<'_> {
         provenance,
         engine,
         translated_from,
+        original,
     }
 }
 

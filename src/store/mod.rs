@@ -6,6 +6,7 @@
 mod entries;
 mod grouping;
 mod migrations;
+mod pairing;
 mod stories;
 mod translations;
 
