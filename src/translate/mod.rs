@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::clean::html::{escape_text, plain_text, sanitize};
+use crate::clean::html::{escape_html, plain_text, sanitize};
 use crate::config::{Config, TranslateConfig};
 use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
 use crate::store::{Store, StoreError};
@@ -283,7 +283,7 @@ fn jobs(
             story_id: story.id,
             from: lead.entry.lang.clone(),
             to: to.clone(),
-            title: escape_text(&lead.entry.title),
+            title: escape_html(&lead.entry.title),
             summary: lead.entry.summary.clone(),
             link: lead.entry.link.clone(),
         };
