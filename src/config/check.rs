@@ -125,11 +125,16 @@ const SOURCE: &[Field] = &[
     field("max_body_bytes", at_least(1)),
 ];
 
+/// How messages name the file's top level.
+const TOP_LABEL: &str = "the top level";
+
 /// A string value and where it sits.
 type Placed = (String, Range<usize>);
 
 /// What the cross-source checks need of one `[[source]]`.
 struct SourceSeen {
+    /// 1-based position among the `[[source]]` tables.
+    n: usize,
     label: String,
     id: Option<Placed>,
     url: Option<Placed>,
@@ -147,7 +152,7 @@ pub(super) fn check(text: &str) -> Vec<Diagnostic> {
         out: Vec::new(),
         sources: Vec::new(),
     };
-    checker.table(doc.as_table(), TOP, "the top level", None);
+    checker.table(doc.as_table(), TOP, TOP_LABEL, None);
     checker.across_sources(&strip_params(doc.as_table()));
     // File order reads best; problems with no place go last.
     checker.out.sort_by_key(|d| (d.line == 0, d.line, d.column));
@@ -211,14 +216,12 @@ impl Checker<'_> {
                 None => self.unknown(name, item, fields, label, key_span),
             }
         }
-        for f in fields.iter().filter(|f| f.required) {
-            if !table.contains_key(f.name) {
-                let what = match f.kind {
-                    Kind::Table(_) => format!("the table [{}]", f.name),
-                    _ => format!("the key \"{}\"", f.name),
-                };
-                self.report(header.clone(), format!("{label} is missing {what}"));
-            }
+        let missing: Vec<&Field> = fields
+            .iter()
+            .filter(|f| f.required && !table.contains_key(f.name))
+            .collect();
+        if let Some(message) = missing_message(label, &missing) {
+            self.report(header, message);
         }
     }
 
@@ -232,11 +235,11 @@ impl Checker<'_> {
     ) {
         let guess = suggest(name, fields.iter().map(|f| f.name));
         let message = match item {
-            Item::Table(_) if label == "the top level" => {
+            Item::Table(_) if label == TOP_LABEL => {
                 let hint = guess.map(|g| format!("; did you mean [{g}]?"));
                 format!("unknown table [{name}]{}", hint.unwrap_or_default())
             }
-            Item::ArrayOfTables(_) if label == "the top level" => {
+            Item::ArrayOfTables(_) if label == TOP_LABEL => {
                 let hint = guess.map(|g| format!("; did you mean [[{g}]]?"));
                 format!("unknown table [[{name}]]{}", hint.unwrap_or_default())
             }
@@ -253,7 +256,11 @@ impl Checker<'_> {
 
     fn item(&mut self, field: &Field, item: &Item, label: &str, key_span: Option<Range<usize>>) {
         let span = item.span().or_else(|| key_span.clone());
-        let what = format!("{} in {label}", field.name);
+        let what = if label == TOP_LABEL {
+            format!("{} at {label}", field.name)
+        } else {
+            format!("{} in {label}", field.name)
+        };
         match field.kind {
             Kind::Table(fields) => match item.as_table_like() {
                 Some(t) => self.table(t, fields, &format!("[{}]", field.name), span),
@@ -291,6 +298,7 @@ impl Checker<'_> {
             let label = source_label(name, n + 1, table);
             self.table(table, fields, &label, header);
             self.sources.push(SourceSeen {
+                n: n + 1,
                 id: placed(table, "id"),
                 url: placed(table, "url"),
                 pair: placed(table, "pair"),
@@ -354,8 +362,8 @@ impl Checker<'_> {
                 let line = line_of(self.text, span.start);
                 if let Some(&(first, at)) = ids.get(id.as_str()) {
                     let message = format!(
-                        "id \"{id}\" of {} is already used by {} (line {at})",
-                        s.label, first.label
+                        "duplicate id \"{id}\": [[source]] #{} and [[source]] #{} (line {at}) both use it",
+                        s.n, first.n
                     );
                     self.report(Some(span.clone()), message);
                 } else {
@@ -369,7 +377,7 @@ impl Checker<'_> {
             let line = line_of(self.text, span.start);
             if let Some(&(first, at)) = urls.get(&canonical) {
                 let message = format!(
-                    "url of {} is the same feed as the url of {} (line {at}): both are {canonical}",
+                    "url of {} is the same feed as {} on line {at}: both are {canonical}",
                     s.label, first.label
                 );
                 self.report(Some(span.clone()), message);
@@ -394,6 +402,25 @@ impl Checker<'_> {
             self.report(Some(span.clone()), message);
         }
     }
+}
+
+fn missing_message(label: &str, missing: &[&Field]) -> Option<String> {
+    let (last, rest) = missing.split_last()?;
+    if label == TOP_LABEL {
+        let names: Vec<String> = missing.iter().map(|f| format!("[{}]", f.name)).collect();
+        return Some(format!("the file has no {} table", names.join(", ")));
+    }
+    let quoted = |f: &&Field| format!("\"{}\"", f.name);
+    Some(if rest.is_empty() {
+        format!("{label} is missing the key {}", quoted(last))
+    } else {
+        let rest: Vec<String> = rest.iter().map(quoted).collect();
+        format!(
+            "{label} is missing the keys {} and {}",
+            rest.join(", "),
+            quoted(last)
+        )
+    })
 }
 
 fn source_label(name: &str, n: usize, table: &dyn TableLike) -> String {
