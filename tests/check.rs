@@ -38,7 +38,12 @@ fn broken_configs_fail_with_the_expected_text() {
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("fixture folder")
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(String::from))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".toml")
+                .map(String::from)
+        })
         .collect();
     names.sort();
     assert!(names.len() >= 20, "only {} broken configs", names.len());
@@ -47,17 +52,26 @@ fn broken_configs_fail_with_the_expected_text() {
     for name in &names {
         let file = format!("{name}.toml");
         let (code, out, err) = check_in(&dir, &["--config", &file]);
-        assert_eq!(code, 1, "{file} must fail the check; stdout: {out}; stderr: {err}");
-        assert!(out.is_empty(), "{file}: errors go to stderr, stdout had {out}");
+        assert_eq!(
+            code, 1,
+            "{file} must fail the check; stdout: {out}; stderr: {err}"
+        );
+        assert!(
+            out.is_empty(),
+            "{file}: errors go to stderr, stdout had {out}"
+        );
         let expected_path = dir.join(format!("{name}.expected"));
         if update {
             std::fs::write(&expected_path, &err).expect("write snapshot");
             continue;
         }
-        let expected = std::fs::read_to_string(&expected_path)
-            .unwrap_or_else(|_| panic!("{name}.expected is missing (UPDATE_SNAPSHOTS=1 writes it)"));
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
+            panic!("{name}.expected is missing (UPDATE_SNAPSHOTS=1 writes it)")
+        });
         if expected != err {
-            mismatches.push(format!("--- {name}.expected\n{expected}\n+++ actual\n{err}"));
+            mismatches.push(format!(
+                "--- {name}.expected\n{expected}\n+++ actual\n{err}"
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
@@ -104,7 +118,10 @@ fn a_valid_config_passes_and_once_reports_the_same_diagnostics() {
     write_config(
         dir.path(),
         &server,
-        &[("a", "/a.xml", "pl", "Kraków"), ("b", "/b.xml", "de", "Wien")],
+        &[
+            ("a", "/a.xml", "pl", "Kraków"),
+            ("b", "/b.xml", "de", "Wien"),
+        ],
         "",
     );
     let (code, out, err) = check_in(dir.path(), &["--config", "feeds.toml"]);
@@ -120,10 +137,7 @@ fn a_valid_config_passes_and_once_reports_the_same_diagnostics() {
 
 #[test]
 fn json_lists_the_errors_with_their_places() {
-    let (code, out, _) = check_in(
-        &configs_dir(),
-        &["--config", "duplicate_id.toml", "--json"],
-    );
+    let (code, out, _) = check_in(&configs_dir(), &["--config", "duplicate_id.toml", "--json"]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["ok"], false);
@@ -188,16 +202,27 @@ fn probe_prints_a_table_with_one_line_per_source() {
             .unwrap_or_else(|| panic!("no row for {id} in\n{out}"))
             .to_string()
     };
-    assert!(out.lines().any(|l| l.starts_with("ID ") && l.contains("WARNINGS")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ID ") && l.contains("WARNINGS")),
+        "{out}"
+    );
     let good = row("good");
     assert!(good.contains(" ok ") && good.contains("RSS 2.0"), "{good}");
     assert!(row("missing").contains("HTTP 404"), "{out}");
     let page = row("page");
     assert!(page.contains("HTML page"), "{page}");
-    assert!(page.contains(&server.url("/ok.xml")), "the feed link is named: {page}");
+    assert!(
+        page.contains(&server.url("/ok.xml")),
+        "the feed link is named: {page}"
+    );
     assert!(out.contains("2 of 3 sources failed the probe"), "{out}");
     // One progress line per finished source.
-    assert_eq!(err.lines().filter(|l| l.starts_with('[')).count(), 3, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with('[')).count(),
+        3,
+        "{err}"
+    );
 }
 
 #[test]
@@ -216,7 +241,70 @@ fn probe_json_parses_and_carries_every_field() {
     assert_eq!(probes[1]["ok"], false);
     assert_eq!(probes[1]["http_status"], 404);
     assert_eq!(probes[2]["ok"], false);
-    assert!(probes[2]["warnings"][0]
-        .as_str()
-        .is_some_and(|w| w.contains("feeds linked from it")));
+    assert!(
+        probes[2]["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("feeds linked from it"))
+    );
+}
+
+#[test]
+fn sources_after_a_run_shows_health_and_counts() {
+    let (_server, dir) = probe_farm();
+    let (code, _, err) = check_in(dir.path(), &["--config", "feeds.toml", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hejnal"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("RUST_LOG", "warn")
+            .env_remove("HEJNAL_CONFIG")
+            .output()
+            .expect("run hejnal");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let (code, _, err) = run(&["sources"]);
+    assert_ne!(code, 0, "no database yet");
+    assert!(err.contains("run `hejnal once`"), "{err}");
+
+    assert_eq!(run(&["once"]).0, 0);
+    let (code, out, err) = run(&["sources", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let good = &rows[0];
+    assert_eq!(good["id"], "good");
+    assert_eq!(good["status"], "ok");
+    assert!(good["entries"].as_u64().is_some_and(|n| n > 0), "{good}");
+    assert!(good["stories_7d"].as_u64().is_some_and(|n| n > 0), "{good}");
+    assert_eq!(good["etag"], true);
+    assert_eq!(good["last_modified"], true);
+    assert!(good["last_ok"].is_string());
+    let missing = &rows[1];
+    assert_eq!(missing["status"], "failing");
+    assert_eq!(missing["consecutive_failures"], 1);
+    assert_eq!(missing["entries"], 0);
+    assert!(
+        missing["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("404")),
+        "{missing}"
+    );
+
+    let (code, table, _) = run(&["sources"]);
+    assert_eq!(code, 0);
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("missing "))
+        .expect("row");
+    assert!(
+        line.contains("failing") && line.contains("HTTP 404"),
+        "{table}"
+    );
+    let line = table.lines().find(|l| l.starts_with("good ")).expect("row");
+    assert!(
+        line.contains(" ok ") && line.contains("etag+last-modified"),
+        "{table}"
+    );
 }
