@@ -90,9 +90,9 @@ pub async fn add(config_path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> 
 
 /// The text of feeds.toml and what it says; a broken file is not edited.
 pub fn load(path: &Path) -> anyhow::Result<(String, Config)> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let config = Config::parse(&text, base_dir)

@@ -233,10 +233,12 @@ impl std::fmt::Display for Diagnostic {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    // The cause is part of the message (not an error `source`) so that it is
+    // printed once, whether the caller shows the chain or only the top.
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} has {} error(s):\n{}", .diagnostics.len(), render(.path, .diagnostics))]
     Invalid {
@@ -274,9 +276,9 @@ fn render_one(renderer: &Renderer, path: &str, d: &Diagnostic) -> String {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let base_dir = path
             .parent()
