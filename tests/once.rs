@@ -201,7 +201,7 @@ fn a_bad_config_fails_with_a_clear_message_and_line() {
     let (code, _, err) = hejnal(&["once", "--config", path.to_str().expect("utf-8 path")]);
     assert_ne!(code, 0);
     assert!(err.contains("feeds.toml:4:"), "{err}");
-    assert!(err.contains("unknown field `language`"), "{err}");
+    assert!(err.contains("unknown key \"language\""), "{err}");
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! Subcommands. Errors here are `anyhow`: this is where they meet a person.
 
+mod add;
+mod check;
 pub mod logging;
 mod once;
+mod opml;
 mod serve;
+mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +52,28 @@ pub enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Check feeds.toml: every problem at once, each with its line and column.
+    Check {
+        /// Also fetch every enabled source now and report what it answers.
+        #[arg(long)]
+        probe: bool,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a feed, or the feed a web page links to, as a new source in feeds.toml.
+    Add(add::AddArgs),
+    /// How each source is doing: last success, failures, entries, next fetch.
+    Sources {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the sources as OPML, or import the feeds of an OPML file.
+    Opml {
+        #[command(subcommand)]
+        action: opml::OpmlAction,
+    },
 }
 
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
@@ -68,5 +94,9 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             runtime.block_on(serve::serve(&args.config, listen))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check { probe, json } => runtime.block_on(check::check(&args.config, probe, json)),
+        Command::Add(add) => runtime.block_on(add::add(&args.config, add)),
+        Command::Sources { json } => sources::sources(&args.config, json),
+        Command::Opml { action } => opml::opml(&args.config, action),
     }
 }

@@ -133,6 +133,11 @@ pub fn render_with(
     Ok(files)
 }
 
+/// The OPML list of the enabled sources by city, as published in sources.opml.
+pub fn sources_opml(config: &Config) -> Result<Vec<u8>, PublishError> {
+    opml::render(config, &view::base_url(config)?)
+}
+
 /// The links of the combined RSS feed: hubs, and its archives when there are some.
 fn current_links(hubs: &Links, base: &url::Url, extras: &RenderExtras) -> Links {
     Links {

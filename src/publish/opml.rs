@@ -10,6 +10,10 @@ use crate::config::{Config, SourceConfig};
 /// The group of sources with no city.
 const NO_CITY: &str = "Other";
 
+/// hejnal's own outline attributes (`hejnal:id`, `hejnal:country`), which
+/// let `hejnal opml import` restore a source as it was configured.
+const NAMESPACE: &str = "urn:x-hejnal:opml";
+
 pub(crate) fn render(config: &Config, home: &url::Url) -> Result<Vec<u8>, PublishError> {
     write(config, home).map_err(|e| PublishError::render("sources.opml", e))
 }
@@ -30,15 +34,19 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
                     .write_text_content(BytesText::new(&owner))?;
                 Ok(())
             })?;
-            w.create_element("body").write_inner_content(|w| {
-                for (city, sources) in by_city(config) {
-                    w.create_element("outline")
-                        .with_attribute(("text", city.as_str()))
-                        .with_attribute(("title", city.as_str()))
-                        .write_inner_content(|w| sources.iter().try_for_each(|s| outline(w, s)))?;
-                }
-                Ok(())
-            })?;
+            w.create_element("body")
+                .with_attribute(("xmlns:hejnal", NAMESPACE))
+                .write_inner_content(|w| {
+                    for (city, sources) in by_city(config) {
+                        w.create_element("outline")
+                            .with_attribute(("text", city.as_str()))
+                            .with_attribute(("title", city.as_str()))
+                            .write_inner_content(|w| {
+                                sources.iter().try_for_each(|s| outline(w, s))
+                            })?;
+                    }
+                    Ok(())
+                })?;
             Ok(())
         })?;
     let mut bytes = writer.into_inner();
@@ -59,9 +67,14 @@ fn outline(w: &mut Writer<Vec<u8>>, source: &SourceConfig) -> std::io::Result<()
     if let Some(site) = &site {
         element = element.with_attribute(("htmlUrl", site.as_str()));
     }
-    element
+    element = element
         .with_attribute(("language", source.lang.as_str()))
-        .write_empty()?;
+        .with_attribute(("hejnal:id", source.id.as_str()));
+    let country = xml_safe(&source.country);
+    if !country.is_empty() {
+        element = element.with_attribute(("hejnal:country", country.as_str()));
+    }
+    element.write_empty()?;
     Ok(())
 }
 

@@ -1,7 +1,16 @@
-//! feeds.toml: the schema, its defaults, and validation with line:column errors.
+//! feeds.toml: the schema, its defaults, and validation with line:column errors
+//! (see `check`), and the edits `hejnal add` makes to it (see `edit`).
 
-use std::collections::HashMap;
+mod check;
+pub mod edit;
+pub mod iso639;
+
+pub use check::valid_slug;
+
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Level, Origin, Renderer, Snippet};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -201,13 +210,16 @@ fn default_title_format() -> String {
 }
 
 /// One problem found in feeds.toml, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
     pub message: String,
-    /// 1-based line and column; 0 when the problem has no place in the file.
+    /// 1-based line and column (in characters); 0 when the problem has no place in the file.
     pub line: usize,
     pub column: usize,
     pub source_line: String,
+    /// Bytes of `source_line` the problem covers: what the carets underline.
+    #[serde(skip)]
+    pub underline: Range<usize>,
 }
 
 impl std::fmt::Display for Diagnostic {
@@ -215,30 +227,18 @@ impl std::fmt::Display for Diagnostic {
         if self.line == 0 {
             return f.write_str(&self.message);
         }
-        write!(f, "{}:{}: {}", self.line, self.column, self.message)?;
-        if !self.source_line.is_empty() {
-            let gutter = self.line.to_string().len();
-            write!(
-                f,
-                "\n{:gutter$} |\n{} | {}\n{:gutter$} | {:>col$}",
-                "",
-                self.line,
-                self.source_line,
-                "",
-                "^",
-                col = self.column
-            )?;
-        }
-        Ok(())
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    // The cause is part of the message (not an error `source`) so that it is
+    // printed once, whether the caller shows the chain or only the top.
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} has {} error(s):\n{}", .diagnostics.len(), render(.path, .diagnostics))]
     Invalid {
@@ -247,19 +247,38 @@ pub enum ConfigError {
     },
 }
 
-fn render(path: &Path, diagnostics: &[Diagnostic]) -> String {
+/// The diagnostics as a person reads them: each with `path:line:column`, the
+/// offending line and carets under the problem.
+pub fn render(path: &Path, diagnostics: &[Diagnostic]) -> String {
+    let name = path.display().to_string();
+    let renderer = Renderer::plain();
     diagnostics
         .iter()
-        .map(|d| format!("{}:{d}", path.display()))
+        .map(|d| render_one(&renderer, &name, d))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n\n")
+}
+
+fn render_one(renderer: &Renderer, path: &str, d: &Diagnostic) -> String {
+    let title = Level::ERROR.primary_title(d.message.as_str());
+    let group = if d.line == 0 {
+        title.element(Origin::path(path))
+    } else {
+        title.element(
+            Snippet::source(d.source_line.as_str())
+                .line_start(d.line)
+                .path(path)
+                .annotation(AnnotationKind::Primary.span(d.underline.clone())),
+        )
+    };
+    renderer.render(&[group])
 }
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let base_dir = path
             .parent()
@@ -273,98 +292,20 @@ impl Config {
 
     /// Parses and validates; every problem found is returned, not only the first.
     pub fn parse(text: &str, base_dir: PathBuf) -> Result<Config, Vec<Diagnostic>> {
+        let problems = check::check(text);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // The checks mirror the schema, so serde failing here is a gap in them;
+        // its message is still better than none.
         let mut config: Config = toml::from_str(text).map_err(|e| {
             vec![match e.span() {
-                Some(span) => diagnostic(text, span.start, e.message().to_string()),
+                Some(span) => diagnostic(text, span, e.message().to_string()),
                 None => unplaced(e.message().to_string()),
             }]
         })?;
         config.base_dir = base_dir;
-        let problems = config.validate(text);
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(problems)
-        }
-    }
-
-    fn validate(&self, text: &str) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
-        let p = &self.publisher;
-        if let Err(e) = url::Url::parse(p.base_url.get_ref()) {
-            out.push(diagnostic(
-                text,
-                p.base_url.span().start,
-                format!("base_url is not a valid URL: {e}"),
-            ));
-        }
-        if let Err(e) = p.schedule.get_ref().parse::<cron::Schedule>() {
-            out.push(diagnostic(
-                text,
-                p.schedule.span().start,
-                format!("schedule is not a valid cron expression: {e}"),
-            ));
-        }
-        if p.languages.is_empty() {
-            out.push(unplaced("languages must name at least one language".into()));
-        }
-        if p.concurrency == 0 {
-            out.push(unplaced("concurrency must be at least 1".into()));
-        }
-        if p.max_items == 0 {
-            out.push(unplaced("max_items must be at least 1".into()));
-        }
-        let mut ids: HashMap<&str, usize> = HashMap::new();
-        for (n, spanned) in self.sources.iter().enumerate() {
-            let s = spanned.get_ref();
-            let at = spanned.span().start;
-            let which = format!("[[source]] #{} (id {:?})", n + 1, s.id);
-            if !valid_slug(&s.id) {
-                out.push(diagnostic(
-                    text,
-                    at,
-                    format!("{which}: id must be a slug of a-z, 0-9 and '-'"),
-                ));
-            }
-            if let Some(first) = ids.insert(&s.id, n + 1) {
-                out.push(diagnostic(
-                    text,
-                    at,
-                    format!("{which}: duplicate id, already used by [[source]] #{first}"),
-                ));
-            }
-            match url::Url::parse(&s.url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                Ok(u) => out.push(diagnostic(
-                    text,
-                    at,
-                    format!("{which}: url scheme {:?} is not http or https", u.scheme()),
-                )),
-                Err(e) => out.push(diagnostic(text, at, format!("{which}: invalid url: {e}"))),
-            }
-            if let Some(schedule) = &s.schedule
-                && let Err(e) = schedule.parse::<cron::Schedule>()
-            {
-                out.push(diagnostic(
-                    text,
-                    at,
-                    format!("{which}: schedule is not a valid cron expression: {e}"),
-                ));
-            }
-        }
-        for spanned in &self.sources {
-            let s = spanned.get_ref();
-            if let Some(pair) = &s.pair
-                && !ids.contains_key(pair.as_str())
-            {
-                out.push(diagnostic(
-                    text,
-                    spanned.span().start,
-                    format!("source {:?}: pair {:?} names no source", s.id, pair),
-                ));
-            }
-        }
-        out
+        Ok(config)
     }
 
     pub fn output_dir(&self) -> PathBuf {
@@ -399,13 +340,6 @@ impl Config {
     }
 }
 
-fn valid_slug(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 /// A problem with no single place in the file (a whole-table check).
 pub fn unplaced(message: String) -> Diagnostic {
     Diagnostic {
@@ -413,25 +347,45 @@ pub fn unplaced(message: String) -> Diagnostic {
         line: 0,
         column: 0,
         source_line: String::new(),
+        underline: 0..0,
     }
 }
 
-/// Turns a byte offset into line, column and the text of that line.
-pub fn diagnostic(text: &str, offset: usize, message: String) -> Diagnostic {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = text
-        .get(line_start..offset)
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        + 1;
-    let source_line = text[line_start..].lines().next().unwrap_or("").to_string();
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .unwrap_or("")
+        .matches('\n')
+        .count()
+        + 1
+}
+
+/// Places a problem at `span` (byte offsets into `text`): its line, column and
+/// the part of that line to underline.
+pub fn diagnostic(text: &str, span: Range<usize>, message: String) -> Diagnostic {
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let source_line = text[line_start..].lines().next().unwrap_or("");
+    let from = start - line_start;
+    let until = span
+        .end
+        .saturating_sub(line_start)
+        .clamp(from, source_line.len());
+    let until = floor_char_boundary(source_line, until);
+    let column = text[line_start..start].chars().count() + 1;
     Diagnostic {
         message,
-        line,
+        line: line_of(text, start),
         column,
-        source_line,
+        source_line: source_line.to_string(),
+        // At least one caret, even at the end of a line.
+        underline: from..until.max(from + usize::from(from < source_line.len())),
     }
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
