@@ -21,6 +21,8 @@ enum Kind {
     Langs,
     Texts,
     Bool,
+    /// A string from a fixed list.
+    OneOf(&'static [&'static str]),
     Count { min: i64, max: i64 },
     Table(&'static [Field]),
     Tables(&'static [Field]),
@@ -105,7 +107,7 @@ const DEDUPE: &[Field] = &[
 ];
 
 const TRANSLATE: &[Field] = &[
-    field("engine", Kind::Text),
+    field("engine", Kind::OneOf(&["none", "libretranslate", "deepl"])),
     field("url", Kind::Url),
     field("api_key_env", Kind::Text),
     field("daily_char_budget", at_least(0)),
@@ -466,6 +468,14 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
         )),
         Kind::Url => url_problem(s),
         Kind::Cron => cron_problem(s),
+        Kind::OneOf(allowed) if !allowed.contains(&s) => Some(format!(
+            "is \"{s}\"; expected one of {}",
+            allowed
+                .iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         Kind::Lang if !Lang::parse(s).is_some_and(|l| iso639::is_known(l.as_str())) => {
             Some(format!(
                 "is \"{s}\", not an ISO 639-1 language code (two letters, like \"pl\" or \"de\")"
