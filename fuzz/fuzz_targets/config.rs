@@ -1,0 +1,8 @@
+//! Fuzz target: feeds.toml text → `Config::parse` (see checks.rs).
+
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::config_text(data));

@@ -1,0 +1,8 @@
+//! Fuzz target: bytes → parse → clean → publish render (see checks.rs).
+
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::feed_pipeline(data));
