@@ -215,6 +215,8 @@ const PUBLISHED: [&str; 9] = [
     "en/feed.json",
 ];
 
+type Decoder = fn(&[u8]) -> std::io::Result<Vec<u8>>;
+
 fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
@@ -240,8 +242,7 @@ fn check_published(public: &Path, when: &str) -> usize {
         if let Err(e) = feed_rs::parser::parse(bytes.as_slice()) {
             panic!("{when}: {name} is not a whole feed: {e}");
         }
-        let decoders: [(&str, fn(&[u8]) -> std::io::Result<Vec<u8>>); 2] =
-            [("gz", gunzip), ("br", unbrotli)];
+        let decoders: [(&str, Decoder); 2] = [("gz", gunzip), ("br", unbrotli)];
         for (ext, decode) in decoders {
             let Ok(packed) = std::fs::read(format!("{}.{ext}", path.display())) else {
                 continue;

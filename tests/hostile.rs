@@ -346,6 +346,60 @@ fn a_source_over_its_own_body_cap_fails_alone() {
     assert!(out.contains("1 ok"), "{out}");
 }
 
+/// A server answering every request with `body` sent as `Content-Encoding: br`.
+async fn serve_brotli(body: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
+                 Content-Encoding: br\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_brotli_bomb_is_stopped_at_the_cap() {
+    use std::io::Write;
+    const CAP: u64 = 64 * 1024;
+    let mut bomb = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut bomb, 4096, 1, 22);
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..8 {
+            writer.write_all(&zeros).expect("brotli");
+        }
+    }
+    assert!((bomb.len() as u64) < CAP / 4, "{} bytes packed", bomb.len());
+    let addr = serve_brotli(bomb).await;
+    let settings = hejnal::config::FetchConfig {
+        timeout_secs: 5,
+        ..Default::default()
+    };
+    let fetcher = hejnal::fetch::Fetcher::new(&settings, "hejnal-test").expect("fetcher");
+    let result = fetcher
+        .fetch(&format!("http://{addr}/"), &Default::default(), CAP)
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(hejnal::fetch::FetchError::TooLarge { limit: CAP })
+        ),
+        "{result:?}"
+    );
+}
+
 #[test]
 fn deny_private_networks_refuses_loopback_sources_without_connecting() {
     let server = FeedServer::start();
