@@ -316,8 +316,7 @@ fn sigkill_at_random_moments_loses_nothing_and_breaks_nothing() {
         let served = serve_round(&server, rounds, base);
         // Every fifth run is left to finish, so some rounds are acknowledged; the
         // others die anywhere from start-up to the last rename of the publish stage.
-        let delay =
-            (rounds % 5 != 0).then(|| Duration::from_millis(5 + rng.below(run_ms.max(20))));
+        let delay = (rounds % 5 != 0).then(|| Duration::from_millis(5 + rng.below(run_ms.max(20))));
         let run_started = Instant::now();
         let end = kill_after(start(&config), delay);
         if end == End::Finished {
