@@ -4,6 +4,7 @@ mod extras;
 mod text;
 
 use std::cmp::Reverse;
+use std::panic::AssertUnwindSafe;
 
 use feed_rs::model::{Entry as RsEntry, Feed, FeedType, Link};
 use feed_rs::parser::{ParseErrorKind, ParseFeedError};
@@ -40,12 +41,15 @@ pub fn parse(
 ) -> Result<ParsedFeed, ParseError> {
     let doc = text::to_utf8(body, content_type);
     check_shape(&doc, url)?;
-    let feed = feed_rs::parser::Builder::new()
+    let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url))
         .id_generator(|_, _, _| NO_ID.to_string())
         .sanitize_content(false)
-        .build()
-        .parse(doc.as_bytes())
+        .build();
+    // The XML reader asserts on some malformed input instead of failing; whatever
+    // it chokes on must fail this source, never the process.
+    let feed = std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_bytes())))
+        .map_err(|_| invalid("malformed XML: the feed parser gave up on this document"))?
         .map_err(|e| describe(e, &doc, content_type, url))?;
     Ok(convert(feed, &doc, max_items))
 }
@@ -58,6 +62,9 @@ fn check_shape(doc: &str, url: &str) -> Result<(), ParseError> {
         text::Shape::Markup { root } if text::local_name(&root).eq_ignore_ascii_case("html") => {
             Err(html_page(doc, url))
         }
+        text::Shape::Markup { .. } if text::has_late_declaration(doc) => Err(invalid(
+            "malformed XML: a second XML declaration (<?xml …?>) inside the document",
+        )),
         text::Shape::Markup { .. } if text::nesting_exceeds(doc, text::MAX_DEPTH) => Err(invalid(
             &format!("elements nest deeper than {} levels", text::MAX_DEPTH),
         )),

@@ -195,6 +195,39 @@ pub fn nesting_exceeds(text: &str, limit: usize) -> bool {
     false
 }
 
+/// Whether an XML declaration (`<?xml …?>`) follows the start of the document,
+/// outside comments and CDATA: two documents glued together. XML forbids it, and
+/// the XML reader panics on one that names another encoding.
+pub fn has_late_declaration(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = memchr(b'<', &bytes[i..]) {
+        i += offset;
+        let rest = &bytes[i..];
+        if i > 0 && is_declaration(rest) {
+            return true;
+        }
+        let skip_to = if rest.starts_with(b"<!--") {
+            find(rest, b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            find(rest, b"]]>")
+        } else {
+            Some(0)
+        };
+        match skip_to {
+            Some(end) => i += end + 1,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn is_declaration(markup: &[u8]) -> bool {
+    markup.len() > 5
+        && markup[..5].eq_ignore_ascii_case(b"<?xml")
+        && (markup[5].is_ascii_whitespace() || markup[5] == b'?')
+}
+
 /// Index of the `>` closing a start tag, ignoring `>` inside quoted values.
 fn tag_end(tag: &[u8]) -> Option<usize> {
     let mut quote = None;
@@ -223,6 +256,26 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_second_declaration_is_found_outside_comments_and_cdata() {
+        use super::has_late_declaration as late;
+        assert!(late(
+            "<?xml version=\"1.0\"?><rss><?xml version=\"1.0\"?></rss>"
+        ));
+        assert!(late(
+            "<rss><item><title>a<?XML encoding='x'?></title></item></rss>"
+        ));
+        assert!(!late("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>"));
+        assert!(!late(
+            "<?xml version=\"1.0\"?><?xml-stylesheet href=\"a.xsl\"?><rss/>"
+        ));
+        assert!(!late(
+            "<rss><![CDATA[<?xml version=\"1.0\"?>]]><!-- <?xml ?> --></rss>"
+        ));
+        assert!(!late(""));
+        assert!(!late("<rss><![CDATA[unclosed <?xml "));
+    }
+
     use super::*;
 
     #[test]

@@ -1,6 +1,7 @@
 //! Writing rendered files: only when changed, never half-written, each with
 //! gzip and brotli siblings so the server never compresses per request.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -29,6 +30,11 @@ pub struct WriteReport {
 /// file or the new one, never a mix.
 pub fn write(dir: &Path, files: &[OutputFile]) -> Result<WriteReport, PublishError> {
     let mut report = WriteReport::default();
+    let folders: BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|f| target(dir, &f.path).ok()?.parent().map(Path::to_path_buf))
+        .collect();
+    folders.iter().for_each(|folder| sweep_dead_temps(folder));
     for file in files {
         let target = target(dir, &file.path)?;
         if is_current(&target, &file.bytes) {
@@ -108,6 +114,43 @@ fn temp_name(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
+/// Removes the temp files of writers that died mid-write (SIGKILL, power cut).
+/// They are hidden and never served, but each crash would leave more behind.
+fn sweep_dead_temps(folder: &Path) {
+    let Ok(listing) = fs::read_dir(folder) else {
+        return;
+    };
+    for entry in listing.flatten() {
+        let owner = temp_owner(&entry.file_name().to_string_lossy());
+        if owner.is_some_and(|pid| !process_running(pid)) {
+            // Another sweeper may have been first; either way it is gone.
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a name made by `temp_name`: `.{name}.{pid}.{n}.tmp`.
+fn temp_owner(file_name: &str) -> Option<u32> {
+    let stem = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = stem.rsplitn(3, '.');
+    parts.next()?.parse::<u64>().ok()?;
+    let pid = parts.next()?.parse().ok()?;
+    parts.next().filter(|name| !name.is_empty())?;
+    Some(pid)
+}
+
+/// Whether the writer `pid` may still be at work; when that cannot be told,
+/// its file is left alone, which costs only disk space.
+fn process_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    return Path::new("/proc").join(pid.to_string()).exists();
+    #[cfg(not(target_os = "linux"))]
+    return true;
+}
+
 fn sibling(target: &Path, ext: &str) -> PathBuf {
     let mut name = target.as_os_str().to_owned();
     name.push(".");
@@ -144,5 +187,42 @@ fn io(path: &Path, source: std::io::Error) -> PublishError {
     PublishError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_files_of_dead_writers_are_swept_and_live_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ours = temp_name(&dir.path().join("feed.xml"));
+        // Process ids are below 2^22 on Linux, so this one cannot be running.
+        let dead = dir.path().join(".feed.xml.br.4294967295.3.tmp");
+        let feed = dir.path().join("feed.xml.tmp");
+        for path in [&ours, &dead, &feed] {
+            fs::write(path, b"x").expect("write");
+        }
+        sweep_dead_temps(dir.path());
+        assert!(ours.exists(), "a live writer's temp file was removed");
+        assert!(feed.exists(), "a file not named by temp_name was removed");
+        #[cfg(target_os = "linux")]
+        assert!(!dead.exists(), "a dead writer's temp file is still there");
+    }
+
+    #[test]
+    fn only_temp_names_have_an_owner() {
+        assert_eq!(temp_owner(".feed.xml.gz.123.7.tmp"), Some(123));
+        assert_eq!(temp_owner(".index.html.99.0.tmp"), Some(99));
+        for name in [
+            "feed.xml",
+            ".x.tmp",
+            "..1.2.tmp",
+            ".feed.xml.abc.1.tmp",
+            "feed.1.2.tmp",
+        ] {
+            assert_eq!(temp_owner(name), None, "{name}");
+        }
     }
 }
