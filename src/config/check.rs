@@ -23,7 +23,10 @@ enum Kind {
     Bool,
     /// A string from a fixed list.
     OneOf(&'static [&'static str]),
-    Count { min: i64, max: i64 },
+    Count {
+        min: i64,
+        max: i64,
+    },
     Table(&'static [Field]),
     Tables(&'static [Field]),
 }
