@@ -20,8 +20,8 @@ const TRAM: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, 
 const TRAM_REPOST: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ \
     miasto rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca \
     sierpnia i obejmą wymianę szyn, podkładów oraz sieci trakcyjnej na odcinku od placu \
-    Wolnica do mostu Piłsudskiego. Zarząd Transportu Publicznego uruchomi w tym czasie \
-    autobusy zastępcze, które będą kursować co piętnaście minut w godzinach szczytu. \
+    Wolnica do mostu Piłsudskiego. Zarząd Transportu Publicznego zapewni w tym czasie \
+    autobusy zastępcze, które będą kursować co dziesięć minut w godzinach szczytu. \
     Kierowcy muszą liczyć się z utrudnieniami, a piesi z przejściami tymczasowymi. \
     Miasto zapowiada, że po remoncie tramwaje będą jeździć ciszej i szybciej, a \
     przystanki zostaną dostosowane do potrzeb osób z niepełnosprawnościami. Czytaj więcej";
