@@ -63,12 +63,21 @@ enum Kind {
 struct Word {
     folded: String,
     kind: Kind,
+    starts_sentence: bool,
+    ends_sentence: bool,
 }
 
 impl Word {
     fn is_detail(&self) -> bool {
         self.kind != Kind::Plain
     }
+}
+
+/// Whether a stretch of words is one or more whole sentences: a sign-off, a
+/// dateline or a correction of one telling, not a detail changed in a sentence
+/// both tell.
+fn whole_sentences(gap: &[Word]) -> bool {
+    gap.first().is_some_and(|w| w.starts_sentence) && gap.last().is_some_and(|w| w.ends_sentence)
 }
 
 /// The body's words, or the title's and the body's when the body is short.
@@ -108,19 +117,21 @@ fn words(text: &str) -> Vec<Word> {
         if !capital {
             lower.insert(folded.clone());
         }
-        read.push((raw, folded, capital, sentence_start));
+        read.push((raw, folded, capital, sentence_start, ends_sentence));
         sentence_start = ends_sentence;
     }
     read.into_iter()
-        .map(|(raw, folded, capital, initial)| match fact(raw) {
-            Some(fact) => Word {
-                folded: fact,
-                kind: Kind::Fact,
-            },
-            None => {
-                let name = capital && !(initial && lower.contains(&folded));
-                let kind = if name { Kind::Name } else { Kind::Plain };
-                Word { folded, kind }
+        .map(|(raw, folded, capital, starts, ends)| {
+            let (folded, kind) = match fact(raw) {
+                Some(fact) => (fact, Kind::Fact),
+                None if capital && !(starts && lower.contains(&folded)) => (folded, Kind::Name),
+                None => (folded, Kind::Plain),
+            };
+            Word {
+                folded,
+                kind,
+                starts_sentence: starts,
+                ends_sentence: ends,
             }
         })
         .collect()
@@ -452,8 +463,8 @@ impl Alignment {
     }
 
     /// True when, past the rewritten lead, a short stretch of one text replaces
-    /// a short stretch of the other and both stretches carry a number, a date
-    /// or a name.
+    /// a short stretch of the other inside a sentence, and both stretches carry
+    /// a number, a date or a name.
     fn substitutes_a_detail(&self, a: &[Word], b: &[Word]) -> bool {
         let ends = self.pairs.iter().copied().chain([(a.len(), b.len())]);
         let mut from = (0, 0);
@@ -463,6 +474,7 @@ impl Alignment {
             if i > self.lead.0
                 && short(gap_a)
                 && short(gap_b)
+                && !(whole_sentences(gap_a) && whole_sentences(gap_b))
                 && gap_a.iter().any(Word::is_detail)
                 && gap_b.iter().any(Word::is_detail)
             {
@@ -589,6 +601,21 @@ mod tests {
         assert!(same_story(t("Most", CLOSURE), t("Most", &corrected)).is_some());
         let reworded = CLOSURE.replace("przeprowadzą", "wykonają");
         assert!(same_story(t("Most", CLOSURE), t("Most", &reworded)).is_some());
+    }
+
+    #[test]
+    fn different_sign_offs_are_the_same_story() {
+        let read_more = format!("{CLOSURE} Czytaj więcej");
+        let credited = format!("{CLOSURE} Źródło: UM Krakowa.");
+        assert!(same_story(t("Most", &read_more), t("Most", &credited)).is_some());
+        let last_day = |day: &str| format!("{CLOSURE} Objazd potrwa do {day}.");
+        assert!(
+            same_story(
+                t("Most", &last_day("środy")),
+                t("Most", &last_day("piątku"))
+            )
+            .is_none()
+        );
     }
 
     #[test]
