@@ -11,7 +11,7 @@ mod compare;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-pub use compare::{MIN_SHARED, Telling, same_story};
+pub use compare::{Telling, same_story};
 
 use crate::clean::html::plain_text;
 use crate::config::DedupeConfig;
@@ -101,13 +101,17 @@ fn near_duplicate(
         from,
         until,
     )?);
+    candidates.retain(|c| c.source_id != entry.source_id);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
     let text = plain_text(&entry.summary);
     let this = Telling {
         title: &entry.title,
         text: &text,
     };
     let mut best: Option<(f64, &Candidate)> = None;
-    for c in candidates.iter().filter(|c| c.source_id != entry.source_id) {
+    for c in &candidates {
         let other_text = plain_text(&c.summary);
         let other = Telling {
             title: &c.title,

@@ -529,7 +529,7 @@ fn the_published_item_names_the_other_sources_with_their_links() {
     let files = publish::render(&config, &stories).unwrap();
     let feed = files
         .iter()
-        .find(|f| f.path == PathBuf::from("feed.xml"))
+        .find(|f| f.path.as_path() == std::path::Path::new("feed.xml"))
         .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
         .unwrap();
     assert_eq!(feed.matches("<item>").count(), 1, "one story, one item");
