@@ -2,16 +2,21 @@
 //!
 //! Every entry not yet in a story is placed, in the order first seen: into the
 //! story of an entry with the same canonical link, else of an entry of another
-//! source with the same guid, else of a near-duplicate text from another source
-//! dated within the window, else into a new story. A story keeps its id and guid
+//! source with the same guid, else of a near duplicate from another source
+//! dated within the window (found by headline or fingerprint, confirmed by
+//! comparing the texts), else into a new story. A story keeps its id and guid
 //! for ever, whoever joins it later.
+
+mod compare;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::clean::fingerprint::distance;
+pub use compare::{Telling, same_story};
+
+use crate::clean::html::plain_text;
 use crate::config::DedupeConfig;
 use crate::model::StoredEntry;
-use crate::store::{Grouping, Store, StoreError};
+use crate::store::{Candidate, Grouping, Store, StoreError};
 
 /// A guid shorter than this that is not a URL (a bare number, a short slug) is
 /// only unique within its own source.
@@ -75,15 +80,60 @@ fn home(
     near_duplicate(grouping, stored, settings)
 }
 
-/// The story of the closest text from another source within the window. The
-/// same source is left out: a weekly column repeats its wording every week.
+/// The story of the most alike telling from another source within the window:
+/// one with the same headline or a fingerprint within `max_distance` bits,
+/// that `compare::same_story` cannot tell apart. The same source is left out:
+/// a weekly column repeats its wording every week.
 fn near_duplicate(
     grouping: &Grouping<'_>,
     stored: &StoredEntry,
     settings: &DedupeConfig,
 ) -> Result<Option<i64>, StoreError> {
     let entry = &stored.entry;
-    let dated = entry.published.unwrap_or(stored.first_seen);
+    if entry.fingerprint == 0 {
+        return Ok(None);
+    }
+    let (from, until) = window(stored, settings);
+    let mut candidates = grouping.same_title_candidates(&entry.title, from, until)?;
+    candidates.extend(grouping.near_candidates(
+        entry.fingerprint,
+        settings.max_distance,
+        from,
+        until,
+    )?);
+    candidates.retain(|c| c.source_id != entry.source_id);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let text = plain_text(&entry.summary);
+    let this = Telling {
+        title: &entry.title,
+        text: &text,
+    };
+    let mut best: Option<(f64, &Candidate)> = None;
+    for c in &candidates {
+        let other_text = plain_text(&c.summary);
+        let other = Telling {
+            title: &c.title,
+            text: &other_text,
+        };
+        let Some(shared) = same_story(this, other) else {
+            continue;
+        };
+        // The most alike wins; among equals, the earliest, as the story's lead is.
+        let better = best.is_none_or(|(s, b)| {
+            shared > s || (shared == s && (c.dated, c.entry_id) < (b.dated, b.entry_id))
+        });
+        if better {
+            best = Some((shared, c));
+        }
+    }
+    Ok(best.map(|(_, c)| c.story_id))
+}
+
+/// The dates an entry's near duplicates may carry.
+fn window(stored: &StoredEntry, settings: &DedupeConfig) -> (DateTime<Utc>, DateTime<Utc>) {
+    let dated = stored.entry.published.unwrap_or(stored.first_seen);
     let window = TimeDelta::try_days(i64::from(settings.window_days)).unwrap_or(TimeDelta::MAX);
     let from = dated
         .checked_sub_signed(window)
@@ -91,21 +141,7 @@ fn near_duplicate(
     let until = dated
         .checked_add_signed(window)
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let best = grouping
-        .near_candidates(entry.fingerprint, from, until)?
-        .into_iter()
-        .filter(|c| c.source_id != entry.source_id)
-        .map(|c| {
-            (
-                distance(c.fingerprint, entry.fingerprint),
-                c.dated,
-                c.entry_id,
-                c.story_id,
-            )
-        })
-        .filter(|(bits, ..)| *bits <= settings.max_distance)
-        .min();
-    Ok(best.map(|(.., story)| story))
+    (from, until)
 }
 
 /// A story is dated by its first entry; a date in the future is taken as now,

@@ -1,11 +1,14 @@
 //! Story grouping: what a subscriber sees once, and what stays apart.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use hejnal::clean::fingerprint::{distance, simhash};
-use hejnal::config::DedupeConfig;
+use hejnal::clean::{self, fingerprint::distance, fingerprint::simhash};
+use hejnal::config::{Config, DedupeConfig};
 use hejnal::dedupe::{GroupReport, group};
-use hejnal::model::{Entry, Lang, LangOrigin, Story};
-use hejnal::store::Store;
+use hejnal::model::{Entry, EntryDraft, Lang, LangOrigin, ParsedFeed, Story};
+use hejnal::publish;
+use hejnal::store::{Store, UpsertStatus};
 
 const TRAM: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ \
     miasto rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca \
@@ -20,8 +23,8 @@ const TRAM: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, 
 const TRAM_REPOST: &str = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ \
     miasto rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca \
     sierpnia i obejmą wymianę szyn, podkładów oraz sieci trakcyjnej na odcinku od placu \
-    Wolnica do mostu Piłsudskiego. Zarząd Transportu Publicznego uruchomi w tym czasie \
-    autobusy zastępcze, które będą kursować co piętnaście minut w godzinach szczytu. \
+    Wolnica do mostu Piłsudskiego. Zarząd Transportu Publicznego zapewni w tym czasie \
+    autobusy zastępcze, które będą kursować co dziesięć minut w godzinach szczytu. \
     Kierowcy muszą liczyć się z utrudnieniami, a piesi z przejściami tymczasowymi. \
     Miasto zapowiada, że po remoncie tramwaje będą jeździć ciszej i szybciej, a \
     przystanki zostaną dostosowane do potrzeb osób z niepełnosprawnościami. Czytaj więcej";
@@ -328,4 +331,256 @@ fn fingerprint_ignores_diacritics_case_and_punctuation() {
         simhash("strasse", "grosse ausstellung")
     );
     assert_ne!(simhash("Kraków", ""), simhash("Warszawa", ""));
+}
+
+const FEEDS_TOML: &str = r#"
+[publisher]
+title = "Hejnał"
+base_url = "https://hejnal.example/"
+languages = ["pl", "en"]
+
+[dedupe]
+strip_params = ["ref"]
+
+[[source]]
+id = "krakow"
+name = "Magiczny Kraków"
+city = "Kraków"
+url = "https://krakow.example/rss.xml"
+lang = "pl"
+
+[[source]]
+id = "portal"
+name = "Portal Małopolski"
+city = "Kraków"
+url = "https://portal.example/feed"
+lang = "pl"
+"#;
+
+fn config() -> Config {
+    match Config::parse(FEEDS_TOML, PathBuf::from(".")) {
+        Ok(config) => config,
+        Err(problems) => panic!("test config is invalid: {problems:?}"),
+    }
+}
+
+/// What the clean stage makes of one item of a source's feed, as a cycle would.
+fn fetched(config: &Config, source: &str, draft: EntryDraft, now: DateTime<Utc>) -> Entry {
+    let source = config
+        .sources
+        .iter()
+        .map(|s| s.get_ref())
+        .find(|s| s.id == source)
+        .unwrap();
+    let feed = ParsedFeed {
+        entries: vec![draft],
+        ..ParsedFeed::default()
+    };
+    clean::clean(source, &feed, &source.url, &config.dedupe.strip_params, now).remove(0)
+}
+
+fn tram_item(guid: Option<&str>, link: &str, text: &str) -> EntryDraft {
+    EntryDraft {
+        guid: guid.map(str::to_string),
+        link: Some(link.to_string()),
+        title: Some("Remont torowiska na Krakowskiej".to_string()),
+        summary: Some(format!("<p>{text}</p>")),
+        published: Some(at(1)),
+        ..EntryDraft::default()
+    }
+}
+
+/// Stores and groups one cycle's entries, as the cycle does.
+fn cycle(
+    store: &mut Store,
+    config: &Config,
+    entries: &[Entry],
+    now: DateTime<Utc>,
+) -> Vec<UpsertStatus> {
+    let statuses = store.upsert_entries(entries, now).unwrap();
+    group(store, &config.dedupe, now).unwrap();
+    statuses.into_iter().map(|u| u.status).collect()
+}
+
+#[test]
+fn an_updated_entry_updates_its_story_in_place() {
+    let config = config();
+    let mut store = Store::open_in_memory().unwrap();
+    let guid = Some("https://krakow.example/news/tram");
+    let first = fetched(
+        &config,
+        "krakow",
+        tram_item(guid, "https://krakow.example/news/tram", TRAM),
+        at(1),
+    );
+    assert_eq!(
+        cycle(&mut store, &config, &[first], at(1)),
+        [UpsertStatus::New]
+    );
+    let born = store.latest_stories(10).unwrap().remove(0);
+
+    let corrected = format!("{TRAM} Aktualizacja: autobusy zastępcze pojadą także nocą.");
+    let second = fetched(
+        &config,
+        "krakow",
+        tram_item(guid, "https://krakow.example/news/tram", &corrected),
+        at(2),
+    );
+    assert_eq!(
+        cycle(&mut store, &config, &[second], at(2)),
+        [UpsertStatus::Updated]
+    );
+
+    let stories = store.latest_stories(10).unwrap();
+    assert_eq!(stories.len(), 1, "an update is never a new story");
+    let story = &stories[0];
+    assert_eq!((story.id, &story.guid), (born.id, &born.guid));
+    assert_eq!(story.published, born.published);
+    assert_eq!(story.updated, at(2));
+    assert_eq!(story.entries.len(), 1);
+    assert!(story.entries[0].entry.summary.contains("Aktualizacja"));
+}
+
+#[test]
+fn an_entry_without_guid_is_known_again_by_its_canonical_link() {
+    let config = config();
+    let mut store = Store::open_in_memory().unwrap();
+    let first = fetched(
+        &config,
+        "krakow",
+        tram_item(None, "https://www.krakow.example/news/tram/", TRAM),
+        at(1),
+    );
+    cycle(&mut store, &config, &[first], at(1));
+    let born = store.latest_stories(1).unwrap().remove(0);
+    // The same article, linked with tracking parameters and a fragment, and edited.
+    let again = fetched(
+        &config,
+        "krakow",
+        tram_item(
+            None,
+            "http://krakow.example/news/tram?utm_source=rss&ref=feed#top",
+            &format!("{TRAM} Sprostowanie: prace potrwają do września."),
+        ),
+        at(2),
+    );
+    assert_eq!(
+        cycle(&mut store, &config, &[again], at(2)),
+        [UpsertStatus::Updated]
+    );
+    let stories = store.latest_stories(10).unwrap();
+    assert_eq!(stories.len(), 1);
+    assert_eq!(
+        (stories[0].id, &stories[0].guid, stories[0].published),
+        (born.id, &born.guid, born.published)
+    );
+    assert_eq!(stories[0].updated, at(2));
+}
+
+#[test]
+fn the_same_entry_fetched_again_unchanged_changes_nothing() {
+    let config = config();
+    let mut store = Store::open_in_memory().unwrap();
+    let entry = fetched(
+        &config,
+        "krakow",
+        tram_item(Some("t-1"), "https://krakow.example/t", TRAM),
+        at(1),
+    );
+    cycle(&mut store, &config, std::slice::from_ref(&entry), at(1));
+    let before = store.latest_stories(1).unwrap();
+    assert_eq!(
+        cycle(&mut store, &config, &[entry], at(5)),
+        [UpsertStatus::Unchanged]
+    );
+    assert_eq!(
+        store.latest_stories(1).unwrap(),
+        before,
+        "not even `updated` moves"
+    );
+}
+
+#[test]
+fn the_published_item_names_the_other_sources_with_their_links() {
+    let config = config();
+    let mut store = Store::open_in_memory().unwrap();
+    let original = fetched(
+        &config,
+        "krakow",
+        tram_item(Some("k-1"), "https://krakow.example/news/tram", TRAM),
+        at(1),
+    );
+    let mut copy_item = tram_item(
+        Some("p-9"),
+        "https://portal.example/a/9",
+        &format!("(PAP) {TRAM}"),
+    );
+    copy_item.published = Some(at(1) + TimeDelta::hours(3));
+    let copy = fetched(&config, "portal", copy_item, at(2));
+    cycle(&mut store, &config, &[original], at(1));
+    cycle(&mut store, &config, &[copy], at(2));
+
+    let stories = store.latest_stories(10).unwrap();
+    assert_eq!(stories.len(), 1);
+    assert_eq!(
+        stories[0].entries[0].entry.source_id, "krakow",
+        "the earliest entry leads"
+    );
+    let files = publish::render(&config, &stories).unwrap();
+    let feed = files
+        .iter()
+        .find(|f| f.path.as_path() == std::path::Path::new("feed.xml"))
+        .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+        .unwrap();
+    assert_eq!(feed.matches("<item>").count(), 1, "one story, one item");
+    assert!(feed.contains(&stories[0].guid));
+    let others = feed
+        .split("Inne źródła:")
+        .nth(1)
+        .expect("the item lists the other sources");
+    let others = &others[..others.find("&lt;/p&gt;").or(others.find("</p>")).unwrap()];
+    assert!(others.contains("Portal Małopolski"), "{others}");
+    assert!(others.contains("https://portal.example/a/9"), "{others}");
+    assert!(
+        !others.contains("Magiczny Kraków"),
+        "the lead is not listed again: {others}"
+    );
+}
+
+#[test]
+fn a_repost_under_a_new_headline_joins_the_story() {
+    let config = config();
+    let mut store = Store::open_in_memory().unwrap();
+    let original = fetched(
+        &config,
+        "krakow",
+        tram_item(Some("k-1"), "https://krakow.example/t", TRAM),
+        at(1),
+    );
+    let mut repost = tram_item(Some("p-1"), "https://portal.example/p", TRAM);
+    repost.title = Some("Tramwaje pojadą objazdem. Zaczyna się wymiana szyn".to_string());
+    let repost = fetched(&config, "portal", repost, at(1));
+    cycle(&mut store, &config, &[original, repost], at(1));
+    assert_eq!(store.story_count().unwrap(), 1);
+}
+
+#[test]
+fn the_same_announcement_for_another_day_is_another_story() {
+    let config = config();
+    let mut store = Store::open_in_memory().unwrap();
+    let monday = fetched(
+        &config,
+        "krakow",
+        tram_item(Some("k-1"), "https://krakow.example/t", TRAM),
+        at(1),
+    );
+    let thursday_text = TRAM.replace("Od poniedziałku", "Od czwartku");
+    let thursday = fetched(
+        &config,
+        "portal",
+        tram_item(Some("p-1"), "https://portal.example/p", &thursday_text),
+        at(1),
+    );
+    cycle(&mut store, &config, &[monday, thursday], at(1));
+    assert_eq!(store.story_count().unwrap(), 2);
 }

@@ -1,18 +1,18 @@
 //! Text fingerprints for near-duplicate detection.
 //!
-//! A 64-bit weighted SimHash over word 3-shingles of normalized text: two texts
-//! that share most of their shingles get fingerprints a few bits apart, so an
-//! edited repost lands within `max_distance` of the original while unrelated
-//! texts sit around 32 bits apart.
+//! A 64-bit SimHash over word 3-shingles of normalized text: two texts that
+//! share most of their shingles get fingerprints a few bits apart, while
+//! unrelated texts sit around 32 bits apart. A body long enough to name its
+//! story is fingerprinted alone: a syndicated copy often carries a headline of
+//! its own over the copied text, and that must not move the fingerprint.
 
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Words per shingle; shorter texts fall back to single words.
 const SHINGLE: usize = 3;
-/// Title words count this many times a body shingle: the title names the story,
-/// so an edit in the body moves the fingerprint less than a different headline.
-const TITLE_WEIGHT: i32 = 4;
+/// A body of at least this many words is fingerprinted without its title.
+const BODY_ALONE_WORDS: usize = 25;
 
 /// "Read more" links that feeds append to summaries; they say nothing about the
 /// story, and sources disagree on whether to include them. Written normalized.
@@ -168,16 +168,18 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// The SimHash of a title and its text; 0 when neither has a single word.
+/// The SimHash of a title and its text: of the text alone when it has at least
+/// `BODY_ALONE_WORDS` words, else of both. 0 when neither has a single word.
 pub fn simhash(title: &str, text: &str) -> u64 {
     let mut acc = [0i32; 64];
-    let mut any = false;
-    let title_words: Vec<u64> = Words::of(title).hashes().collect();
-    for &h in &title_words {
-        add(&mut acc, h, TITLE_WEIGHT);
-        any = true;
-    }
     let text_words: Vec<u64> = Words::of(text).hashes().collect();
+    let mut any = false;
+    if text_words.len() < BODY_ALONE_WORDS {
+        for h in Words::of(title).hashes() {
+            add(&mut acc, h, 1);
+            any = true;
+        }
+    }
     if text_words.len() < SHINGLE {
         for &h in &text_words {
             add(&mut acc, h, 1);
@@ -196,6 +198,16 @@ pub fn simhash(title: &str, text: &str) -> u64 {
         .enumerate()
         .filter(|(_, v)| **v > 0)
         .fold(0u64, |bits, (i, _)| bits | (1 << i))
+}
+
+/// One word lower-cased, without diacritics and without anything that is not a
+/// letter or a digit; boilerplate is kept, since a single word is no phrase.
+pub fn fold_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        fold(c, &mut out);
+    }
+    out
 }
 
 fn shingle_hash(words: &[u64]) -> u64 {
@@ -245,6 +257,27 @@ mod tests {
     #[test]
     fn combining_marks_typed_separately_join_their_letter() {
         assert_eq!(normalize("Krako\u{301}w"), "krakow");
+    }
+
+    #[test]
+    fn a_long_body_is_fingerprinted_without_its_headline() {
+        let body = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ miasto \
+            rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca sierpnia i \
+            obejmą wymianę szyn oraz podkładów.";
+        assert_eq!(
+            simhash("Remont torowiska", body),
+            simhash("Tramwaje pojadą objazdem. Zaczyna się wymiana szyn", body)
+        );
+        assert_ne!(
+            simhash("Remont", "krótki tekst"),
+            simhash("Objazd", "krótki tekst")
+        );
+    }
+
+    #[test]
+    fn folding_a_word_keeps_only_letters_and_digits() {
+        assert_eq!(fold_word("Więcej!"), "wiecej");
+        assert_eq!(fold_word("Łódź-2"), "lodz2");
     }
 
     #[test]

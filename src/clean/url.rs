@@ -45,7 +45,8 @@ fn canonical_once(link: &str, extra_strip: &[String]) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
-    let host = url.host_str()?.to_ascii_lowercase();
+    // "krakow.pl." is the fully qualified spelling of "krakow.pl".
+    let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
     let host = match host.strip_prefix("www.") {
         Some(rest) if rest.contains('.') => rest.to_string(),
         _ => host,
@@ -56,7 +57,7 @@ fn canonical_once(link: &str, extra_strip: &[String]) -> Option<String> {
         Some(80) if url.scheme() == "http" => String::new(),
         Some(p) => format!(":{p}"),
     };
-    let path = fold_path(&normalize_percent(url.path()));
+    let path = fold_path(&drop_session_id(&normalize_percent(url.path())));
     let query = url
         .query()
         .map(|q| canonical_query(q, extra_strip))
@@ -68,6 +69,15 @@ fn canonical_once(link: &str, extra_strip: &[String]) -> Option<String> {
     }
     // A last parse makes sure the string we hand out is a URL the crate agrees with.
     Url::parse(&out).ok().map(String::from)
+}
+
+/// Java servers put the visitor's session in the path (`/news;jsessionid=…`):
+/// it names the reader, not the article.
+fn drop_session_id(path: &str) -> String {
+    match path.to_ascii_lowercase().find(";jsessionid=") {
+        Some(at) => path[..at].to_string(),
+        None => path.to_string(),
+    }
 }
 
 /// Drops trailing slashes and index files until neither is left.
@@ -173,6 +183,52 @@ mod tests {
         ] {
             assert_eq!(c(link), want, "{link}");
         }
+    }
+
+    #[test]
+    fn folds_every_listed_tracking_parameter_in_any_case() {
+        let want = c("https://krakow.pl/a?id=7");
+        for param in [
+            "utm_source",
+            "UTM_Campaign",
+            "utm_whatever",
+            "fbclid",
+            "gclid",
+            "dclid",
+            "msclkid",
+            "mc_cid",
+            "mc_eid",
+            "_ga",
+            "yclid",
+            "igshid",
+        ] {
+            assert_eq!(
+                c(&format!("https://krakow.pl/a?{param}=x&id=7")),
+                want,
+                "{param}"
+            );
+        }
+        assert_ne!(c("https://krakow.pl/a?id=7&page=2"), want);
+    }
+
+    #[test]
+    fn folds_a_trailing_dot_in_the_host_and_a_session_in_the_path() {
+        assert_eq!(
+            c("https://www.krakow.pl./news/a;jsessionid=0A1B2C?id=7").as_deref(),
+            Some("https://krakow.pl/news/a?id=7")
+        );
+        assert_eq!(
+            c("https://krakow.pl/news/a;JSESSIONID=x/").as_deref(),
+            Some("https://krakow.pl/news/a")
+        );
+    }
+
+    #[test]
+    fn keeps_what_names_another_article() {
+        assert_ne!(c("https://krakow.pl/News/A"), c("https://krakow.pl/news/a"));
+        assert_ne!(c("https://krakow.pl/a?id=7"), c("https://krakow.pl/a?id=8"));
+        assert_ne!(c("https://krakow.pl/a"), c("https://krakow.pl:8080/a"));
+        assert_ne!(c("https://www.pl/a"), c("https://pl/a"));
     }
 
     #[test]

@@ -1,22 +1,60 @@
 //! What story grouping asks of the store, all inside one transaction.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entries::unassigned;
 use super::{Store, StoreError, date, from_sql_u64, micros};
+use crate::clean::fingerprint::distance;
 use crate::dedupe::guid_key;
 use crate::model::StoredEntry;
 
+/// Bands a fingerprint is cut into, 16 bits each.
+const BANDS: u32 = 4;
+const BAND_BITS: u32 = 16;
+/// Probing each band with its values up to this many bits away finds every
+/// fingerprint within `BANDS * (radius + 1) - 1` bits: 11 at this limit.
+const MAX_PROBE_RADIUS: u32 = 2;
+
 /// The four 16-bit bands of a fingerprint, each tagged with its band number so
 /// one index serves all four.
-pub(super) fn bands(fingerprint: u64) -> [i64; 4] {
-    [0u32, 1, 2, 3].map(|n| i64::from(n) << 16 | ((fingerprint >> (16 * n)) & 0xffff) as i64)
+fn bands(fingerprint: u64) -> [i64; BANDS as usize] {
+    [0u32, 1, 2, 3].map(|n| tag(n, (fingerprint >> (BAND_BITS * n)) & 0xffff))
 }
 
-/// Indexes an entry's fingerprint; 0 means "no words", which must never look
-/// like a near duplicate of anything.
+fn tag(band: u32, value: u64) -> i64 {
+    i64::from(band) << BAND_BITS | value as i64
+}
+
+/// The band values to look up so that every fingerprint within `max_distance`
+/// bits shares one of them: two fingerprints `d` bits apart have a band at most
+/// `d / 4` bits apart (pigeonhole), so each band is probed with its neighbours
+/// up to that radius.
+pub(super) fn probes(fingerprint: u64, max_distance: u32) -> Vec<i64> {
+    let radius = (max_distance / BANDS).min(MAX_PROBE_RADIUS);
+    let mut out = Vec::new();
+    for n in 0..BANDS {
+        let value = (fingerprint >> (BAND_BITS * n)) & 0xffff;
+        out.push(tag(n, value));
+        for i in 0..BAND_BITS {
+            if radius >= 1 {
+                out.push(tag(n, value ^ 1 << i));
+            }
+            for j in i + 1..BAND_BITS {
+                if radius >= 2 {
+                    out.push(tag(n, value ^ 1 << i ^ 1 << j));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Indexes an entry's fingerprint under its date; 0 means "no words", which
+/// must never look like a near duplicate of anything.
 pub(super) fn add_bands(
     conn: &Connection,
     entry_id: i64,
@@ -25,8 +63,10 @@ pub(super) fn add_bands(
     if fingerprint == 0 {
         return Ok(());
     }
-    let mut stmt = conn
-        .prepare_cached("INSERT OR IGNORE INTO simhash_bands (band, entry_id) VALUES (?1, ?2)")?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id) \
+         SELECT ?1, dated, id FROM entries WHERE id = ?2",
+    )?;
     for band in bands(fingerprint) {
         stmt.execute(params![band, entry_id])?;
     }
@@ -39,14 +79,14 @@ pub(super) fn drop_bands(
     fingerprint: u64,
 ) -> rusqlite::Result<()> {
     let mut stmt =
-        conn.prepare_cached("DELETE FROM simhash_bands WHERE band = ?1 AND entry_id = ?2")?;
+        conn.prepare_cached("DELETE FROM fingerprint_bands WHERE band = ?1 AND entry_id = ?2")?;
     for band in bands(fingerprint) {
         stmt.execute(params![band, entry_id])?;
     }
     Ok(())
 }
 
-/// An entry already in a story whose fingerprint shares a band with the one looked up.
+/// An entry already in a story that may tell the same news as the one being placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub entry_id: i64,
@@ -55,6 +95,23 @@ pub struct Candidate {
     pub fingerprint: u64,
     /// Published, else first seen.
     pub dated: DateTime<Utc>,
+    pub title: String,
+    /// Sanitized HTML.
+    pub summary: String,
+}
+
+const CANDIDATE_COLUMNS: &str = "id, story_id, source_id, fingerprint, dated, title, summary";
+
+fn candidate(r: &rusqlite::Row<'_>) -> rusqlite::Result<Candidate> {
+    Ok(Candidate {
+        entry_id: r.get(0)?,
+        story_id: r.get(1)?,
+        source_id: r.get(2)?,
+        fingerprint: from_sql_u64(r.get(3)?),
+        dated: date(r, 4)?,
+        title: r.get(5)?,
+        summary: r.get(6)?,
+    })
 }
 
 /// One grouping pass: nothing it does is visible to others until `commit`, and
@@ -106,33 +163,57 @@ impl Grouping<'_> {
             .optional()?)
     }
 
-    /// Grouped entries dated within `from..=until` that share at least one band
-    /// with `fingerprint`: every entry within 3 bits is among them.
+    /// Grouped entries dated within `from..=until` whose fingerprints are at most
+    /// `max_distance` bits from `fingerprint`. The lookup is exact up to 11 bits;
+    /// a larger `max_distance` finds only part of the farther ones.
     pub fn near_candidates(
         &self,
         fingerprint: u64,
+        max_distance: u32,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<Candidate>, StoreError> {
         if fingerprint == 0 {
             return Ok(Vec::new());
         }
-        let [b0, b1, b2, b3] = bands(fingerprint);
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT DISTINCT e.id, e.story_id, e.source_id, e.fingerprint, e.dated \
-             FROM simhash_bands b JOIN entries e ON e.id = b.entry_id \
-             WHERE b.band IN (?1, ?2, ?3, ?4) AND e.story_id IS NOT NULL \
-             AND e.dated BETWEEN ?5 AND ?6",
+        let mut lookup = self.tx.prepare_cached(
+            "SELECT e.id, e.fingerprint FROM fingerprint_bands b JOIN entries e ON e.id = b.entry_id \
+             WHERE b.band = ?1 AND b.dated BETWEEN ?2 AND ?3 AND e.story_id IS NOT NULL",
         )?;
-        let rows = stmt.query_map(params![b0, b1, b2, b3, micros(from), micros(until)], |r| {
-            Ok(Candidate {
-                entry_id: r.get(0)?,
-                story_id: r.get(1)?,
-                source_id: r.get(2)?,
-                fingerprint: from_sql_u64(r.get(3)?),
-                dated: date(r, 4)?,
-            })
-        })?;
+        let mut close = BTreeSet::new();
+        for band in probes(fingerprint, max_distance) {
+            let rows = lookup.query_map(params![band, micros(from), micros(until)], |r| {
+                Ok((r.get::<_, i64>(0)?, from_sql_u64(r.get(1)?)))
+            })?;
+            for row in rows {
+                let (id, other) = row?;
+                if distance(fingerprint, other) <= max_distance {
+                    close.insert(id);
+                }
+            }
+        }
+        let mut load = self.tx.prepare_cached(&format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM entries WHERE id = ?1"
+        ))?;
+        let mut out = Vec::with_capacity(close.len());
+        for id in close {
+            out.push(load.query_row([id], candidate)?);
+        }
+        Ok(out)
+    }
+
+    /// Grouped entries dated within `from..=until` with exactly this title.
+    pub fn same_title_candidates(
+        &self,
+        title: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM entries \
+             WHERE title = ?1 AND dated BETWEEN ?2 AND ?3 AND story_id IS NOT NULL"
+        ))?;
+        let rows = stmt.query_map(params![title, micros(from), micros(until)], candidate)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -198,6 +279,21 @@ impl Grouping<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_reach_every_fingerprint_within_the_distance() {
+        let a = 0x0123_4567_89ab_cdef_u64;
+        // Seven bits spread so that every band differs: only probing finds it.
+        let b = a ^ (1 << 1) ^ (1 << 2) ^ (1 << 17) ^ (1 << 18) ^ (1 << 33) ^ (1 << 34) ^ (1 << 50);
+        assert!(bands(a).iter().all(|x| !bands(b).contains(x)));
+        let reached = |d| probes(a, d).iter().any(|p| bands(b).contains(p));
+        assert!(!reached(3));
+        assert!(reached(7));
+        assert_eq!(probes(a, 3).len(), 4);
+        assert_eq!(probes(a, 7).len(), 4 * 17);
+        assert_eq!(probes(a, 11).len(), 4 * 137);
+        assert_eq!(probes(a, 64).len(), 4 * 137);
+    }
 
     #[test]
     fn fingerprints_three_bits_apart_share_a_band() {

@@ -8,7 +8,8 @@ use super::StoreError;
 
 /// Dates are Unix microseconds; 64-bit hashes are stored as their bit pattern in
 /// an INTEGER.
-const STEPS: &[&str] = &[r#"
+const STEPS: &[&str] = &[
+    r#"
 CREATE TABLE source_state (
     source_id            TEXT PRIMARY KEY,
     etag                 TEXT,
@@ -100,7 +101,24 @@ CREATE TABLE story_variants (
     original_link TEXT,
     PRIMARY KEY (story_id, lang)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+-- Bands carry the entry's date, so a lookup reads only the bands of the dedupe
+-- window: the cost of placing one entry does not grow with the store.
+CREATE TABLE fingerprint_bands (
+    band     INTEGER NOT NULL,
+    dated    INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL REFERENCES entries (id),
+    PRIMARY KEY (band, dated, entry_id)
+) WITHOUT ROWID;
+INSERT INTO fingerprint_bands (band, dated, entry_id)
+    SELECT b.band, e.dated, b.entry_id FROM simhash_bands b JOIN entries e ON e.id = b.entry_id;
+DROP TABLE simhash_bands;
+
+-- A syndicated copy usually keeps the headline: the second way to find one.
+CREATE INDEX entries_by_title ON entries (title, dated) WHERE story_id IS NOT NULL;
+"#,
+];
 
 /// The schema version this build writes.
 pub const CURRENT: u32 = STEPS.len() as u32;

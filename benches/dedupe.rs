@@ -1,0 +1,186 @@
+//! Story grouping at scale: placing a hundred thousand entries, and what one
+//! more entry costs in a store that already holds a million.
+//!
+//! `cargo bench --bench dedupe`
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use hejnal::clean::fingerprint::simhash;
+use hejnal::config::DedupeConfig;
+use hejnal::dedupe::group;
+use hejnal::model::{Entry, Lang, LangOrigin};
+use hejnal::store::Store;
+use tempfile::TempDir;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Entries stored per day: Kraków and a dozen partner cities on busy news days.
+const PER_DAY: usize = 900;
+/// One in this many entries is a copy of an earlier one from another source.
+const COPY_EVERY: usize = 5;
+const BATCH: usize = 10_000;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2023, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn dated(i: usize) -> DateTime<Utc> {
+    start() + TimeDelta::seconds((i * 86_400 / PER_DAY) as i64)
+}
+
+/// Made-up words, enough of them that two texts share few shingles by chance.
+fn word(seed: u64) -> String {
+    const SYLLABLES: [&str; 24] = [
+        "ka", "ra", "wo", "mie", "sto", "pol", "ski", "na", "dro", "ga", "rat", "usz", "be", "ne",
+        "lip", "zen", "tor", "wi", "sla", "mar", "ko", "ta", "ber", "gen",
+    ];
+    (0..2 + seed % 3)
+        .map(|k| SYLLABLES[((seed >> (5 * k)) % 24) as usize])
+        .collect()
+}
+
+fn text(i: usize, words: usize) -> String {
+    (0..words as u64)
+        .map(|k| word(xxh3_64(&[i.to_le_bytes(), k.to_le_bytes()].concat())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The i-th entry: a news item of its own, or a copy of one published a little
+/// earlier by another source.
+fn entry(i: usize) -> Entry {
+    let news = if i % COPY_EVERY == COPY_EVERY - 1 {
+        i - 3
+    } else {
+        i
+    };
+    let title = text(news, 6);
+    let body = format!("{}.", text(news + 1_000_000_000, 45));
+    let source = format!("source-{}", i % 40);
+    let link = format!("https://{source}.example/news/{i}");
+    Entry {
+        source_id: source,
+        key: link.clone(),
+        guid: Some(link.clone()),
+        canonical_link: Some(link.clone()),
+        link: Some(link),
+        fingerprint: simhash(&title, &body),
+        content_hash: xxh3_64(format!("{title}{body}").as_bytes()),
+        title,
+        summary: format!("<p>{body}</p>"),
+        authors: Vec::new(),
+        published: Some(dated(i)),
+        updated: None,
+        lang: Lang::parse("pl").unwrap_or_else(|| unreachable!("a valid code")),
+        lang_origin: LangOrigin::Feed,
+        image: None,
+    }
+}
+
+fn settings(max_distance: u32) -> DedupeConfig {
+    DedupeConfig {
+        max_distance,
+        ..DedupeConfig::default()
+    }
+}
+
+/// A store file holding entries `0..n`, stored but not yet grouped.
+fn stored(dir: &Path, n: usize) -> PathBuf {
+    let path = dir.join(format!("stored-{n}.db"));
+    let mut store = Store::open(&path).expect("bench store");
+    for from in (0..n).step_by(BATCH) {
+        let batch: Vec<Entry> = (from..(from + BATCH).min(n)).map(entry).collect();
+        store
+            .upsert_entries(&batch, dated(from))
+            .expect("bench upsert");
+    }
+    path
+}
+
+/// A store file holding entries `0..n`, each in a story of its own: the bulk
+/// path, which skips the lookups so that a million entries take a minute.
+fn grouped(dir: &Path, n: usize) -> PathBuf {
+    let path = dir.join(format!("grouped-{n}.db"));
+    let mut store = Store::open(&path).expect("bench store");
+    for from in (0..n).step_by(BATCH) {
+        let batch: Vec<Entry> = (from..(from + BATCH).min(n)).map(entry).collect();
+        store
+            .upsert_entries(&batch, dated(from))
+            .expect("bench upsert");
+        let pass = store.grouping().expect("bench grouping");
+        for e in pass.unassigned().expect("bench unassigned") {
+            let born = e.entry.published.unwrap_or(e.first_seen);
+            pass.create_story(&e, born).expect("bench story");
+        }
+        pass.commit().expect("bench commit");
+    }
+    path
+}
+
+/// A fresh copy of a store file, so every run starts from the same state.
+fn copy_of(template: &Path, dir: &Path, run: usize) -> Store {
+    let path = dir.join(format!("run-{run}.db"));
+    std::fs::copy(template, &path).expect("bench copy");
+    Store::open(&path).expect("bench open")
+}
+
+fn group_100k(c: &mut Criterion) {
+    let dir = TempDir::new().expect("temp dir");
+    let n = 100_000;
+    let template = stored(dir.path(), n);
+    let mut runs = 0;
+    let mut g = c.benchmark_group("dedupe");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(60));
+    g.bench_function("group 100000 stored entries", |b| {
+        b.iter_batched(
+            || {
+                runs += 1;
+                copy_of(&template, dir.path(), runs)
+            },
+            |mut store| {
+                let report = group(&mut store, &settings(3), dated(n)).expect("group");
+                assert_eq!(report.new_stories + report.joined, n);
+                store
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    g.finish();
+}
+
+/// One more entry, stored and grouped in a cycle of its own, in a store of `n`.
+fn add_one(c: &mut Criterion, n: usize, max_distance: u32) {
+    let dir = TempDir::new().expect("temp dir");
+    let mut store = copy_of(&grouped(dir.path(), n), dir.path(), 0);
+    let mut next = n;
+    let mut g = c.benchmark_group("dedupe");
+    g.sample_size(50);
+    let name = format!("add one entry to {n} grouped entries, max_distance {max_distance}");
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            // Dated among the stored ones: a full window of neighbours around it.
+            let mut e = entry(next);
+            e.published = Some(dated(n / 2 + next % 1000));
+            next += 1;
+            store.upsert_entries(&[e], dated(n)).expect("upsert");
+            black_box(group(&mut store, &settings(max_distance), dated(n)).expect("group"))
+        });
+    });
+    g.finish();
+}
+
+fn add_one_entry(c: &mut Criterion) {
+    add_one(c, 100_000, 3);
+    add_one(c, 1_000_000, 3);
+    add_one(c, 1_000_000, 7);
+}
+
+criterion_group!(benches, group_100k, add_one_entry);
+criterion_main!(benches);

@@ -1,0 +1,650 @@
+//! Whether two texts that look alike tell the same story.
+//!
+//! Fingerprints find texts that share most of their words; they cannot see that
+//! "closed on Monday" and "closed on Thursday" are two announcements. This
+//! module aligns the two texts word by word and looks at what differs: whole
+//! sentences added or dropped (a correction, a dateline, a different lead) are
+//! how one story is retold, while a short substitution of a number, a date or a
+//! name is how the next announcement of the same kind is written.
+
+use std::collections::BTreeSet;
+
+use crate::clean::fingerprint::fold_word;
+
+/// Words compared from the start of each text; the alignment costs their product.
+const MAX_COMPARED_WORDS: usize = 400;
+/// A substitution this short (on both sides) is a changed detail, not a rewrite.
+const SHORT_SUBSTITUTION: usize = 4;
+/// Bodies shorter than this say too little alone; the title joins them.
+const MIN_BODY_WORDS: usize = 12;
+/// Share of the shorter text that must reappear, in order, in the longer one.
+const MIN_SHARED: f64 = 0.85;
+/// A different opening is how a syndicating site writes its own lead; one of
+/// up to this share of a text is left out of the comparison.
+const MAX_LEAD_SHARE: f64 = 0.5;
+/// Consecutive shared words that mark where two texts start to agree.
+const LEAD_SETTLES: usize = 3;
+
+/// One side of a comparison: a title and the plain text of its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Telling<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+}
+
+/// How alike two tellings are, when nothing sets them apart.
+pub fn same_story(a: Telling<'_>, b: Telling<'_>) -> Option<f64> {
+    let (fa, fb) = (facts(a), facts(b));
+    if !fa.is_subset(&fb) && !fb.is_subset(&fa) {
+        return None;
+    }
+    let (wa, wb) = (compared_words(a), compared_words(b));
+    if wa.is_empty() || wb.is_empty() {
+        return None;
+    }
+    let alignment = Alignment::of(&wa, &wb);
+    if alignment.substitutes_a_detail(&wa, &wb) {
+        return None;
+    }
+    let shared = alignment.shared();
+    (shared >= MIN_SHARED).then_some(shared)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    /// A capitalised word inside a sentence: a place, a person, an institution.
+    Name,
+    /// A number, a weekday or a month: what tells one instalment from the next.
+    Fact,
+}
+
+#[derive(Debug, Clone)]
+struct Word {
+    folded: String,
+    kind: Kind,
+    starts_sentence: bool,
+    ends_sentence: bool,
+}
+
+impl Word {
+    fn is_detail(&self) -> bool {
+        self.kind != Kind::Plain
+    }
+}
+
+/// Whether a stretch of words is one or more whole sentences: a sign-off, a
+/// dateline or a correction of one telling, not a detail changed in a sentence
+/// both tell.
+fn whole_sentences(gap: &[Word]) -> bool {
+    gap.first().is_some_and(|w| w.starts_sentence) && gap.last().is_some_and(|w| w.ends_sentence)
+}
+
+/// The body's words, or the title's and the body's when the body is short.
+fn compared_words(t: Telling<'_>) -> Vec<Word> {
+    let body = words(t.text);
+    if body.len() >= MIN_BODY_WORDS {
+        return body.into_iter().take(MAX_COMPARED_WORDS).collect();
+    }
+    let mut all = words(t.title);
+    all.extend(body);
+    all.truncate(MAX_COMPARED_WORDS);
+    all
+}
+
+/// Every fact of the title and body, each in one spelling ("XII" and "12" agree).
+fn facts(t: Telling<'_>) -> BTreeSet<String> {
+    words(t.title)
+        .into_iter()
+        .chain(words(t.text))
+        .filter(|w| w.kind == Kind::Fact)
+        .map(|w| w.folded)
+        .collect()
+}
+
+/// The words of a text. A capitalised word is a name inside a sentence; at the
+/// start of one only when the text never writes it in lower case.
+fn words(text: &str) -> Vec<Word> {
+    let mut read = Vec::new();
+    let mut lower = BTreeSet::new();
+    let mut sentence_start = true;
+    for (raw, ends_sentence) in raw_words(text) {
+        let folded = fold_word(raw);
+        if folded.is_empty() {
+            continue;
+        }
+        let capital = raw.chars().next().is_some_and(char::is_uppercase);
+        if !capital {
+            lower.insert(folded.clone());
+        }
+        read.push((raw, folded, capital, sentence_start, ends_sentence));
+        sentence_start = ends_sentence;
+    }
+    read.into_iter()
+        .map(|(raw, folded, capital, starts, ends)| {
+            let (folded, kind) = match fact(raw) {
+                Some(fact) => (fact, Kind::Fact),
+                None if capital && !(starts && lower.contains(&folded)) => (folded, Kind::Name),
+                None => (folded, Kind::Plain),
+            };
+            Word {
+                folded,
+                kind,
+                starts_sentence: starts,
+                ends_sentence: ends,
+            }
+        })
+        .collect()
+}
+
+/// Runs of letters and digits, each with whether a sentence ends after it. A
+/// point or comma between digits belongs to the number ("1.2", "14,5", "22.00").
+fn raw_words(text: &str) -> Vec<(&str, bool)> {
+    let mut out: Vec<(&str, bool)> = Vec::new();
+    let mut start = None;
+    let mut chars = text.char_indices().peekable();
+    let mut previous = ' ';
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map_or(' ', |&(_, n)| n);
+        let in_number =
+            matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
+        previous = c;
+        let in_word =
+            c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) || in_number;
+        match (in_word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((&text[s..i], false));
+                start = None;
+            }
+            _ => {}
+        }
+        if matches!(c, '.' | '!' | '?' | ':')
+            && start.is_none()
+            && let Some(last) = out.last_mut()
+        {
+            last.1 = true;
+        }
+    }
+    if let Some(s) = start {
+        out.push((&text[s..], true));
+    }
+    out
+}
+
+/// The one spelling of a number, weekday or month, if the word is one.
+fn fact(raw: &str) -> Option<String> {
+    if raw.bytes().any(|b| b.is_ascii_digit()) {
+        // "05" and "5" are one day; "1.2" and "12" are two lengths; "65th" is a number.
+        let number = raw.replace(',', ".");
+        let trimmed = number.trim_start_matches('0');
+        let trimmed = if trimmed.is_empty() || trimmed.starts_with('.') {
+            &number[number.len() - trimmed.len() - 1..]
+        } else {
+            trimmed
+        };
+        return Some(format!("#{}", trimmed.to_lowercase()));
+    }
+    if let Some(n) = roman(raw) {
+        return Some(format!("#{n}"));
+    }
+    let lower = raw.to_lowercase();
+    let lower = lower.as_str();
+    if let Some(day) = WEEKDAYS.iter().position(|names| names.contains(&lower)) {
+        return Some(format!("day{day}"));
+    }
+    if let Some(month) = MONTHS.iter().position(|names| names.contains(&lower)) {
+        return Some(format!("month{month}"));
+    }
+    NUMBER_WORDS.contains(&lower).then(|| lower.to_string())
+}
+
+/// The value of an upper-case Roman numeral of two letters or more, written the
+/// canonical way ("XII", not "XIIII"); "I" alone is a pronoun.
+fn roman(raw: &str) -> Option<u32> {
+    // No numeral a council or a festival counts with is longer than "MMMDCCCLXXXVIII".
+    if !(2..=15).contains(&raw.len()) || !raw.bytes().all(|b| b"IVXLCDM".contains(&b)) {
+        return None;
+    }
+    let value = |b: u8| match b {
+        b'I' => 1,
+        b'V' => 5,
+        b'X' => 10,
+        b'L' => 50,
+        b'C' => 100,
+        b'D' => 500,
+        _ => 1000,
+    };
+    let bytes = raw.as_bytes();
+    let mut total = 0u32;
+    for (i, &b) in bytes.iter().enumerate() {
+        let v = value(b);
+        if bytes.get(i + 1).is_some_and(|&next| value(next) > v) {
+            total = total.checked_sub(v)?;
+        } else {
+            total += v;
+        }
+    }
+    (to_roman(total) == raw).then_some(total)
+}
+
+fn to_roman(mut n: u32) -> String {
+    const DIGITS: [(u32, &str); 13] = [
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut out = String::new();
+    for (value, digits) in DIGITS {
+        while n >= value {
+            out.push_str(digits);
+            n -= value;
+        }
+    }
+    out
+}
+
+/// Weekday names in lower case, in the cases Polish, German and English write
+/// them. Diacritics are kept: folded, Polish "mają" (they have) reads "maja" (of May).
+const WEEKDAYS: [&[&str]; 7] = [
+    &[
+        "poniedziałek",
+        "poniedziałku",
+        "poniedziałki",
+        "montag",
+        "montags",
+        "monday",
+        "mondays",
+    ],
+    &[
+        "wtorek",
+        "wtorku",
+        "wtorki",
+        "dienstag",
+        "dienstags",
+        "tuesday",
+        "tuesdays",
+    ],
+    &[
+        "środa",
+        "środę",
+        "środy",
+        "środzie",
+        "mittwoch",
+        "mittwochs",
+        "wednesday",
+        "wednesdays",
+    ],
+    &[
+        "czwartek",
+        "czwartku",
+        "czwartki",
+        "donnerstag",
+        "donnerstags",
+        "thursday",
+        "thursdays",
+    ],
+    &[
+        "piątek", "piątku", "piątki", "freitag", "freitags", "friday", "fridays",
+    ],
+    &[
+        "sobota",
+        "sobotę",
+        "soboty",
+        "sobocie",
+        "samstag",
+        "samstags",
+        "sonnabend",
+        "saturday",
+        "saturdays",
+    ],
+    &[
+        "niedziela",
+        "niedzielę",
+        "niedzieli",
+        "sonntag",
+        "sonntags",
+        "sunday",
+        "sundays",
+    ],
+];
+
+/// Month names in lower case. English "may" and "march" are left out: they are also verbs.
+const MONTHS: [&[&str]; 12] = [
+    &[
+        "styczeń", "stycznia", "styczniu", "januar", "jänner", "january",
+    ],
+    &["luty", "lutego", "lutym", "februar", "february"],
+    &["marzec", "marca", "marcu", "märz"],
+    &["kwiecień", "kwietnia", "kwietniu", "april"],
+    &["maj", "maja", "maju", "mai"],
+    &["czerwiec", "czerwca", "czerwcu", "juni", "june"],
+    &["lipiec", "lipca", "lipcu", "juli", "july"],
+    &["sierpień", "sierpnia", "sierpniu", "august"],
+    &["wrzesień", "września", "wrześniu", "september"],
+    &[
+        "październik",
+        "października",
+        "październiku",
+        "oktober",
+        "october",
+    ],
+    &["listopad", "listopada", "listopadzie", "november"],
+    &["grudzień", "grudnia", "grudniu", "dezember", "december"],
+];
+
+/// Numbers written out, in lower case: "linia cztery" and "linia pięć" are two lines.
+const NUMBER_WORDS: &[&str] = &[
+    "jeden",
+    "jedna",
+    "jedno",
+    "dwa",
+    "dwie",
+    "trzy",
+    "cztery",
+    "pięć",
+    "sześć",
+    "siedem",
+    "osiem",
+    "dziewięć",
+    "dziesięć",
+    "jedenaście",
+    "dwanaście",
+    "piętnaście",
+    "dwadzieścia",
+    "trzydzieści",
+    "czterdzieści",
+    "pięćdziesiąt",
+    "sto",
+    "dwieście",
+    "trzysta",
+    "tysiąc",
+    "tysiące",
+    "tysięcy",
+    "pierwszy",
+    "pierwszego",
+    "pierwsza",
+    "drugi",
+    "drugiego",
+    "druga",
+    "trzeci",
+    "trzeciego",
+    "trzecia",
+    "czwarty",
+    "czwartego",
+    "piąty",
+    "piątego",
+    "eins",
+    "zwei",
+    "drei",
+    "vier",
+    "fünf",
+    "sechs",
+    "sieben",
+    "acht",
+    "neun",
+    "zehn",
+    "elf",
+    "zwölf",
+    "zwanzig",
+    "hundert",
+    "tausend",
+    "erste",
+    "zweite",
+    "dritte",
+    "vierte",
+    "fünfte",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "hundred",
+    "thousand",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+];
+
+/// A word-by-word alignment of two texts (longest common subsequence).
+struct Alignment {
+    /// Pairs of positions (in a, in b) of the words both texts share, in order.
+    pairs: Vec<(usize, usize)>,
+    /// Where both texts start to agree after a rewritten lead, else (0, 0).
+    lead: (usize, usize),
+    len_a: usize,
+    len_b: usize,
+}
+
+impl Alignment {
+    fn of(a: &[Word], b: &[Word]) -> Alignment {
+        let pairs = drop_lone_anchors(common_subsequence(a, b), a.len(), b.len());
+        let lead = rewritten_lead(&pairs, a.len(), b.len());
+        Alignment {
+            pairs,
+            lead,
+            len_a: a.len(),
+            len_b: b.len(),
+        }
+    }
+
+    /// The share of the shorter text found in the longer one, the rewritten
+    /// lead left out.
+    fn shared(&self) -> f64 {
+        let compared = (self.len_a - self.lead.0).min(self.len_b - self.lead.1);
+        let matched = self
+            .pairs
+            .iter()
+            .filter(|&&(i, _)| i >= self.lead.0)
+            .count();
+        if compared == 0 {
+            return 0.0;
+        }
+        matched as f64 / compared as f64
+    }
+
+    /// True when, past the rewritten lead, a short stretch of one text replaces
+    /// a short stretch of the other inside a sentence, and both stretches carry
+    /// a number, a date or a name.
+    fn substitutes_a_detail(&self, a: &[Word], b: &[Word]) -> bool {
+        let ends = self.pairs.iter().copied().chain([(a.len(), b.len())]);
+        let mut from = (0, 0);
+        for (i, j) in ends {
+            let (gap_a, gap_b) = (&a[from.0..i], &b[from.1..j]);
+            let short = |gap: &[Word]| (1..=SHORT_SUBSTITUTION).contains(&gap.len());
+            if i > self.lead.0
+                && short(gap_a)
+                && short(gap_b)
+                && !(whole_sentences(gap_a) && whole_sentences(gap_b))
+                && gap_a.iter().any(Word::is_detail)
+                && gap_b.iter().any(Word::is_detail)
+            {
+                return true;
+            }
+            from = (i + 1, j + 1);
+        }
+        false
+    }
+}
+
+fn common_subsequence(a: &[Word], b: &[Word]) -> Vec<(usize, usize)> {
+    let width = b.len() + 1;
+    // lengths[i * width + j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lengths = vec![0u16; (a.len() + 1) * width];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lengths[i * width + j] = if a[i].folded == b[j].folded {
+                lengths[(i + 1) * width + j + 1] + 1
+            } else {
+                lengths[(i + 1) * width + j].max(lengths[i * width + j + 1])
+            };
+        }
+    }
+    let mut pairs = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].folded == b[j].folded {
+            pairs.push((i, j));
+            i += 1;
+            j += 1;
+        } else if lengths[(i + 1) * width + j] >= lengths[i * width + j + 1] {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    pairs
+}
+
+/// Where the texts settle into agreement, when both open with a passage of
+/// their own that is longer than a changed detail and shorter than half the text.
+fn rewritten_lead(pairs: &[(usize, usize)], len_a: usize, len_b: usize) -> (usize, usize) {
+    let settled = pairs.windows(LEAD_SETTLES).find(|run| {
+        run.windows(2)
+            .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1)
+    });
+    let Some(&[(i, j), ..]) = settled else {
+        return (0, 0);
+    };
+    let opening =
+        |at: usize, len: usize| at > SHORT_SUBSTITUTION && at as f64 <= len as f64 * MAX_LEAD_SHARE;
+    if opening(i, len_a) && opening(j, len_b) {
+        (i, j)
+    } else {
+        (0, 0)
+    }
+}
+
+/// Removes single shared words with differences on both sides: an "and" or a
+/// "the" that happens to sit in two different sentences does not make them one.
+fn drop_lone_anchors(
+    pairs: Vec<(usize, usize)>,
+    len_a: usize,
+    len_b: usize,
+) -> Vec<(usize, usize)> {
+    let adjacent = |x: Option<&(usize, usize)>, y: (usize, usize)| {
+        x.is_some_and(|&(i, j)| i.abs_diff(y.0) == 1 && j.abs_diff(y.1) == 1)
+    };
+    let mut kept = Vec::with_capacity(pairs.len());
+    for (k, &p) in pairs.iter().enumerate() {
+        let before = k.checked_sub(1).and_then(|k| pairs.get(k));
+        let after = pairs.get(k + 1);
+        let in_run = adjacent(before, p) || adjacent(after, p);
+        let prev_end = before.map_or((0, 0), |&(i, j)| (i + 1, j + 1));
+        let next_start = after.copied().unwrap_or((len_a, len_b));
+        let gap_before = p.0 > prev_end.0 && p.1 > prev_end.1;
+        let gap_after = next_start.0 > p.0 + 1 && next_start.1 > p.1 + 1;
+        if in_run || !(gap_before && gap_after) {
+            kept.push(p);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t<'a>(title: &'a str, text: &'a str) -> Telling<'a> {
+        Telling { title, text }
+    }
+
+    const CLOSURE: &str = "W poniedziałek w godzinach od 22.00 do 5.00 most Dębnicki będzie \
+        zamknięty dla ruchu samochodowego i tramwajowego. Drogowcy przeprowadzą badania nośności. \
+        Tramwaje zostaną skierowane przez most Grunwaldzki.";
+
+    #[test]
+    fn another_weekday_is_another_announcement() {
+        let thursday = CLOSURE.replace("poniedziałek", "czwartek");
+        assert!(same_story(t("Most", CLOSURE), t("Most", &thursday)).is_none());
+    }
+
+    #[test]
+    fn another_session_number_is_another_session() {
+        let a = "Rozpocznie się XII sesja Rady Miasta Krakowa. W porządku obrad znalazł się budżet \
+                 miasta oraz plan dla Zakrzówka.";
+        let b = a.replace("XII", "XIII");
+        assert!(same_story(t("Sesja", a), t("Sesja", &b)).is_none());
+    }
+
+    #[test]
+    fn another_city_is_another_story() {
+        let a = "Muzea w Krakowie otworzą swoje drzwi dla zwiedzających aż do późnych godzin nocnych, \
+                 a wstęp do większości placówek będzie bezpłatny.";
+        let b = a.replace("Krakowie", "Wrocławiu");
+        assert!(same_story(t("Noc Muzeów", a), t("Noc Muzeów", &b)).is_none());
+    }
+
+    #[test]
+    fn an_appended_correction_or_a_changed_word_is_the_same_story() {
+        let corrected =
+            format!("{CLOSURE} Aktualizacja, godz. 14.20: urząd potwierdził informacje.");
+        assert!(same_story(t("Most", CLOSURE), t("Most", &corrected)).is_some());
+        let reworded = CLOSURE.replace("przeprowadzą", "wykonają");
+        assert!(same_story(t("Most", CLOSURE), t("Most", &reworded)).is_some());
+    }
+
+    #[test]
+    fn different_sign_offs_are_the_same_story() {
+        let read_more = format!("{CLOSURE} Czytaj więcej");
+        let credited = format!("{CLOSURE} Źródło: UM Krakowa.");
+        assert!(same_story(t("Most", &read_more), t("Most", &credited)).is_some());
+        let last_day = |day: &str| format!("{CLOSURE} Objazd potrwa do {day}.");
+        assert!(
+            same_story(
+                t("Most", &last_day("środy")),
+                t("Most", &last_day("piątku"))
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn roman_numerals_are_read_only_in_their_canonical_form() {
+        assert_eq!(roman("XII"), Some(12));
+        assert_eq!(roman("XIV"), Some(14));
+        assert_eq!(roman("IIII"), None);
+        assert_eq!(roman("I"), None);
+        assert_eq!(roman("IM"), None);
+        assert_eq!(fact("XII"), fact("12"));
+        assert_eq!(roman(&"M".repeat(100_000)), None);
+    }
+
+    #[test]
+    fn facts_are_read_with_their_diacritics() {
+        assert_eq!(fact("maja"), Some("month4".to_string()));
+        assert_eq!(fact("mają"), None);
+        assert_eq!(fact("Środę"), fact("środa"));
+        assert_eq!(fact("05"), fact("5"));
+        assert_ne!(fact("1.2"), fact("12"));
+        assert_eq!(fact("65th"), Some("#65th".to_string()));
+    }
+
+    #[test]
+    fn hostile_texts_do_not_panic() {
+        let long = "słowo ".repeat(50_000);
+        assert!(same_story(t("", &long), t("", &long)).is_some());
+        assert!(same_story(t("", ""), t("", "")).is_none());
+        assert!(same_story(t("…", "...!!!"), t("?", ":::")).is_none());
+    }
+}
