@@ -148,7 +148,7 @@ pub struct Entry {
     pub lang: Lang,
     pub lang_origin: LangOrigin,
     pub image: Option<String>,
-    /// SimHash of the normalized title + text.
+    /// SimHash of the normalized body (with the title when the body is short).
     pub fingerprint: u64,
     /// Hash of everything a reader sees; a change means the entry was updated.
     pub content_hash: u64,
