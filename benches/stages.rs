@@ -7,6 +7,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::cell::{OnceCell, RefCell};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,6 +113,45 @@ fn parse_clean(c: &mut Criterion) {
         group.bench_function(format!("clean {kind} 50 items"), |b| {
             b.iter(|| clean::clean(src, black_box(&parsed), &url, &[], now))
         });
+        let summaries: Vec<&str> = parsed
+            .entries
+            .iter()
+            .filter_map(|d| d.summary.as_deref())
+            .collect();
+        group.bench_function(format!("clean part: sanitize {kind} summaries"), |b| {
+            b.iter(|| {
+                for s in &summaries {
+                    black_box(clean::html::sanitize(s, None));
+                }
+            })
+        });
+        group.bench_function(format!("clean part: plain text of {kind} summaries"), |b| {
+            b.iter(|| {
+                for s in &summaries {
+                    black_box(clean::html::plain_text(s));
+                }
+            })
+        });
+        let texts: Vec<String> = summaries
+            .iter()
+            .map(|s| clean::html::plain_text(s))
+            .collect();
+        for chars in [2_000, 500] {
+            let heads: Vec<String> = texts
+                .iter()
+                .map(|t| t.chars().take(chars).collect())
+                .collect();
+            group.bench_function(
+                format!("clean part: language of {kind} texts, first {chars} chars"),
+                |b| {
+                    b.iter(|| {
+                        for head in &heads {
+                            black_box(clean::lang::detect(head));
+                        }
+                    })
+                },
+            );
+        }
         group.bench_function(format!("parse+clean {kind} 50 items"), |b| {
             b.iter(|| {
                 let parsed = parse::parse(
@@ -143,31 +183,38 @@ fn upsert_all(store: &mut Store, batches: &[Vec<Entry>]) {
     }
 }
 
-fn store(c: &mut Criterion) {
+/// 10,000 entries from 200 farm feeds, in batches of one feed.
+fn store_batches() -> Vec<Vec<Entry>> {
     let feeds = feeds(200, 50);
-    let config = config(&feeds, Path::new("."));
-    let batches = entries(&feeds, &config);
-    let count: usize = batches.iter().map(Vec::len).sum();
+    entries(&feeds, &config(&feeds, Path::new(".")))
+}
+
+fn store(c: &mut Criterion) {
+    // Built on first use, so a filter that skips this group skips its setup too.
+    let batches = OnceCell::new();
     let mut group = c.benchmark_group("store");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(count as u64));
-    group.bench_function(
-        format!("upsert {count} new entries, 50 per transaction"),
-        |b| {
-            b.iter_batched(
-                fresh_store,
-                |(dir, mut store)| {
-                    upsert_all(&mut store, &batches);
-                    (dir, store)
-                },
-                BatchSize::PerIteration,
-            )
-        },
-    );
-    let (_dir, mut warm) = fresh_store();
-    upsert_all(&mut warm, &batches);
-    group.bench_function(format!("upsert {count} unchanged entries"), |b| {
-        b.iter(|| upsert_all(&mut warm, &batches))
+    group.throughput(Throughput::Elements(10_000));
+    group.bench_function("upsert 10000 new entries, 50 per transaction", |b| {
+        let batches = batches.get_or_init(store_batches);
+        b.iter_batched(
+            fresh_store,
+            |(dir, mut store)| {
+                upsert_all(&mut store, batches);
+                (dir, store)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let warm = OnceCell::new();
+    group.bench_function("upsert 10000 unchanged entries", |b| {
+        let batches = batches.get_or_init(store_batches);
+        let (_dir, store) = warm.get_or_init(|| {
+            let (dir, mut store) = fresh_store();
+            upsert_all(&mut store, batches);
+            (dir, RefCell::new(store))
+        });
+        b.iter(|| upsert_all(&mut store.borrow_mut(), batches))
     });
     group.finish();
 }
@@ -197,17 +244,18 @@ fn unassigned_database(dir: &Path, sources: usize) -> (PathBuf, usize) {
 
 fn dedupe(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let (template, count) = unassigned_database(dir.path(), 2_000);
+    let template = OnceCell::new();
     let settings = hejnal::config::DedupeConfig::default();
     let mut group = c.benchmark_group("dedupe");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(60));
-    group.throughput(Throughput::Elements(count as u64));
-    group.bench_function(format!("group {count} entries"), |b| {
+    group.throughput(Throughput::Elements(100_000));
+    group.bench_function("group 100000 entries", |b| {
+        let (template, _count) = template.get_or_init(|| unassigned_database(dir.path(), 2_000));
         b.iter_batched(
             || {
                 let copy = dir.path().join("copy.db");
-                std::fs::copy(&template, &copy).unwrap_or_else(|e| panic!("copy: {e}"));
+                std::fs::copy(template, &copy).unwrap_or_else(|e| panic!("copy: {e}"));
                 Store::open(&copy).unwrap_or_else(|e| panic!("{e}"))
             },
             |mut store| {
@@ -228,19 +276,24 @@ fn stories(config: &Config, feeds: &Feeds) -> Vec<Story> {
     store.latest_stories(200).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn publish(c: &mut Criterion) {
+/// A config of 200 farm sources and its 200 newest stories.
+fn publishable() -> (Config, Vec<Story>) {
     let feeds = feeds(200, 50);
     let config = config(&feeds, Path::new("."));
     let stories = stories(&config, &feeds);
+    (config, stories)
+}
+
+fn publish(c: &mut Criterion) {
+    let input = OnceCell::new();
     let extras = RenderExtras::default();
-    let render =
-        || publish::render_with(&config, &stories, &extras).unwrap_or_else(|e| panic!("{e}"));
+    let render = || {
+        let (config, stories) = input.get_or_init(publishable);
+        publish::render_with(config, stories, &extras).unwrap_or_else(|e| panic!("{e}"))
+    };
     let mut group = c.benchmark_group("publish");
     group.sample_size(20);
-    group.bench_function(
-        format!("render {} stories, all formats", stories.len()),
-        |b| b.iter(render),
-    );
+    group.bench_function("render 200 stories, all formats", |b| b.iter(render));
     group.bench_function("render + write, every file new", |b| {
         b.iter_batched(
             || tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
@@ -252,39 +305,47 @@ fn publish(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    let out = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    publish::write(out.path(), &render()).unwrap_or_else(|e| panic!("{e}"));
+    let out = OnceCell::new();
     group.bench_function("render + write, nothing changed", |b| {
+        let out = out.get_or_init(|| {
+            let out = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+            publish::write(out.path(), &render()).unwrap_or_else(|e| panic!("{e}"));
+            out
+        });
         b.iter(|| publish::write(out.path(), &render()).unwrap_or_else(|e| panic!("{e}")))
     });
     group.finish();
 }
 
-fn serve(c: &mut Criterion) {
-    let feeds = feeds(200, 50);
-    let config = config(&feeds, Path::new("."));
+/// A published site of 200 stories, and the server over it.
+fn served_site() -> (tempfile::TempDir, axum::Router) {
+    let (config, stories) = publishable();
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let files =
-        publish::render(&config, &stories(&config, &feeds)).unwrap_or_else(|e| panic!("{e}"));
+    let files = publish::render(&config, &stories).unwrap_or_else(|e| panic!("{e}"));
     publish::write(out.path(), &files).unwrap_or_else(|e| panic!("{e}"));
     let site = Site::new(
         out.path().to_path_buf(),
         Arc::new(Status::serve_only()),
         Duration::from_secs(300),
     );
-    let app = router(site);
+    (out, router(site))
+}
+
+fn serve(c: &mut Criterion) {
+    let site = OnceCell::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
-    let get = |conditional: Option<(&str, String)>| {
+    let get = |conditional: Option<&str>| {
         let mut request = Request::get("/feed.xml").header(header::ACCEPT_ENCODING, "gzip");
-        if let Some((name, value)) = conditional {
-            request = request.header(name, value);
+        if let Some(etag) = conditional {
+            request = request.header(header::IF_NONE_MATCH, etag);
         }
         let request = request
             .body(Body::empty())
             .unwrap_or_else(|e| panic!("{e}"));
+        let (_out, app) = site.get_or_init(served_site);
         runtime.block_on(async {
             let response = app
                 .clone()
@@ -297,21 +358,29 @@ fn serve(c: &mut Criterion) {
             (status, etag, body.map(|b| b.len()).unwrap_or(0))
         })
     };
-    let (status, etag, _) = get(None);
-    assert_eq!(status, StatusCode::OK);
-    let etag = etag
-        .and_then(|e| e.to_str().ok().map(str::to_string))
-        .unwrap_or_default();
-    assert_eq!(
-        get(Some(("if-none-match", etag.clone()))).0,
-        StatusCode::NOT_MODIFIED
-    );
+    let etag = OnceCell::new();
+    let etag = || -> String {
+        etag.get_or_init(|| {
+            let (status, etag, _) = get(None);
+            assert_eq!(status, StatusCode::OK);
+            let etag = etag
+                .and_then(|e| e.to_str().ok().map(str::to_string))
+                .unwrap_or_default();
+            assert_eq!(get(Some(&etag)).0, StatusCode::NOT_MODIFIED);
+            etag
+        })
+        .clone()
+    };
 
     let mut group = c.benchmark_group("serve");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("GET /feed.xml gzip, 200", |b| b.iter(|| get(None)));
+    group.bench_function("GET /feed.xml gzip, 200", |b| {
+        etag();
+        b.iter(|| get(None))
+    });
     group.bench_function("GET /feed.xml, If-None-Match, 304", |b| {
-        b.iter(|| get(Some(("if-none-match", etag.clone()))))
+        let tag = etag();
+        b.iter(|| get(Some(&tag)))
     });
     group.finish();
 }

@@ -41,6 +41,10 @@ struct Args {
     /// Run this many library cycles against a small farm and report memory.
     #[arg(long)]
     soak: Option<usize>,
+    /// Only publish one cold cycle into this folder (feeds.toml, public/) and
+    /// keep it, e.g. to serve it with `hejnal serve` and nginx side by side.
+    #[arg(long)]
+    site: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,17 @@ fn run(args: &Args) -> Result<(), BenchError> {
     let farm = Farm::start(feeds, spec.hosts)?;
     if let Some(cycles) = args.soak {
         return soak(args, &farm, &setup, work.path(), cycles);
+    }
+    if let Some(dir) = &args.site {
+        std::fs::create_dir_all(dir)?;
+        let config = cycle::write_config(dir, &farm, &setup)?;
+        let run = cycle::LibraryCycle::open(&config)?.run()?;
+        println!(
+            "published {} new stories into {}",
+            run.new_stories,
+            dir.join("public").display()
+        );
+        return Ok(());
     }
     let binary = match &args.binary {
         Some(b) => b.clone(),

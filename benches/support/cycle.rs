@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hejnal::config::Config;
@@ -128,7 +129,9 @@ impl ProcessRun {
 }
 
 /// Runs `binary --config CONFIG once` and waits for it with `wait4`, which
-/// hands back the resource use of exactly that child.
+/// hands back the CPU time of exactly that child. Its peak memory is read from
+/// /proc while it runs: `ru_maxrss` of a child also counts the parent's memory
+/// at the time of the fork, and this parent holds the whole farm.
 pub fn run_once(binary: &Path, config: &Path) -> Result<ProcessRun, BenchError> {
     let dir = config.parent().unwrap_or(Path::new("."));
     let stdout = std::fs::File::create(dir.join("once.out"))?;
@@ -143,8 +146,13 @@ pub fn run_once(binary: &Path, config: &Path) -> Result<ProcessRun, BenchError> 
         .stdout(stdout)
         .stderr(stderr)
         .spawn()?;
-    let (status, usage) = wait4(child.id())?;
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = watch_peak(child.id(), Arc::clone(&done));
+    let waited = wait4(child.id());
     let wall = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let max_rss_kib = watcher.join().unwrap_or(0);
+    let (status, usage) = waited?;
     let out = std::fs::read_to_string(dir.join("once.out"))?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(BenchError::Child {
@@ -157,8 +165,26 @@ pub fn run_once(binary: &Path, config: &Path) -> Result<ProcessRun, BenchError> 
         wall,
         user: timeval(usage.ru_utime),
         system: timeval(usage.ru_stime),
-        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        max_rss_kib,
         summary: parse_summary(&out)?,
+    })
+}
+
+/// Polls the child's own high-water mark (VmHWM) until it is reaped.
+fn watch_peak(pid: u32, done: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let path = format!("/proc/{pid}/status");
+        let mut peak = 0;
+        while !done.load(Ordering::Relaxed) {
+            if let Some(hwm) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|s| status_kib(&s, "VmHWM:"))
+            {
+                peak = peak.max(hwm);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        peak
     })
 }
 
@@ -377,10 +403,17 @@ impl fmt::Display for Medians {
 
 /// Resident memory of this process now, in KiB, from /proc.
 pub fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_kib(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmRSS:",
+    )
+}
+
+/// A `Name:   1234 kB` line of /proc/PID/status.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
