@@ -171,9 +171,25 @@ impl Store {
     }
 }
 
+/// `ENTRY_COLUMNS` with the title and summary read as empty text.
+const COLUMNS_WITHOUT_TEXT: &str = "id, story_id, first_seen, source_id, key, guid, link, \
+     canonical_link, '', '', authors, published, updated, lang, lang_origin, image, \
+     fingerprint, content_hash";
+
 pub(super) fn unassigned(conn: &Connection) -> Result<Vec<StoredEntry>, StoreError> {
+    unassigned_with(conn, ENTRY_COLUMNS)
+}
+
+/// Unassigned entries with empty titles and summaries: grouping reads neither,
+/// and after a cold start the backlog can be tens of thousands of entries
+/// whose summaries would otherwise be held in memory at once.
+pub(super) fn unassigned_without_text(conn: &Connection) -> Result<Vec<StoredEntry>, StoreError> {
+    unassigned_with(conn, COLUMNS_WITHOUT_TEXT)
+}
+
+fn unassigned_with(conn: &Connection, columns: &str) -> Result<Vec<StoredEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id IS NULL ORDER BY first_seen, id"
+        "SELECT {columns} FROM entries WHERE story_id IS NULL ORDER BY first_seen, id"
     ))?;
     let rows = stmt.query_map([], stored_entry)?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::entries::unassigned;
+use super::entries::unassigned_without_text;
 use super::{Store, StoreError, date, from_sql_u64, micros};
 use crate::dedupe::guid_key;
 use crate::model::StoredEntry;
@@ -73,9 +73,10 @@ impl Store {
 }
 
 impl Grouping<'_> {
-    /// Entries not yet in a story, oldest first.
+    /// Entries not yet in a story, oldest first, with empty titles and
+    /// summaries (grouping goes by links, guids and fingerprints).
     pub fn unassigned(&self) -> Result<Vec<StoredEntry>, StoreError> {
-        unassigned(&self.tx)
+        unassigned_without_text(&self.tx)
     }
 
     /// The story of the earliest grouped entry with this canonical link, from any source.
