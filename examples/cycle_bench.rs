@@ -114,6 +114,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
             .per_host
             .map_or("default (2)".to_string(), |p| p.to_string())
     );
+    println!("load average at the start: {}", load_average());
     let mut rounds = Vec::with_capacity(args.runs);
     for n in 1..=args.runs.max(1) {
         let round = cycle::round(work.path(), &binary, &farm, &setup)?;
@@ -125,6 +126,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
         );
         rounds.push(round);
     }
+    println!("load average at the end: {}", load_average());
     let medians = Medians {
         rounds,
         items: spec.sources * spec.items,
@@ -158,6 +160,13 @@ fn soak(
         );
     }
     Ok(())
+}
+
+/// The machine is shared: the load says how far to trust the wall times.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 /// target/release/examples/cycle_bench → target/release/hejnal.
