@@ -1,6 +1,8 @@
 #!/bin/sh
-# Serves one published site with `hejnal serve` and with nginx, and runs the
-# same wrk commands against both, in turns, three times each.
+# Serves one published site with `hejnal serve` and with nginx (sendfile, and
+# gzip_static for the .gz files hejnal publishes beside each file), and runs the
+# same wrk commands against both, in turns, three times each: plain 200, gzip
+# 200 and 304 to the server's own ETag.
 #
 #   cargo build --release --bin hejnal --example cycle_bench
 #   sh benches/serve_vs_nginx.sh            (needs nginx and wrk on PATH)
@@ -31,6 +33,8 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
+    gzip_static on;
+    etag on;
     server { listen 127.0.0.1:18081; root $SITE/public; }
 }
 CONF
@@ -54,6 +58,8 @@ for round in 1 2 3; do
     echo "round $round (requests/s)"
     run "  hejnal 200" http://127.0.0.1:18080/feed.xml
     run "  nginx  200" http://127.0.0.1:18081/feed.xml
+    run "  hejnal 200 gzip" http://127.0.0.1:18080/feed.xml "Accept-Encoding: gzip"
+    run "  nginx  200 gzip" http://127.0.0.1:18081/feed.xml "Accept-Encoding: gzip"
     run "  hejnal 304" http://127.0.0.1:18080/feed.xml "If-None-Match: $HEJNAL_ETAG"
     run "  nginx  304" http://127.0.0.1:18081/feed.xml "If-None-Match: $NGINX_ETAG"
 done
