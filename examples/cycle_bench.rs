@@ -41,6 +41,9 @@ struct Args {
     /// Run this many library cycles against a small farm and report memory.
     #[arg(long)]
     soak: Option<usize>,
+    /// During a soak, new feeds (a new seed) every this many cycles; 0: never.
+    #[arg(long, default_value_t = 10)]
+    refresh_every: usize,
     /// Only publish one cold cycle into this folder (feeds.toml, public/) and
     /// keep it, e.g. to serve it with `hejnal serve` and nginx side by side.
     #[arg(long)]
@@ -144,13 +147,13 @@ fn soak(
     cycles: usize,
 ) -> Result<(), BenchError> {
     let config = cycle::write_config(work, farm, setup)?;
-    let report = cycle::soak(&config, farm, cycles, 10, |n| {
+    let report = cycle::soak(&config, farm, cycles, args.refresh_every, |n| {
         farm::generate(&spec(args, args.seed.wrapping_add(n as u64)))
     })?;
     println!(
-        "soak: {cycles} cycles of {} sources × {} items, feeds replaced every 10 cycles; \
-         {} new stories, {} failed fetches",
-        args.sources, args.items, report.new_stories, report.failed_fetches
+        "soak: {cycles} cycles of {} sources × {} items, feeds replaced every {} cycles \
+         (0: never); {} new stories, {} failed fetches",
+        args.sources, args.items, args.refresh_every, report.new_stories, report.failed_fetches
     );
     for s in &report.samples {
         println!(
