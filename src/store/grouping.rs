@@ -130,7 +130,7 @@ impl Store {
 }
 
 impl Grouping<'_> {
-    /// Entries not yet in a story, oldest first.
+    /// Entries not yet in a story, oldest first; grouping compares their texts.
     pub fn unassigned(&self) -> Result<Vec<StoredEntry>, StoreError> {
         unassigned(&self.tx)
     }

@@ -1,0 +1,187 @@
+//! The end-to-end cycle benchmark: starts a feed farm in this process, then
+//! measures `hejnal once` (the release binary beside this example) cold and
+//! warm, and the library cycle's stage times. `--soak N` instead runs N library
+//! cycles against a small farm and reports resident memory.
+//!
+//! cargo build --release && cargo run --release --example cycle_bench -- --runs 3
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{Timelike, Utc};
+use clap::Parser;
+
+use support::cycle::{self, BenchError, Medians, Setup};
+use support::farm::{self, Farm, FarmSpec};
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, default_value_t = 1000)]
+    sources: usize,
+    #[arg(long, default_value_t = 50)]
+    items: usize,
+    /// Loopback addresses the feeds are spread over.
+    #[arg(long, default_value_t = 200)]
+    hosts: usize,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// `[fetch] per_host`; hejnal's default (2) when not given.
+    #[arg(long)]
+    per_host: Option<usize>,
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// The hejnal binary; default: target/release/hejnal beside this example.
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// Run this many library cycles against a small farm and report memory.
+    #[arg(long)]
+    soak: Option<usize>,
+    /// During a soak, new feeds (a new seed) every this many cycles; 0: never.
+    #[arg(long, default_value_t = 10)]
+    refresh_every: usize,
+    /// Only publish one cold cycle into this folder (feeds.toml, public/) and
+    /// keep it, e.g. to serve it with `hejnal serve` and nginx side by side.
+    #[arg(long)]
+    site: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cycle_bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn spec(args: &Args, seed: u64) -> FarmSpec {
+    // Dated relative to this hour, so the dedupe window and archives see what
+    // a live deployment sees; the bytes are the same within the hour.
+    let now = Utc::now();
+    let anchor = now
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now);
+    FarmSpec {
+        sources: args.sources,
+        items: args.items,
+        seed,
+        hosts: args.hosts.min(args.sources).max(1),
+        anchor,
+    }
+}
+
+fn run(args: &Args) -> Result<(), BenchError> {
+    let setup = Setup {
+        concurrency: args.concurrency,
+        per_host: args.per_host,
+    };
+    let work = tempfile::tempdir()?;
+    let spec = spec(args, args.seed);
+    let feeds = farm::generate(&spec);
+    let feed_bytes = feeds.bytes();
+    let farm = Farm::start(feeds, spec.hosts)?;
+    if let Some(cycles) = args.soak {
+        return soak(args, &farm, &setup, work.path(), cycles);
+    }
+    if let Some(dir) = &args.site {
+        std::fs::create_dir_all(dir)?;
+        let config = cycle::write_config(dir, &farm, &setup)?;
+        let run = cycle::LibraryCycle::open(&config)?.run()?;
+        println!(
+            "published {} new stories into {}",
+            run.new_stories,
+            dir.join("public").display()
+        );
+        return Ok(());
+    }
+    let binary = match &args.binary {
+        Some(b) => b.clone(),
+        None => default_binary()?,
+    };
+    println!(
+        "farm: {} sources × {} items on {} loopback hosts; concurrency {}, per_host {}",
+        spec.sources,
+        spec.items,
+        spec.hosts,
+        setup.concurrency,
+        setup
+            .per_host
+            .map_or("default (2)".to_string(), |p| p.to_string())
+    );
+    println!("load average at the start: {}", load_average());
+    let mut rounds = Vec::with_capacity(args.runs);
+    for n in 1..=args.runs.max(1) {
+        let round = cycle::round(work.path(), &binary, &farm, &setup)?;
+        println!(
+            "round {n}: cold {:.3} s, {:.1} MB; warm {:.3} s",
+            round.cold.wall.as_secs_f64(),
+            round.cold.max_rss_kib as f64 / 1024.0,
+            round.warm.wall.as_secs_f64()
+        );
+        rounds.push(round);
+    }
+    println!("load average at the end: {}", load_average());
+    let medians = Medians {
+        rounds,
+        items: spec.sources * spec.items,
+        feed_bytes,
+    };
+    print!("{medians}");
+    Ok(())
+}
+
+fn soak(
+    args: &Args,
+    farm: &Farm,
+    setup: &Setup,
+    work: &std::path::Path,
+    cycles: usize,
+) -> Result<(), BenchError> {
+    let config = cycle::write_config(work, farm, setup)?;
+    let report = cycle::soak(&config, farm, cycles, args.refresh_every, |n| {
+        farm::generate(&spec(args, args.seed.wrapping_add(n as u64)))
+    })?;
+    println!(
+        "soak: {cycles} cycles of {} sources × {} items, feeds replaced every {} cycles \
+         (0: never); {} new stories, {} failed fetches",
+        args.sources, args.items, args.refresh_every, report.new_stories, report.failed_fetches
+    );
+    for s in &report.samples {
+        println!(
+            "  after cycle {:>5}: RSS {:.1} MB",
+            s.cycle,
+            s.rss_kib as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+/// The machine is shared: the load says how far to trust the wall times.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// target/release/examples/cycle_bench → target/release/hejnal.
+fn default_binary() -> Result<PathBuf, BenchError> {
+    let exe = std::env::current_exe()?;
+    let binary = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|dir| dir.join("hejnal"))
+        .filter(|b| b.is_file())
+        .ok_or_else(|| {
+            std::io::Error::other("no hejnal binary beside this example: run `cargo build --release` first, or pass --binary")
+        })?;
+    Ok(binary)
+}

@@ -1,0 +1,170 @@
+//! The benchmark code itself works: a tiny farm, the real binary cold and warm,
+//! the library cycle, and a short soak. Nothing here is timed.
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use support::cycle::{self, Setup};
+use support::farm::{self, Farm, FarmSpec};
+
+fn spec(sources: usize, items: usize, seed: u64) -> FarmSpec {
+    let anchor = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now());
+    FarmSpec {
+        sources,
+        items,
+        seed,
+        hosts: 3,
+        // Recent enough that no item is dropped as too old, whenever this runs.
+        anchor: anchor.max(Utc::now() - chrono::Duration::days(1)),
+    }
+}
+
+fn setup() -> Setup {
+    Setup {
+        concurrency: 4,
+        per_host: None,
+    }
+}
+
+#[test]
+fn the_farm_is_deterministic_and_mixes_formats_and_shared_links() {
+    let spec = spec(6, 20, 7);
+    let a = farm::generate(&spec);
+    let b = farm::generate(&spec);
+    assert_eq!(a.bytes(), b.bytes());
+    for (path, doc) in &a.documents {
+        assert_eq!(doc.body, b.documents[path].body, "{path}");
+        assert_eq!(doc.etag, b.documents[path].etag, "{path}");
+    }
+    let other = farm::generate(&FarmSpec { seed: 8, ..spec });
+    assert_ne!(a.bytes(), other.bytes());
+
+    let bodies: Vec<String> = a
+        .documents
+        .values()
+        .map(|d| String::from_utf8_lossy(&d.body).into_owned())
+        .collect();
+    assert!(bodies.iter().any(|b| b.contains("<rss version=\"2.0\"")));
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\""))
+    );
+    assert!(bodies.iter().any(|b| b.contains("utm_source=")));
+    assert!(bodies.iter().any(|b| b.contains("ż") || b.contains("ü")));
+    let per_item = a.bytes() as usize / (6 * 20);
+    assert!(
+        (2_000..6_000).contains(&per_item),
+        "{per_item} bytes per item"
+    );
+}
+
+/// Fetches `url` with optional If-None-Match over a raw socket; returns the status line.
+fn status_of(url: &str, etag: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to the farm");
+    let conditional = etag.map_or(String::new(), |e| format!("If-None-Match: {e}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{conditional}Connection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok();
+    answer.lines().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn the_farm_answers_304_to_its_own_etag_only() {
+    let feeds = farm::generate(&spec(2, 3, 1));
+    let etag = feeds.documents.values().next().map(|d| d.etag.clone());
+    let farm = Farm::start(feeds, 2).expect("farm");
+    let source = &farm.sources[0];
+    let url = farm.url(source);
+    let etag = etag.and_then(|e| e.to_str().ok().map(str::to_string));
+    let own = farm::generate(&spec(2, 3, 1)).documents[&source.path]
+        .etag
+        .to_str()
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(status_of(&url, None).contains("200"));
+    assert!(status_of(&url, Some(&own)).contains("304"));
+    assert!(status_of(&url, Some("\"stale\"")).contains("200"));
+    assert!(etag.is_some());
+    assert_eq!(farm.not_modified(), 1);
+    assert!(farm.url(&farm.sources[1]).contains("127.0.1.2"));
+}
+
+#[test]
+fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
+    let spec = spec(5, 5, 42);
+    let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
+    let work = tempfile::tempdir().expect("tempdir");
+    let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
+    let round = cycle::round(work.path(), binary, &farm, &setup()).expect("round");
+
+    assert_eq!(round.cold.summary.ok, 5, "{round:?}");
+    assert_eq!(round.cold.summary.new_entries, 25);
+    assert!(round.cold.summary.new_stories > 0);
+    assert!(round.published > 0, "feed.xml has items");
+    assert!(round.cold.max_rss_kib > 0 && round.cold.wall > round.cold.cpu() / 4);
+
+    assert_eq!(round.warm.summary.not_modified, 5, "{round:?}");
+    assert_eq!(round.warm.summary.new_entries, 0);
+
+    assert_eq!(round.lib_cold.ok, 5);
+    assert_eq!(round.lib_cold.new_entries, 25);
+    assert_eq!(round.lib_warm.not_modified, 5);
+
+    let medians = cycle::Medians {
+        rounds: vec![round],
+        items: 25,
+        feed_bytes: 1,
+    };
+    let text = medians.to_string();
+    assert!(text.contains("cold") && text.contains("warm") && text.contains("publish"));
+}
+
+#[test]
+fn shared_stories_fold_into_one() {
+    // 10 sources × 10 items: 10 shared items drawn from a pool of 5 stories.
+    let spec = spec(10, 10, 3);
+    let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
+    let work = tempfile::tempdir().expect("tempdir");
+    let config = cycle::write_config(work.path(), &farm, &setup()).expect("config");
+    let mut library = cycle::LibraryCycle::open(&config).expect("library");
+    let run = library.run().expect("cycle");
+    assert_eq!(run.new_entries, 100);
+    let stories = library.stories().expect("stories");
+    assert!(stories <= 95, "{stories} stories from 100 entries");
+}
+
+#[test]
+fn a_short_soak_samples_memory_and_refreshes_feeds() {
+    let spec = spec(3, 4, 9);
+    let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
+    let work = tempfile::tempdir().expect("tempdir");
+    let config = cycle::write_config(work.path(), &farm, &setup()).expect("config");
+    let soak = cycle::soak(&config, &farm, 4, 2, |n| {
+        farm::generate(&FarmSpec {
+            seed: 100 + n as u64,
+            ..spec.clone()
+        })
+    })
+    .expect("soak");
+    assert_eq!(
+        soak.samples.iter().map(|s| s.cycle).collect::<Vec<_>>(),
+        [1, 2, 4]
+    );
+    assert!(soak.samples.iter().all(|s| s.rss_kib > 0));
+    assert_eq!(soak.failed_fetches, 0);
+    assert!(soak.new_stories > 12, "refreshed feeds bring new stories");
+}
