@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use common::html::{squeezed, tags_of};
 use common::{Behaviour, FeedServer, hejnal};
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer};
 
 /// One `[[source]]` of a generated feeds.toml.
 struct Src<'a> {
@@ -629,49 +627,6 @@ const FORBIDDEN_TAGS: &[&str] = &[
 
 /// Tags an item's HTML never needs, though a whole page has them once.
 const PAGE_TAGS: &[&str] = &["style", "meta", "link", "body", "html", "head", "title"];
-
-type SeenTag = (String, Vec<(String, String)>);
-
-#[derive(Default)]
-struct Tags {
-    seen: RefCell<Vec<SeenTag>>,
-}
-
-impl TokenSink for Tags {
-    type Handle = ();
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        if let Token::TagToken(tag) = token
-            && tag.kind == TagKind::StartTag
-        {
-            let attrs = tag
-                .attrs
-                .iter()
-                .map(|a| (a.name.local.to_string(), a.value.to_string()))
-                .collect();
-            self.seen.borrow_mut().push((tag.name.to_string(), attrs));
-        }
-        TokenSinkResult::Continue
-    }
-}
-
-/// Start tags as a browser's tokenizer sees them.
-fn tags_of(html: &str) -> Vec<SeenTag> {
-    let tokenizer = Tokenizer::new(Tags::default(), Default::default());
-    let queue = BufferQueue::default();
-    queue.push_back(StrTendril::from(html));
-    let _ = tokenizer.feed(&queue);
-    tokenizer.end();
-    tokenizer.sink.seen.into_inner()
-}
-
-/// A browser ignores whitespace and controls inside a URL's scheme.
-fn squeezed(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
 
 fn is_active_url(value: &str) -> bool {
     let url = squeezed(value);

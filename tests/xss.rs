@@ -1,15 +1,14 @@
 //! Every known trick for smuggling script into a page, put through the sanitizer
 //! directly and through a whole feed: nothing executable may come out.
 
-use std::cell::RefCell;
+mod common;
 
 use chrono::{TimeZone, Utc};
+use common::html::{squeezed, tags_of};
 use hejnal::clean::{self, html::sanitize};
 use hejnal::config::SourceConfig;
 use hejnal::model::Lang;
 use hejnal::parse;
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::{BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer};
 use url::Url;
 
 fn vectors() -> Vec<String> {
@@ -72,50 +71,6 @@ const ALLOWED_ATTRIBUTES: &[&str] = &[
     "href", "src", "alt", "title", "width", "height", "colspan", "rowspan", "datetime", "lang",
     "rel",
 ];
-
-/// A start tag's name and its attributes as (name, value) pairs.
-type SeenTag = (String, Vec<(String, String)>);
-
-/// Tags as a browser's tokenizer would see them in our output.
-#[derive(Default)]
-struct Tags {
-    seen: RefCell<Vec<SeenTag>>,
-}
-
-impl TokenSink for Tags {
-    type Handle = ();
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        if let Token::TagToken(tag) = token
-            && tag.kind == TagKind::StartTag
-        {
-            let attrs = tag
-                .attrs
-                .iter()
-                .map(|a| (a.name.local.to_string(), a.value.to_string()))
-                .collect();
-            self.seen.borrow_mut().push((tag.name.to_string(), attrs));
-        }
-        TokenSinkResult::Continue
-    }
-}
-
-fn tags_of(html: &str) -> Vec<SeenTag> {
-    let tokenizer = Tokenizer::new(Tags::default(), Default::default());
-    let queue = BufferQueue::default();
-    queue.push_back(StrTendril::from(html));
-    let _ = tokenizer.feed(&queue);
-    tokenizer.end();
-    tokenizer.sink.seen.into_inner()
-}
-
-/// What a browser would make of a URL: whitespace and controls inside the scheme are ignored.
-fn squeezed(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
 
 fn assert_harmless(output: &str, vector: &str, what: &str) {
     let lower = output.to_ascii_lowercase();

@@ -2,6 +2,8 @@
 //! ETag / Last-Modified, counts requests, and can be told to misbehave.
 #![allow(dead_code)]
 
+pub mod html;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
