@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::FeedServer;
+use common::{FeedServer, hejnal_in};
 
 /// A hand-edited file: comments, odd alignment, no newline at the end.
 const COMMENTED: &str = "# hejnal sources — edited by hand; keep this comment!
@@ -69,19 +69,9 @@ fn setup() -> (FeedServer, tempfile::TempDir, PathBuf) {
 }
 
 fn add(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hejnal"))
-        .args(["--config", "feeds.toml", "add"])
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("HEJNAL_CONFIG")
-        .output()
-        .expect("run hejnal");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["--config", "feeds.toml", "add"];
+    all.extend_from_slice(args);
+    hejnal_in(dir, &all)
 }
 
 fn file(path: &Path) -> String {

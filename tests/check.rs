@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Behaviour, FeedServer, hejnal, write_config};
+use common::{Behaviour, FeedServer, hejnal, hejnal_in, write_config};
 
 fn configs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/configs")
@@ -15,19 +15,9 @@ fn configs_dir() -> PathBuf {
 /// Runs `hejnal check` in `dir` on a relative path, so that no machine path
 /// shows in the output; returns (exit code, stdout, stderr).
 fn check_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hejnal"))
-        .arg("check")
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("HEJNAL_CONFIG")
-        .output()
-        .expect("run hejnal");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    hejnal_in(dir, &all)
 }
 
 /// Every `NAME.toml` fails with exactly the text of `NAME.expected`.

@@ -4,8 +4,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::hejnal_in;
 use hejnal::config::Config;
 
 const PUBLISHER: &str = "# an empty list of sources\n[publisher]\ntitle = \"Empty\"\nbase_url = \"https://news.example.org/\"\n";
@@ -40,18 +40,7 @@ pair = "krakow"
 "#;
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hejnal"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("HEJNAL_CONFIG")
-        .output()
-        .expect("run hejnal");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    hejnal_in(dir, args)
 }
 
 fn sources(path: &Path) -> Vec<(String, String, String, String, String)> {

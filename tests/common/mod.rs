@@ -240,9 +240,17 @@ read_idle_timeout_secs = 2
 
 /// Runs the real binary with arguments; returns (exit code, stdout, stderr).
 pub fn hejnal(args: &[&str]) -> (i32, String, String) {
+    hejnal_in(Path::new("."), args)
+}
+
+/// Runs the real binary in `dir`, so relative paths (and messages naming them)
+/// carry no machine path.
+pub fn hejnal_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hejnal"))
         .args(args)
+        .current_dir(dir)
         .env("RUST_LOG", "warn")
+        .env_remove("HEJNAL_CONFIG")
         .output()
         .expect("run hejnal");
     (
