@@ -28,6 +28,9 @@ pub struct GroupReport {
     pub joined: usize,
 }
 
+/// Unassigned entries read at a time.
+const BATCH: usize = 2_000;
+
 /// Puts every unassigned entry into a story, in one transaction: a crash
 /// before the end leaves the entries unassigned, and the next call places them.
 pub fn group(
@@ -37,15 +40,22 @@ pub fn group(
 ) -> Result<GroupReport, StoreError> {
     let grouping = store.grouping()?;
     let mut report = GroupReport::default();
-    for entry in grouping.unassigned()? {
-        match home(&grouping, &entry, settings)? {
-            Some(story_id) => {
-                grouping.join_story(&entry, story_id, now)?;
-                report.joined += 1;
-            }
-            None => {
-                grouping.create_story(&entry, birth_date(&entry, now))?;
-                report.new_stories += 1;
+    // Each entry placed leaves the unassigned set, so the next batch follows on.
+    loop {
+        let batch = grouping.next_unassigned(BATCH)?;
+        if batch.is_empty() {
+            break;
+        }
+        for entry in batch {
+            match home(&grouping, &entry, settings)? {
+                Some(story_id) => {
+                    grouping.join_story(&entry, story_id, now)?;
+                    report.joined += 1;
+                }
+                None => {
+                    grouping.create_story(&entry, birth_date(&entry, now))?;
+                    report.new_stories += 1;
+                }
             }
         }
     }

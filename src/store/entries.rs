@@ -167,15 +167,18 @@ impl Store {
 
     /// Entries not yet in a story, oldest first.
     pub fn unassigned_entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
-        unassigned(&self.conn)
+        unassigned(&self.conn, usize::MAX)
     }
 }
 
-pub(super) fn unassigned(conn: &Connection) -> Result<Vec<StoredEntry>, StoreError> {
+/// The oldest `limit` entries not yet in a story.
+pub(super) fn unassigned(conn: &Connection, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id IS NULL ORDER BY first_seen, id"
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id IS NULL \
+         ORDER BY first_seen, id LIMIT ?1"
     ))?;
-    let rows = stmt.query_map([], stored_entry)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map([limit], stored_entry)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

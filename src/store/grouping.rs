@@ -132,7 +132,14 @@ impl Store {
 impl Grouping<'_> {
     /// Entries not yet in a story, oldest first; grouping compares their texts.
     pub fn unassigned(&self) -> Result<Vec<StoredEntry>, StoreError> {
-        unassigned(&self.tx)
+        unassigned(&self.tx, usize::MAX)
+    }
+
+    /// The oldest `limit` entries not yet in a story. Grouping takes the backlog
+    /// a batch at a time: after a cold start it is every entry of every source,
+    /// too much text to hold at once.
+    pub fn next_unassigned(&self, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        unassigned(&self.tx, limit)
     }
 
     /// The story of the earliest grouped entry with this canonical link, from any source.
