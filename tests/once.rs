@@ -46,6 +46,10 @@ fn once_publishes_every_format_with_the_stories_of_every_source() {
     let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("7 ok"), "{out}");
+    assert!(
+        out.contains("fetch ") && out.contains("publish "),
+        "stage times: {out}"
+    );
 
     for name in ["feed.xml", "feed.atom", "feed.json"] {
         let feed = parse_output(dir.path(), name);

@@ -53,6 +53,11 @@ pub fn summary(report: &CycleReport) -> String {
             out.push_str(&format!("  {}\n", path.display()));
         }
     }
-    out.push_str(&format!("took {:.2?}\n", report.elapsed));
+    let t = &report.stages;
+    out.push_str(&format!(
+        "took {:.2?} (fetch {:.2?}, store {:.2?}, dedupe {:.2?}, publish {:.2?}; \
+         parse {:.2?} and clean {:.2?} summed over parallel tasks)\n",
+        report.elapsed, t.fetch, t.store, t.dedupe, t.publish, t.parse, t.clean
+    ));
     out
 }
