@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{Days, Utc};
-use common::{FeedServer, write_config};
+use common::{FeedServer, serve_loopback, write_config};
 use hejnal::config::Config;
 use hejnal::store::Store;
 use serde_json::{Value, json};
@@ -65,30 +65,10 @@ impl Engine {
             mode: Mode::Translate,
             languages: all,
         }));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let state = Arc::clone(&inner);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("engine runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind loopback");
-                addr_tx.send(listener.local_addr().expect("addr")).ok();
-                let app = Router::new().fallback(answer).with_state(state);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .ok();
-            });
-        });
+        let (addr, tx) = serve_loopback(Router::new().fallback(answer).with_state(state));
         Engine {
-            addr: addr_rx.recv().expect("engine address"),
+            addr,
             inner,
             _shutdown: Arc::new(tx),
         }

@@ -40,6 +40,32 @@ pub struct FeedServer {
     _shutdown: Arc<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// Serves `app` on a free loopback port from a thread of its own, so blocking
+/// tests can use it too; the server stops when the returned sender is dropped.
+pub fn serve_loopback(app: Router) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind loopback");
+            addr_tx.send(listener.local_addr().expect("addr")).ok();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .ok();
+        });
+    });
+    (addr_rx.recv().expect("server address"), tx)
+}
+
 fn lock(inner: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
     inner.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -48,29 +74,8 @@ impl FeedServer {
     /// Starts on a thread of its own, so blocking tests can use it too.
     pub fn start() -> FeedServer {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let state = Arc::clone(&inner);
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("test runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind loopback");
-                addr_tx.send(listener.local_addr().expect("addr")).ok();
-                let app = Router::new().fallback(handle).with_state(state);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .ok();
-            });
-        });
-        let addr = addr_rx.recv().expect("server address");
+        let (addr, tx) = serve_loopback(Router::new().fallback(handle).with_state(state));
         FeedServer {
             addr,
             inner,
