@@ -1,7 +1,11 @@
 //! Entries: upsert by (source, key), and reading them back.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::types::ToSql;
+use rusqlite::{
+    CachedStatement, Connection, OptionalExtension, Row, TransactionBehavior, params,
+    params_from_iter,
+};
 
 use super::grouping::{add_bands, drop_bands};
 use super::{Store, StoreError, bad_value, date, from_sql_u64, micros, opt_date, to_sql_u64};
@@ -76,26 +80,30 @@ impl<'c> Upsert<'c> {
             .optional()?;
         let authors = authors_json(&e.authors)?;
         let guid_key = e.guid.as_deref().and_then(guid_key);
+        let (published, updated) = (e.published.map(micros), e.updated.map(micros));
+        let (fingerprint_sql, hash_sql) = (to_sql_u64(e.fingerprint), to_sql_u64(e.content_hash));
+        // What a reader sees, in the column order both INSERT and UPDATE use.
+        let content: [&dyn ToSql; 14] = [
+            &e.guid,
+            &guid_key,
+            &e.link,
+            &e.canonical_link,
+            &e.title,
+            &e.summary,
+            &authors,
+            &published,
+            &updated,
+            &e.lang.as_str(),
+            &e.lang_origin.as_str(),
+            &e.image,
+            &fingerprint_sql,
+            &hash_sql,
+        ];
         let Some((entry_id, hash, fingerprint, story_id)) = known else {
-            self.insert.execute(params![
-                e.source_id,
-                e.key,
-                e.guid,
-                guid_key,
-                e.link,
-                e.canonical_link,
-                e.title,
-                e.summary,
-                authors,
-                e.published.map(micros),
-                e.updated.map(micros),
-                e.lang.as_str(),
-                e.lang_origin.as_str(),
-                e.image,
-                to_sql_u64(e.fingerprint),
-                to_sql_u64(e.content_hash),
-                self.now,
-            ])?;
+            let key: [&dyn ToSql; 2] = [&e.source_id, &e.key];
+            let now: [&dyn ToSql; 1] = [&self.now];
+            self.insert
+                .execute(params_from_iter(key.into_iter().chain(content).chain(now)))?;
             let entry_id = conn.last_insert_rowid();
             return Ok(Upserted {
                 entry_id,
@@ -108,23 +116,9 @@ impl<'c> Upsert<'c> {
                 status: UpsertStatus::Unchanged,
             });
         }
-        self.update.execute(params![
-            entry_id,
-            e.guid,
-            guid_key,
-            e.link,
-            e.canonical_link,
-            e.title,
-            e.summary,
-            authors,
-            e.published.map(micros),
-            e.updated.map(micros),
-            e.lang.as_str(),
-            e.lang_origin.as_str(),
-            e.image,
-            to_sql_u64(e.fingerprint),
-            to_sql_u64(e.content_hash),
-        ])?;
+        let id: [&dyn ToSql; 1] = [&entry_id];
+        self.update
+            .execute(params_from_iter(id.into_iter().chain(content)))?;
         // Only entries in a story are indexed for near duplicates (see `Grouping`).
         if let Some(story_id) = story_id {
             drop_bands(conn, entry_id, from_sql_u64(fingerprint))?;
