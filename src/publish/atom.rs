@@ -12,8 +12,8 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
 };
 
-use super::view::{FeedView, ItemView};
-use super::{GENERATOR, Links, PublishError, xsl};
+use super::view::{FeedView, ItemView, xml_safe};
+use super::{GENERATOR, Links, PublishError, escape_html, xsl};
 
 pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
     let path = feed.path("feed.atom");
@@ -211,19 +211,7 @@ fn is_xml_name(name: &str) -> bool {
 /// Escapes text for XML content and double-quoted attributes, dropping what
 /// XML 1.0 cannot carry at all.
 fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    escape_html(&xml_safe(text))
 }
 
 #[cfg(test)]
