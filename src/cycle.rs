@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use tokio::sync::Semaphore;
 
 use crate::clean;
 use crate::config::{Config, SourceConfig};
@@ -18,7 +19,7 @@ use crate::pairs;
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
 use crate::schedule;
-use crate::store::{Store, StoreError, UpsertStatus};
+use crate::store::{Batch, Store, StoreError, UpsertStatus};
 use crate::translate;
 use crate::websub;
 
@@ -144,6 +145,14 @@ struct Harvest {
     clean_time: Duration,
 }
 
+/// How long a finished harvest may wait for others to share its transaction:
+/// a commit rewrites the last page of every index it touched, so a thousand
+/// 304s committed one by one write megabytes where one commit writes kilobytes.
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// Entries stored in one transaction at most: enough that commits cost little,
+/// few enough that a batch's memory and the time the write lock is held stay small.
+const MAX_BATCH_ENTRIES: usize = 5_000;
+
 pub async fn run(
     config: &Config,
     store: &mut Store,
@@ -170,20 +179,45 @@ pub async fn run(
         due.push((source.clone(), state));
     }
 
+    // Many fetches wait on the network at once, but only one feed per core is
+    // parsed and cleaned at a time: more would not finish sooner, and each
+    // feed in the works holds its body, its parsed model and its entries.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = Arc::new(Semaphore::new(cores));
     let fetch_started = Instant::now();
     let mut harvests = futures_util::stream::iter(due)
         // The stream starts a fetch only when a slot frees, so a stop request
         // lets the fetches in flight finish and starts no more.
         .take_while(|_| std::future::ready(!control.stopping()))
-        .map(|(source, state)| harvest(config, Arc::clone(fetcher), source, state, now))
+        .map(|(source, state)| {
+            let workers = Arc::clone(&cpu);
+            harvest(config, Arc::clone(fetcher), workers, source, state, now)
+        })
         .buffer_unordered(config.publisher.concurrency.max(1));
-    while let Some(h) = harvests.next().await {
-        report.stages.parse += h.parse_time;
-        report.stages.clean += h.clean_time;
+    while let Some(first) = harvests.next().await {
+        let mut ready = vec![first];
+        let mut entries = ready[0].entry_count();
+        // Harvests that finish within a short window share one transaction.
+        let window_ends = tokio::time::Instant::now() + BATCH_WINDOW;
+        while entries < MAX_BATCH_ENTRIES {
+            match tokio::time::timeout_at(window_ends, harvests.next()).await {
+                Ok(Some(h)) => {
+                    entries += h.entry_count();
+                    ready.push(h);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
         let store_started = Instant::now();
-        let source_report = settle(config, store, h, now, &mut report)?;
+        let batch = store.batch()?;
+        for h in ready {
+            report.stages.parse += h.parse_time;
+            report.stages.clean += h.clean_time;
+            let source_report = settle(config, &batch, h, now, &mut report)?;
+            report.sources.push(source_report);
+        }
+        batch.commit()?;
         report.stages.store += store_started.elapsed();
-        report.sources.push(source_report);
         control.beat();
     }
     report.stages.fetch = fetch_started.elapsed().saturating_sub(report.stages.store);
@@ -201,6 +235,12 @@ pub async fn run(
     let publish_started = Instant::now();
     report.written = publish_site(config, store, now)?;
     report.stages.publish = publish_started.elapsed();
+    let checkpoint_started = Instant::now();
+    // Everything is committed already; a checkpoint left undone is only redone later.
+    if let Err(e) = store.checkpoint() {
+        tracing::warn!(error = %e, "database checkpoint failed");
+    }
+    report.stages.store += checkpoint_started.elapsed();
     ping_hubs(config, fetcher, &report.written).await;
 
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
@@ -208,9 +248,19 @@ pub async fn run(
     Ok(report)
 }
 
+impl Harvest {
+    fn entry_count(&self) -> usize {
+        match &self.result {
+            Ok(Some(entries)) => entries.len(),
+            _ => 0,
+        }
+    }
+}
+
 async fn harvest(
     config: &Config,
     fetcher: Arc<Fetcher>,
+    cpu: Arc<Semaphore>,
     source: SourceConfig,
     state: SourceState,
     now: DateTime<Utc>,
@@ -249,8 +299,11 @@ async fn harvest(
             h.state.last_modified = fetched.last_modified.clone();
             let max_items = config.fetch.max_items_per_feed;
             let strip = config.dedupe.strip_params.clone();
+            // The semaphore is never closed, so acquiring cannot fail.
+            let permit = cpu.acquire_owned().await.ok();
             // Parsing and sanitizing are CPU work: keep them off the async workers.
             let worked = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
                 let t0 = Instant::now();
                 let parsed = parse::parse(
                     &fetched.body,
@@ -303,7 +356,7 @@ fn fetch_url<'a>(source: &'a SourceConfig, state: &'a SourceState) -> &'a str {
 /// costs a refetch and never an entry.
 fn settle(
     config: &Config,
-    store: &mut Store,
+    store: &Batch<'_>,
     h: Harvest,
     now: DateTime<Utc>,
     report: &mut CycleReport,

@@ -401,3 +401,62 @@ fn a_batch_of_ten_thousand_entries_is_stored_and_recognised() {
     assert_eq!(ids.len(), 10_000);
     assert_eq!(store.entry_count().unwrap(), 10_000);
 }
+
+#[test]
+fn a_batch_for_several_sources_lands_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hejnal.db");
+    let mut store = Store::open(&path).unwrap();
+    let ok = SourceState {
+        etag: Some("\"v1\"".to_string()),
+        ..SourceState::default()
+    };
+
+    // A batch dropped before its commit, as when the process dies mid-cycle.
+    {
+        let batch = store.batch().unwrap();
+        batch
+            .upsert_entries(&[entry("krakow", "a", "Hejnał", Some(at(1, 9)))], at(1, 12))
+            .unwrap();
+        batch.save_source_state("krakow", &ok).unwrap();
+    }
+    assert_eq!(store.entry_count().unwrap(), 0);
+    assert_eq!(
+        store.source_state("krakow").unwrap(),
+        SourceState::default()
+    );
+
+    let batch = store.batch().unwrap();
+    for source in ["krakow", "wien"] {
+        let stored = batch
+            .upsert_entries(&[entry(source, "a", "Hejnał", Some(at(1, 9)))], at(1, 12))
+            .unwrap();
+        assert_eq!(stored[0].status, UpsertStatus::New);
+        batch.save_source_state(source, &ok).unwrap();
+    }
+    batch.commit().unwrap();
+
+    let reopened = Store::open(&path).unwrap();
+    assert_eq!(reopened.entry_count().unwrap(), 2);
+    assert_eq!(reopened.source_state("wien").unwrap(), ok);
+}
+
+#[test]
+fn a_checkpoint_empties_the_wal_and_keeps_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hejnal.db");
+    let wal = dir.path().join("hejnal.db-wal");
+    let mut store = Store::open(&path).unwrap();
+    let batch: Vec<Entry> = (0..500)
+        .map(|i| entry("krakow", &format!("k{i}"), &format!("Wiadomość {i}"), None))
+        .collect();
+    store.upsert_entries(&batch, at(1, 12)).unwrap();
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+
+    store.checkpoint().unwrap();
+
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    // Read by another connection while the first is still open, as the web
+    // server reads while the daemon runs.
+    assert_eq!(Store::open(&path).unwrap().entry_count().unwrap(), 500);
+}

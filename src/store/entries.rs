@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ToSql;
-use rusqlite::{
-    CachedStatement, Connection, OptionalExtension, Row, TransactionBehavior, params,
-    params_from_iter,
-};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::grouping::{add_bands, drop_bands};
 use super::{Store, StoreError, bad_value, date, from_sql_u64, micros, opt_date, to_sql_u64};
@@ -136,6 +133,16 @@ fn authors_json(authors: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(authors).map_err(|e| StoreError::Corrupt(format!("authors: {e}")))
 }
 
+/// Stores entries within an open transaction; see `Store::upsert_entries`.
+pub(super) fn upsert(
+    conn: &Connection,
+    entries: &[Entry],
+    now: DateTime<Utc>,
+) -> Result<Vec<Upserted>, StoreError> {
+    let mut upsert = Upsert::new(conn, now)?;
+    entries.iter().map(|e| upsert.one(conn, e)).collect()
+}
+
 impl Store {
     /// Stores a batch of entries in one transaction. An entry is known by its
     /// source and key; one whose content hash is unchanged is left alone, so a
@@ -145,17 +152,9 @@ impl Store {
         entries: &[Entry],
         now: DateTime<Utc>,
     ) -> Result<Vec<Upserted>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut out = Vec::with_capacity(entries.len());
-        {
-            let mut upsert = Upsert::new(&tx, now)?;
-            for e in entries {
-                out.push(upsert.one(&tx, e)?);
-            }
-        }
-        tx.commit()?;
+        let batch = self.batch()?;
+        let out = batch.upsert_entries(entries, now)?;
+        batch.commit()?;
         Ok(out)
     }
 
