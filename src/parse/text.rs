@@ -67,13 +67,20 @@ fn charset(content_type: &str) -> Option<&'static Encoding> {
     })
 }
 
-fn is_forbidden_control(c: char) -> bool {
-    c.is_control() && (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')
+/// C0 controls other than tab and line breaks are not allowed in XML. In UTF-8
+/// they only ever appear as single bytes, so bytes are checked, not chars: a
+/// byte loop is several times faster over a whole feed.
+fn is_forbidden_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')
 }
 
 fn strip_forbidden_controls(text: Cow<'_, str>) -> Cow<'_, str> {
-    if text.contains(is_forbidden_control) {
-        Cow::Owned(text.chars().filter(|c| !is_forbidden_control(*c)).collect())
+    if text.bytes().any(is_forbidden_control) {
+        Cow::Owned(
+            text.chars()
+                .filter(|c| !c.is_ascii() || !is_forbidden_control(*c as u8))
+                .collect(),
+        )
     } else {
         text
     }
