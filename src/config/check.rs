@@ -363,31 +363,35 @@ impl Checker<'_> {
         let mut ids: HashMap<&str, (&SourceSeen, usize)> = HashMap::new();
         let mut urls: HashMap<String, (&SourceSeen, usize)> = HashMap::new();
         for s in &sources {
+            // Lines are counted only for a message: counting for every source
+            // would read the file once per source.
             if let Some((id, span)) = &s.id {
-                let line = line_of(self.text, span.start);
-                if let Some(&(first, at)) = ids.get(id.as_str()) {
+                if let Some(&(first, offset)) = ids.get(id.as_str()) {
                     let message = format!(
-                        "duplicate id \"{id}\": [[source]] #{} and [[source]] #{} (line {at}) both use it",
-                        s.n, first.n
+                        "duplicate id \"{id}\": [[source]] #{} and [[source]] #{} (line {}) both use it",
+                        s.n,
+                        first.n,
+                        line_of(self.text, offset)
                     );
                     self.report(Some(span.clone()), message);
                 } else {
-                    ids.insert(id, (s, line));
+                    ids.insert(id, (s, span.start));
                 }
             }
             let Some((url, span)) = &s.url else { continue };
             let Some(canonical) = crate::clean::url::canonical(url, strip_params) else {
                 continue;
             };
-            let line = line_of(self.text, span.start);
-            if let Some(&(first, at)) = urls.get(&canonical) {
+            if let Some(&(first, offset)) = urls.get(&canonical) {
                 let message = format!(
-                    "url of {} is the same feed as {} on line {at}: both are {canonical}",
-                    s.label, first.label
+                    "url of {} is the same feed as {} on line {}: both are {canonical}",
+                    s.label,
+                    first.label,
+                    line_of(self.text, offset)
                 );
                 self.report(Some(span.clone()), message);
             } else {
-                urls.insert(canonical, (s, line));
+                urls.insert(canonical, (s, span.start));
             }
         }
         for s in &sources {
