@@ -1,5 +1,9 @@
 //! An entry's language: declared, from the feed, or detected.
 
+use std::sync::LazyLock;
+
+use whatlang::Detector;
+
 use crate::model::{Lang, LangOrigin};
 
 /// Below this many characters detection guesses too often to overrule a declaration.
@@ -54,12 +58,23 @@ const ISO_639_3_TO_1: &[(&str, &str)] = &[
     ("yid", "yi"),
 ];
 
+/// Detection compares the text with every candidate language's profile, which is
+/// most of its cost; a language hejnal cannot name would be discarded anyway.
+static DETECTOR: LazyLock<Detector> = LazyLock::new(|| {
+    Detector::with_allowlist(
+        ISO_639_3_TO_1
+            .iter()
+            .filter_map(|(three, _)| whatlang::Lang::from_code(*three))
+            .collect(),
+    )
+});
+
 /// The language of `text`, only when whatlang is sure and the text is long enough.
 pub fn detect(text: &str) -> Option<Lang> {
-    if text.chars().count() < MIN_DETECT_CHARS {
+    if text.chars().nth(MIN_DETECT_CHARS - 1).is_none() {
         return None;
     }
-    let info = whatlang::detect(text)?;
+    let info = DETECTOR.detect(text)?;
     if !info.is_reliable() {
         return None;
     }
@@ -102,6 +117,13 @@ mod tests {
                           budowie nowej linii tramwajowej i remoncie ulic w dzielnicy.";
     const ENGLISH: &str = "The mayor of Kraków met residents of Nowa Huta today to discuss the construction \
                            of a new tram line and the repair of streets in the district.";
+
+    #[test]
+    fn every_mapped_language_is_a_detection_candidate() {
+        for (three, _) in ISO_639_3_TO_1 {
+            assert!(whatlang::Lang::from_code(*three).is_some(), "{three}");
+        }
+    }
 
     #[test]
     fn detects_long_text_only() {
