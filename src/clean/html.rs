@@ -134,12 +134,28 @@ const NOT_NESTING: &[&str] = &[
     "source", "track", "p", "li", "dt", "dd", "tr", "td", "th", "option",
 ];
 
+thread_local! {
+    /// Building the allowlists costs as much as sanitizing a short summary, so each
+    /// thread keeps one builder and only swaps the base URL.
+    static BUILDER: RefCell<Builder<'static>> = RefCell::new(builder());
+}
+
 /// Sanitizes feed HTML for republishing. Relative URLs are resolved against `base`,
 /// or dropped when there is none.
 pub fn sanitize(html: &str, base: Option<&Url>) -> String {
     if nests_deeper_than(html, MAX_HTML_DEPTH) {
         return format!("<p>{}</p>", escape_html(&plain_text(html)));
     }
+    BUILDER.with_borrow_mut(|builder| {
+        builder.url_relative(match base {
+            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+            None => UrlRelative::Deny,
+        });
+        builder.clean(html).to_string()
+    })
+}
+
+fn builder() -> Builder<'static> {
     let mut builder = Builder::default();
     builder
         .tags(TAGS.iter().copied().collect())
@@ -157,12 +173,8 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> String {
             } else {
                 Some(value.into())
             }
-        })
-        .url_relative(match base {
-            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-            None => UrlRelative::Deny,
         });
-    builder.clean(html).to_string()
+    builder
 }
 
 fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
@@ -199,6 +211,11 @@ pub fn plain_text(html: &str) -> String {
 }
 
 fn nests_deeper_than(html: &str, limit: usize) -> bool {
+    // Every element is opened by a '<': with no more of them than the limit, the
+    // markup cannot nest deeper, and the tokenizer pass is not needed.
+    if html.bytes().filter(|&b| b == b'<').count() <= limit {
+        return false;
+    }
     let sink = DepthSink {
         depth: Cell::new(0),
         deepest: Cell::new(0),
@@ -239,16 +256,36 @@ impl TokenSink for DepthSink {
 /// Whitespace runs become one space; control characters go; ends are trimmed.
 pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    // Walks bytes: only non-ASCII characters need decoding to be classified.
+    while i < bytes.len() {
+        let (separates, len) = match bytes[i] {
+            b if b.is_ascii() => (b <= b' ' || b == 0x7f, 1),
+            _ => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                (c.is_whitespace() || c.is_control(), c.len_utf8())
+            }
+        };
+        if separates {
+            push_word(&mut out, &text[start..i]);
+            start = i + len;
         }
-        out.push_str(word);
+        i += len;
     }
+    push_word(&mut out, &text[start..]);
     out
+}
+
+fn push_word(out: &mut String, word: &str) {
+    if word.is_empty() {
+        return;
+    }
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(word);
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
