@@ -59,8 +59,14 @@ impl Words {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii_alphanumeric() {
-                self.buf.push(char::from(b.to_ascii_lowercase()));
-                i += 1;
+                let run = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |n| i + n);
+                let from = self.buf.len();
+                self.buf.push_str(&text[i..run]);
+                self.buf[from..].make_ascii_lowercase();
+                i = run;
             } else if b == b'<' && bytes.get(i + 1).is_some_and(|&n| starts_markup(n)) {
                 // Summaries may still carry markup; tag names are not words of the story.
                 i = bytes[i..]
@@ -109,7 +115,14 @@ impl Words {
             && phrase
                 .iter()
                 .enumerate()
-                .all(|(k, w)| self.word(i + k) == *w)
+                .all(|(k, w)| self.is_word(i + k, w))
+    }
+
+    /// Compares lengths first: almost no word is boilerplate, and that rejects it
+    /// without looking at a letter.
+    fn is_word(&self, i: usize, word: &str) -> bool {
+        let (start, end) = self.spans[i];
+        end - start == word.len() && self.word(i) == word
     }
 
     fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
