@@ -207,7 +207,7 @@ pub fn plain_text(html: &str) -> String {
     // The sink never asks to pause for scripts, so one feed consumes the whole input.
     let _ = tokenizer.feed(&queue);
     tokenizer.end();
-    collapse_whitespace(&tokenizer.sink.text.borrow())
+    tokenizer.sink.text.take().out
 }
 
 fn nests_deeper_than(html: &str, limit: usize) -> bool {
@@ -255,37 +255,58 @@ impl TokenSink for DepthSink {
 
 /// Whitespace runs become one space; control characters go; ends are trimmed.
 pub fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    // Walks bytes: only non-ASCII characters need decoding to be classified.
-    while i < bytes.len() {
-        let (separates, len) = match bytes[i] {
-            b if b.is_ascii() => (b <= b' ' || b == 0x7f, 1),
-            _ => {
-                let c = text[i..].chars().next().unwrap_or_default();
-                (c.is_whitespace() || c.is_control(), c.len_utf8())
-            }
-        };
-        if separates {
-            push_word(&mut out, &text[start..i]);
-            start = i + len;
-        }
-        i += len;
-    }
-    push_word(&mut out, &text[start..]);
-    out
+    let mut words = Collapsed::default();
+    words.push(text);
+    words.out
 }
 
-fn push_word(out: &mut String, word: &str) {
-    if word.is_empty() {
-        return;
+/// Text with whitespace collapsed as it is appended, so the words of a page are
+/// copied once.
+#[derive(Default)]
+struct Collapsed {
+    out: String,
+    /// A separator came after the last word; it becomes a space if a word follows.
+    space: bool,
+}
+
+impl Collapsed {
+    fn push(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        // Walks bytes: only non-ASCII characters need decoding to be classified.
+        while i < bytes.len() {
+            let (separates, len) = match bytes[i] {
+                b if b.is_ascii() => (b <= b' ' || b == 0x7f, 1),
+                _ => {
+                    let c = text[i..].chars().next().unwrap_or_default();
+                    (c.is_whitespace() || c.is_control(), c.len_utf8())
+                }
+            };
+            if separates {
+                self.push_word(&text[start..i]);
+                self.separate();
+                start = i + len;
+            }
+            i += len;
+        }
+        self.push_word(&text[start..]);
     }
-    if !out.is_empty() {
-        out.push(' ');
+
+    fn separate(&mut self) {
+        self.space = true;
     }
-    out.push_str(word);
+
+    fn push_word(&mut self, word: &str) {
+        if word.is_empty() {
+            return;
+        }
+        if self.space && !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        self.space = false;
+        self.out.push_str(word);
+    }
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -307,17 +328,16 @@ pub fn escape_html(text: &str) -> String {
 /// Collects character tokens; a tokenizer alone needs no tree, so any nesting depth is fine.
 #[derive(Default)]
 struct TextSink {
-    text: RefCell<String>,
+    text: RefCell<Collapsed>,
     /// The element whose content is being skipped (a script, a style…).
     skipping: RefCell<Option<String>>,
-    pending_space: Cell<bool>,
 }
 
 impl TextSink {
     fn tag(&self, tag: &Tag) -> TokenSinkResult<()> {
         let name: &str = &tag.name;
         if BLOCKS.contains(&name) {
-            self.pending_space.set(true);
+            self.text.borrow_mut().separate();
         }
         let mut skipping = self.skipping.borrow_mut();
         match tag.kind {
@@ -350,11 +370,7 @@ impl TextSink {
         if self.skipping.borrow().is_some() {
             return;
         }
-        let mut text = self.text.borrow_mut();
-        if self.pending_space.replace(false) {
-            text.push(' ');
-        }
-        text.push_str(chars);
+        self.text.borrow_mut().push(chars);
     }
 }
 
