@@ -148,7 +148,7 @@ static DETECTOR: LazyLock<Detector> = LazyLock::new(|| {
 
 /// The language of `text`, only when whatlang is sure and the text is long enough.
 pub fn detect(text: &str) -> Option<Lang> {
-    if text.chars().nth(MIN_DETECT_CHARS - 1).is_none() {
+    if text.chars().count() < MIN_DETECT_CHARS {
         return None;
     }
     let info = DETECTOR.detect(text)?;
