@@ -50,24 +50,39 @@ impl Words {
         &self.buf[start..end]
     }
 
+    /// Walks bytes rather than chars: feed text is mostly ASCII, and only the
+    /// rest needs decoding and Unicode tables.
     fn fill(&mut self, text: &str) {
+        let bytes = text.as_bytes();
         let mut start = 0;
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            // Summaries may still carry markup; tag names are not words of the story.
-            if c == '<'
-                && chars
-                    .peek()
-                    .is_some_and(|n| n.is_ascii_alphabetic() || "/!?".contains(*n))
-            {
-                for t in chars.by_ref() {
-                    if t == '>' {
-                        break;
-                    }
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphanumeric() {
+                let run = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |n| i + n);
+                let from = self.buf.len();
+                self.buf.push_str(&text[i..run]);
+                self.buf[from..].make_ascii_lowercase();
+                i = run;
+            } else if b == b'<' && bytes.get(i + 1).is_some_and(|&n| starts_markup(n)) {
+                // Summaries may still carry markup; tag names are not words of the story.
+                i = bytes[i..]
+                    .iter()
+                    .position(|&t| t == b'>')
+                    .map_or(bytes.len(), |end| i + end + 1);
+                self.end_word(&mut start);
+            } else if b.is_ascii() {
+                self.end_word(&mut start);
+                i += 1;
+            } else {
+                let c = text[i..].chars().next().unwrap_or_default();
+                if !fold(c, &mut self.buf) {
+                    self.end_word(&mut start);
                 }
-                self.end_word(&mut start);
-            } else if !fold(c, &mut self.buf) {
-                self.end_word(&mut start);
+                i += c.len_utf8();
             }
         }
         self.end_word(&mut start);
@@ -100,12 +115,24 @@ impl Words {
             && phrase
                 .iter()
                 .enumerate()
-                .all(|(k, w)| self.word(i + k) == *w)
+                .all(|(k, w)| self.is_word(i + k, w))
+    }
+
+    /// Compares lengths first: almost no word is boilerplate, and that rejects it
+    /// without looking at a letter.
+    fn is_word(&self, i: usize, word: &str) -> bool {
+        let (start, end) = self.spans[i];
+        end - start == word.len() && self.word(i) == word
     }
 
     fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
         (0..self.spans.len()).map(|i| xxh3_64(self.word(i).as_bytes()))
     }
+}
+
+/// Whether `<` followed by `next` opens a tag, a comment or a declaration.
+fn starts_markup(next: u8) -> bool {
+    next.is_ascii_alphabetic() || matches!(next, b'/' | b'!' | b'?')
 }
 
 /// Appends the folded form of `c` to `out`; false when `c` separates words.
@@ -171,33 +198,19 @@ pub fn normalize(text: &str) -> String {
 /// The SimHash of a title and its text: of the text alone when it has at least
 /// `BODY_ALONE_WORDS` words, else of both. 0 when neither has a single word.
 pub fn simhash(title: &str, text: &str) -> u64 {
-    let mut acc = [0i32; 64];
+    let mut acc = BitVotes::new();
     let text_words: Vec<u64> = Words::of(text).hashes().collect();
-    let mut any = false;
     if text_words.len() < BODY_ALONE_WORDS {
-        for h in Words::of(title).hashes() {
-            add(&mut acc, h, 1);
-            any = true;
-        }
+        Words::of(title).hashes().for_each(|h| acc.add(h));
     }
     if text_words.len() < SHINGLE {
-        for &h in &text_words {
-            add(&mut acc, h, 1);
-            any = true;
-        }
+        text_words.iter().for_each(|&h| acc.add(h));
     } else {
-        for window in text_words.windows(SHINGLE) {
-            add(&mut acc, shingle_hash(window), 1);
-            any = true;
-        }
+        text_words
+            .windows(SHINGLE)
+            .for_each(|w| acc.add(shingle_hash(w)));
     }
-    if !any {
-        return 0;
-    }
-    acc.iter()
-        .enumerate()
-        .filter(|(_, v)| **v > 0)
-        .fold(0u64, |bits, (i, _)| bits | (1 << i))
+    acc.fingerprint()
 }
 
 /// One word lower-cased, without diacritics and without anything that is not a
@@ -218,13 +231,36 @@ fn shingle_hash(words: &[u64]) -> u64 {
     xxh3_64(&bytes)
 }
 
-fn add(acc: &mut [i32; 64], hash: u64, weight: i32) {
-    for (i, slot) in acc.iter_mut().enumerate() {
-        if hash >> i & 1 == 1 {
-            *slot += weight;
-        } else {
-            *slot -= weight;
+/// Per bit, how many hashes set it: a bit of the fingerprint is set when more
+/// hashes set it than leave it clear. Counting ones (rather than adding and
+/// subtracting a vote) has no branch, so the compiler vectorizes it.
+struct BitVotes {
+    ones: [u32; 64],
+    hashes: u32,
+}
+
+impl BitVotes {
+    fn new() -> BitVotes {
+        BitVotes {
+            ones: [0; 64],
+            hashes: 0,
         }
+    }
+
+    fn add(&mut self, hash: u64) {
+        for (i, slot) in self.ones.iter_mut().enumerate() {
+            *slot += (hash >> i & 1) as u32;
+        }
+        self.hashes += 1;
+    }
+
+    /// 0 when no hash was added.
+    fn fingerprint(&self) -> u64 {
+        self.ones
+            .iter()
+            .enumerate()
+            .filter(|(_, ones)| 2 * **ones > self.hashes)
+            .fold(0u64, |bits, (i, _)| bits | (1 << i))
     }
 }
 

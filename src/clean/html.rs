@@ -134,12 +134,28 @@ const NOT_NESTING: &[&str] = &[
     "source", "track", "p", "li", "dt", "dd", "tr", "td", "th", "option",
 ];
 
+thread_local! {
+    /// Building the allowlists costs as much as sanitizing a short summary, so each
+    /// thread keeps one builder and only swaps the base URL.
+    static BUILDER: RefCell<Builder<'static>> = RefCell::new(builder());
+}
+
 /// Sanitizes feed HTML for republishing. Relative URLs are resolved against `base`,
 /// or dropped when there is none.
 pub fn sanitize(html: &str, base: Option<&Url>) -> String {
     if nests_deeper_than(html, MAX_HTML_DEPTH) {
         return format!("<p>{}</p>", escape_html(&plain_text(html)));
     }
+    BUILDER.with_borrow_mut(|builder| {
+        builder.url_relative(match base {
+            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+            None => UrlRelative::Deny,
+        });
+        builder.clean(html).to_string()
+    })
+}
+
+fn builder() -> Builder<'static> {
     let mut builder = Builder::default();
     builder
         .tags(TAGS.iter().copied().collect())
@@ -157,12 +173,8 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> String {
             } else {
                 Some(value.into())
             }
-        })
-        .url_relative(match base {
-            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-            None => UrlRelative::Deny,
         });
-    builder.clean(html).to_string()
+    builder
 }
 
 fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
@@ -195,10 +207,15 @@ pub fn plain_text(html: &str) -> String {
     // The sink never asks to pause for scripts, so one feed consumes the whole input.
     let _ = tokenizer.feed(&queue);
     tokenizer.end();
-    collapse_whitespace(&tokenizer.sink.text.borrow())
+    tokenizer.sink.text.take().out
 }
 
 fn nests_deeper_than(html: &str, limit: usize) -> bool {
+    // Every element is opened by a '<': with no more of them than the limit, the
+    // markup cannot nest deeper, and the tokenizer pass is not needed.
+    if html.bytes().filter(|&b| b == b'<').count() <= limit {
+        return false;
+    }
     let sink = DepthSink {
         depth: Cell::new(0),
         deepest: Cell::new(0),
@@ -238,17 +255,58 @@ impl TokenSink for DepthSink {
 
 /// Whitespace runs become one space; control characters go; ends are trimmed.
 pub fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut words = Collapsed::default();
+    words.push(text);
+    words.out
+}
+
+/// Text with whitespace collapsed as it is appended, so the words of a page are
+/// copied once.
+#[derive(Default)]
+struct Collapsed {
+    out: String,
+    /// A separator came after the last word; it becomes a space if a word follows.
+    space: bool,
+}
+
+impl Collapsed {
+    fn push(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        // Walks bytes: only non-ASCII characters need decoding to be classified.
+        while i < bytes.len() {
+            let (separates, len) = match bytes[i] {
+                b if b.is_ascii() => (b <= b' ' || b == 0x7f, 1),
+                _ => {
+                    let c = text[i..].chars().next().unwrap_or_default();
+                    (c.is_whitespace() || c.is_control(), c.len_utf8())
+                }
+            };
+            if separates {
+                self.push_word(&text[start..i]);
+                self.separate();
+                start = i + len;
+            }
+            i += len;
         }
-        out.push_str(word);
+        self.push_word(&text[start..]);
     }
-    out
+
+    fn separate(&mut self) {
+        self.space = true;
+    }
+
+    fn push_word(&mut self, word: &str) {
+        if word.is_empty() {
+            return;
+        }
+        if self.space && !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        self.space = false;
+        self.out.push_str(word);
+    }
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -270,17 +328,16 @@ pub fn escape_html(text: &str) -> String {
 /// Collects character tokens; a tokenizer alone needs no tree, so any nesting depth is fine.
 #[derive(Default)]
 struct TextSink {
-    text: RefCell<String>,
+    text: RefCell<Collapsed>,
     /// The element whose content is being skipped (a script, a style…).
     skipping: RefCell<Option<String>>,
-    pending_space: Cell<bool>,
 }
 
 impl TextSink {
     fn tag(&self, tag: &Tag) -> TokenSinkResult<()> {
         let name: &str = &tag.name;
         if BLOCKS.contains(&name) {
-            self.pending_space.set(true);
+            self.text.borrow_mut().separate();
         }
         let mut skipping = self.skipping.borrow_mut();
         match tag.kind {
@@ -313,11 +370,7 @@ impl TextSink {
         if self.skipping.borrow().is_some() {
             return;
         }
-        let mut text = self.text.borrow_mut();
-        if self.pending_space.replace(false) {
-            text.push(' ');
-        }
-        text.push_str(chars);
+        self.text.borrow_mut().push(chars);
     }
 }
 
