@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -12,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::Utc;
+use chrono::{Timelike, Utc};
 
 use crate::status::Status;
 
@@ -27,16 +28,34 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// How long a cached file is served without asking the disk whether it was
+/// replaced: a newly published file is served at most this much later. A
+/// `stat` per request would cost more than the rest of a 304.
+const RECHECK: Duration = Duration::from_millis(100);
+
 /// One published file as it is sent, with its precompressed siblings.
 #[derive(Debug)]
 struct Cached {
     modified: SystemTime,
     len: u64,
-    identity: Bytes,
-    gzip: Option<Bytes>,
-    brotli: Option<Bytes>,
+    identity: Encoded,
+    gzip: Option<Encoded>,
+    brotli: Option<Encoded>,
+    /// The ETag of the file itself, which a conditional request may name
+    /// whatever coding it asks for.
     etag: String,
-    last_modified: String,
+    last_modified: HeaderValue,
+    modified_at: chrono::DateTime<chrono::FixedOffset>,
+    /// When the disk last said this is the current file, in milliseconds
+    /// since the site was opened.
+    checked: AtomicU64,
+}
+
+/// One coding of a file: its body and its ETag, ready to send.
+#[derive(Debug)]
+struct Encoded {
+    body: Bytes,
+    etag: HeaderValue,
 }
 
 pub struct Site {
@@ -44,6 +63,7 @@ pub struct Site {
     status: Arc<Status>,
     cache_control: HeaderValue,
     files: RwLock<HashMap<PathBuf, Arc<Cached>>>,
+    opened: Instant,
 }
 
 impl Site {
@@ -57,50 +77,88 @@ impl Site {
             status,
             cache_control,
             files: RwLock::new(HashMap::new()),
+            opened: Instant::now(),
         })
     }
 
     /// Reads a file from the output dir, reusing what is cached while its size and
-    /// modification time are unchanged (publish replaces files by rename).
+    /// modification time are unchanged (publish replaces files by rename), and
+    /// asking the disk about a cached file at most every `RECHECK`.
     fn load(&self, relative: &Path) -> Option<Arc<Cached>> {
+        let now = self.millis();
+        let cached = self.read_cache().get(relative).cloned();
+        if let Some(hit) = &cached
+            && Duration::from_millis(now.saturating_sub(hit.checked.load(Ordering::Relaxed)))
+                < RECHECK
+        {
+            return cached;
+        }
         let path = self.root.join(relative);
         let meta = std::fs::metadata(&path).ok()?;
         if !meta.is_file() {
             return None;
         }
         let modified = meta.modified().ok()?;
-        if let Some(hit) = self.read_cache().get(relative)
+        if let Some(hit) = cached
             && hit.modified == modified
             && hit.len == meta.len()
         {
-            return Some(Arc::clone(hit));
+            hit.checked.store(now, Ordering::Relaxed);
+            return Some(hit);
         }
-        let identity = std::fs::read(&path).ok()?;
-        let sibling = |ext: &str| {
-            let mut name = path.clone().into_os_string();
-            name.push(ext);
-            std::fs::read(PathBuf::from(name)).ok().map(Bytes::from)
-        };
-        let hash = xxhash_rust::xxh3::xxh3_64(&identity);
-        let cached = Arc::new(Cached {
-            modified,
-            len: meta.len(),
-            gzip: sibling(".gz"),
-            brotli: sibling(".br"),
-            etag: format!("\"{hash:016x}\""),
-            last_modified: httpdate(modified),
-            identity: Bytes::from(identity),
-        });
+        let fresh = Arc::new(Cached::read(&path, modified, meta.len(), now)?);
         if let Ok(mut files) = self.files.write() {
-            files.insert(relative.to_path_buf(), Arc::clone(&cached));
+            files.insert(relative.to_path_buf(), Arc::clone(&fresh));
         }
-        Some(cached)
+        Some(fresh)
+    }
+
+    fn millis(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, Arc<Cached>>> {
         self.files
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Cached {
+    fn read(path: &Path, modified: SystemTime, len: u64, now: u64) -> Option<Cached> {
+        let identity = std::fs::read(path).ok()?;
+        let hash = xxhash_rust::xxh3::xxh3_64(&identity);
+        let etag = format!("\"{hash:016x}\"");
+        let sibling = |ext: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".");
+            name.push(ext);
+            let body = std::fs::read(PathBuf::from(name)).ok()?;
+            Encoded::new(Bytes::from(body), &tagged(&etag, ext))
+        };
+        let modified_at = chrono::DateTime::<Utc>::from(modified).fixed_offset();
+        Some(Cached {
+            modified,
+            len,
+            gzip: sibling("gz"),
+            brotli: sibling("br"),
+            identity: Encoded::new(Bytes::from(identity), &etag)?,
+            last_modified: HeaderValue::from_str(&httpdate(modified)).ok()?,
+            // HTTP dates have whole seconds: a client's copy from the same
+            // second is as new as the file.
+            modified_at: modified_at.with_nanosecond(0).unwrap_or(modified_at),
+            etag,
+            checked: AtomicU64::new(now),
+        })
+    }
+}
+
+impl Encoded {
+    fn new(body: Bytes, etag: &str) -> Option<Encoded> {
+        Some(Encoded {
+            body,
+            etag: HeaderValue::from_str(etag).ok()?,
+        })
     }
 }
 
@@ -263,6 +321,9 @@ enum Coding {
 
 /// The best coding the client accepts among those we have ready.
 fn negotiate(headers: &HeaderMap, cached: &Cached) -> Coding {
+    if !headers.contains_key(header::ACCEPT_ENCODING) {
+        return Coding::Identity;
+    }
     let accept = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -290,31 +351,22 @@ fn negotiate(headers: &HeaderMap, cached: &Cached) -> Coding {
 }
 
 fn respond(site: &Site, relative: &Path, cached: &Cached, headers: &HeaderMap) -> Response {
-    let coding = negotiate(headers, cached);
-    let (body, encoding, etag) = match coding {
-        Coding::Brotli => (
-            cached.brotli.clone(),
-            Some("br"),
-            tagged(&cached.etag, "br"),
-        ),
-        Coding::Gzip => (
-            cached.gzip.clone(),
-            Some("gzip"),
-            tagged(&cached.etag, "gz"),
-        ),
-        Coding::Identity => (Some(cached.identity.clone()), None, cached.etag.clone()),
+    let (encoded, encoding) = match negotiate(headers, cached) {
+        Coding::Brotli => (cached.brotli.as_ref(), Some("br")),
+        Coding::Gzip => (cached.gzip.as_ref(), Some("gzip")),
+        Coding::Identity => (None, None),
     };
-    let body = body.unwrap_or_else(|| cached.identity.clone());
+    let encoded = encoded.unwrap_or(&cached.identity);
 
-    let mut response = if not_modified(headers, cached, &etag) {
+    let mut response = if not_modified(headers, cached, &encoded.etag) {
         Response::builder()
             .status(StatusCode::NOT_MODIFIED)
             .body(Body::empty())
     } else {
         Response::builder()
             .status(StatusCode::OK)
-            .header(header::CONTENT_LENGTH, body.len())
-            .body(Body::from(body))
+            .header(header::CONTENT_LENGTH, encoded.body.len())
+            .body(Body::from(encoded.body.clone()))
     }
     .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
 
@@ -323,12 +375,8 @@ fn respond(site: &Site, relative: &Path, cached: &Cached, headers: &HeaderMap) -
         header::CONTENT_TYPE,
         HeaderValue::from_static(for_browsers(content_type(relative), headers)),
     );
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&cached.last_modified) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
+    h.insert(header::ETAG, encoded.etag.clone());
+    h.insert(header::LAST_MODIFIED, cached.last_modified.clone());
     h.insert(header::CACHE_CONTROL, site.cache_control.clone());
     h.insert(
         header::VARY,
@@ -349,7 +397,7 @@ fn tagged(etag: &str, suffix: &str) -> String {
     format!("{}-{suffix}\"", etag.trim_end_matches('"'))
 }
 
-fn not_modified(headers: &HeaderMap, cached: &Cached, etag: &str) -> bool {
+fn not_modified(headers: &HeaderMap, cached: &Cached, etag: &HeaderValue) -> bool {
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -357,20 +405,61 @@ fn not_modified(headers: &HeaderMap, cached: &Cached, etag: &str) -> bool {
         let plain = cached.etag.as_str();
         return inm.split(',').map(str::trim).any(|candidate| {
             let candidate = candidate.trim_start_matches("W/");
-            candidate == "*" || candidate == etag || candidate == plain
+            candidate == "*" || candidate.as_bytes() == etag.as_bytes() || candidate == plain
         });
     }
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-        .is_some_and(|since| {
-            chrono::DateTime::parse_from_rfc2822(&cached.last_modified)
-                .is_ok_and(|modified| modified <= since)
-        })
+        .is_some_and(|since| cached.modified_at <= since)
 }
 
 fn httpdate(t: SystemTime) -> String {
     let at: chrono::DateTime<Utc> = t.into();
     at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn get(app: &Router, path: &str) -> (StatusCode, Bytes) {
+        let request = axum::http::Request::get(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = app
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn a_republished_file_is_served_within_the_recheck_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let feed = dir.path().join("feed.xml");
+        std::fs::write(&feed, "old").expect("write");
+        let site = Site::new(
+            dir.path().to_path_buf(),
+            Arc::new(Status::serve_only()),
+            Duration::from_secs(60),
+        );
+        let app = router(site);
+        assert_eq!(get(&app, "/feed.xml").await.1, "old");
+        let fresh = dir.path().join(".feed.xml.tmp");
+        std::fs::write(&fresh, "new, longer").expect("write");
+        std::fs::rename(&fresh, &feed).expect("rename");
+        tokio::time::sleep(RECHECK + Duration::from_millis(20)).await;
+        assert_eq!(get(&app, "/feed.xml").await.1, "new, longer");
+        std::fs::remove_file(&feed).expect("remove");
+        tokio::time::sleep(RECHECK + Duration::from_millis(20)).await;
+        assert_eq!(get(&app, "/feed.xml").await.0, StatusCode::NOT_FOUND);
+    }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use url::Url;
 
+use super::text::Texts;
 use super::view::{self, FeedView};
 use super::{Links, OutputFile, PublishError, WriteReport, rss, write};
 use crate::config::Config;
@@ -161,7 +162,13 @@ pub fn render_month(
             config.publisher.title, month.0, month.1
         )),
         folder: format!("{FOLDER}/"),
-        ..view::combined(config, &base, &chosen, ui)
+        ..view::combined(
+            config,
+            &base,
+            &view::told(config, &chosen),
+            ui,
+            &mut Texts::own(),
+        )
     };
     let links = Links {
         hubs: Vec::new(),

@@ -43,7 +43,7 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
         ..Feed::default()
     };
     let xml = atom
-        .write_to(Vec::new())
+        .write_to(Vec::with_capacity(feed.room()))
         .map_err(|e| PublishError::render(&path, e))?;
     xsl::attach(xml, &path)
 }
@@ -63,7 +63,7 @@ fn entry(view: &ItemView) -> Entry {
             .map(|href| link(href.clone(), "alternate", "text/html"))
             .collect(),
         content: Some(Content {
-            value: Some(xhtml_div(&view.body_html)),
+            value: Some(xhtml_div(&view.body_xhtml)),
             content_type: Some("xhtml".to_string()),
             lang: Some(view.lang.to_string()),
             ..Content::default()
@@ -73,7 +73,11 @@ fn entry(view: &ItemView) -> Entry {
             id: feed_url.clone(),
             updated: fixed(view.updated),
             links: std::iter::once(link(feed_url.clone(), "self", "application/xml"))
-                .chain(lead.site().map(|site| link(site, "alternate", "text/html")))
+                .chain(
+                    lead.site
+                        .clone()
+                        .map(|site| link(site, "alternate", "text/html")),
+                )
                 .collect(),
             ..Source::default()
         }),
@@ -118,11 +122,15 @@ const VOID: &[&str] = &[
     "wbr",
 ];
 
-/// The XHTML wrapper Atom wants around `type="xhtml"` content, holding `html`
-/// re-serialized as well-formed XML. atom_syndication writes this value as it
-/// is, so every text and attribute is escaped here, every element closed, and
-/// stray end tags dropped.
-pub(crate) fn xhtml_div(html: &str) -> String {
+/// The XHTML wrapper Atom wants around `type="xhtml"` content.
+/// atom_syndication writes this value as it is, so `xhtml` must be well-formed.
+fn xhtml_div(xhtml: &str) -> String {
+    format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{xhtml}</div>")
+}
+
+/// `html` re-serialized as well-formed XML: every text and attribute escaped,
+/// every element closed, and stray end tags dropped.
+pub(crate) fn to_xhtml(html: &str) -> String {
     let sink = XhtmlSink::default();
     let tokenizer = Tokenizer::new(sink, Default::default());
     let queue = BufferQueue::default();
@@ -134,7 +142,7 @@ pub(crate) fn xhtml_div(html: &str) -> String {
     for name in tokenizer.sink.open.take().iter().rev() {
         body.push_str(&format!("</{name}>"));
     }
-    format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{body}</div>")
+    body
 }
 
 #[derive(Default)]
@@ -216,13 +224,13 @@ fn escape_xml(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::xhtml_div;
+    use super::{to_xhtml, xhtml_div};
 
     #[test]
     fn html_becomes_well_formed_xhtml_with_xml_lang() {
-        let out = xhtml_div(
+        let out = xhtml_div(&to_xhtml(
             "<div lang=\"pl\"><p>Za&nbsp;<b>1 &lt; 2 &amp; \"x\"</b><br><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"></p></div>",
-        );
+        ));
         assert_eq!(
             out,
             "<div xmlns=\"http://www.w3.org/1999/xhtml\"><div lang=\"pl\" xml:lang=\"pl\"><p>Za\u{a0}<b>1 &lt; 2 &amp; &quot;x&quot;</b><br/><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"/></p></div></div>"
@@ -232,7 +240,7 @@ mod tests {
     #[test]
     fn broken_nesting_is_closed_and_stray_end_tags_dropped() {
         assert_eq!(
-            xhtml_div("</p><b><i>x</b></div><p>y"),
+            xhtml_div(&to_xhtml("</p><b><i>x</b></div><p>y")),
             "<div xmlns=\"http://www.w3.org/1999/xhtml\"><b><i>x</i></b><p>y</p></div>"
         );
     }

@@ -1,38 +1,94 @@
 //! The HTML body of an item: one `lang`-tagged section per text, the machine
 //! translation mark, and the other sources of the story.
 
-use super::view::SourceRef;
+use super::text::Prepared;
+use super::view::{SourceRef, xml_safe};
 pub use crate::clean::html::escape_html;
 use crate::model::{Lang, Provenance, Variant};
 
 /// One text of the body.
 pub(crate) struct Section<'a> {
     pub variant: &'a Variant,
+    /// The variant's summary, sanitized.
+    pub text: &'a Prepared,
     /// The lead article, linked from a machine translation whose provenance
     /// does not name its original.
     pub original_link: Option<&'a str>,
 }
 
+/// One body in the two markups the formats carry.
+pub(crate) struct Body {
+    /// HTML, for RSS and JSON Feed.
+    pub html: String,
+    /// Well-formed XHTML, for Atom.
+    pub xhtml: String,
+}
+
 /// The body of one item. `ui` is the language of the feed's own words;
 /// `missing` is set when the story has no text in the feed's language.
+///
+/// Every piece of a body can be carried by XML already: the texts were made
+/// so when prepared, source names when resolved, links are parsed URLs,
+/// language codes are letters, and the engine is cleaned here.
 pub(crate) fn render(
+    sections: &[Section],
+    others: &[&SourceRef],
+    ui: &Lang,
+    missing: Option<&Lang>,
+) -> Body {
+    let body = |markup| render_in(markup, sections, others, ui, missing);
+    Body {
+        html: body(Markup::Html),
+        xhtml: body(Markup::Xhtml),
+    }
+}
+
+/// The markup a body is written in. The markup around the texts is the same
+/// in both but for `xml:lang`, which XML readers look at instead of `lang`.
+#[derive(Clone, Copy)]
+enum Markup {
+    Html,
+    Xhtml,
+}
+
+impl Markup {
+    /// The attributes that give an element's language.
+    fn lang(self, lang: &str) -> String {
+        let lang = escape_html(lang);
+        match self {
+            Markup::Html => format!("lang=\"{lang}\""),
+            Markup::Xhtml => format!("lang=\"{lang}\" xml:lang=\"{lang}\""),
+        }
+    }
+
+    fn text(self, text: &Prepared) -> &str {
+        match self {
+            Markup::Html => &text.html,
+            Markup::Xhtml => &text.xhtml,
+        }
+    }
+}
+
+fn render_in(
+    markup: Markup,
     sections: &[Section],
     others: &[&SourceRef],
     ui: &Lang,
     missing: Option<&Lang>,
 ) -> String {
     let words = Words::of(ui);
-    let mut html = String::new();
+    let texts: usize = sections.iter().map(|s| markup.text(s.text).len()).sum();
+    let mut html = String::with_capacity(texts + 1024);
     if let (Some(missing), Some(first)) = (missing, sections.first()) {
         html.push_str(&format!(
-            "<p lang=\"{}\"><em>{} ({})</em></p>",
-            escape_html(missing.as_str()),
+            "<p {}><em>{} ({})</em></p>",
+            markup.lang(missing.as_str()),
             words.original_text,
             escape_html(&first.variant.lang.as_str().to_ascii_uppercase()),
         ));
     }
     for section in sections {
-        html.push_str(&render_section(section));
+        html.push_str(&render_section(markup, section));
     }
     if !others.is_empty() {
         html.push_str(&render_others(others, &words));
@@ -40,15 +96,13 @@ pub(crate) fn render(
     html
 }
 
-fn render_section(section: &Section) -> String {
+fn render_section(markup: Markup, section: &Section) -> String {
     let v = section.variant;
     let words = Words::of(&v.lang);
-    // Summaries were sanitized when stored, but machine translations come back
-    // from a remote engine: cleaning again here keeps scripts out of every feed.
     let mut html = format!(
-        "<div lang=\"{}\">{}",
-        escape_html(v.lang.as_str()),
-        ammonia::clean(&v.summary)
+        "<div {}>{}",
+        markup.lang(v.lang.as_str()),
+        markup.text(section.text)
     );
     if let Some(link) = &v.link {
         html.push_str(&format!(
@@ -77,7 +131,7 @@ fn machine_mark(engine: &str, original: Option<&str>, words: &Words) -> String {
     let mut mark = format!(
         "<p><small>{} ({})",
         words.machine_translation,
-        escape_html(engine)
+        escape_html(&xml_safe(engine))
     );
     if let Some(link) = original {
         let link = escape_html(link);

@@ -6,12 +6,13 @@
 use askama::Template;
 use chrono::{DateTime, Datelike, Utc};
 
-use super::view::{FeedView, ItemView, SourceRef};
+use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{OutputFile, PublishError};
-use crate::model::{Lang, Provenance, Variant};
+use crate::clean::html::plain_text;
+use crate::model::{Lang, Provenance};
 
 /// Characters of a summary shown on the page; the feeds carry the rest.
-const EXCERPT_CHARS: usize = 160;
+pub(super) const EXCERPT_CHARS: usize = 160;
 
 /// Stories shown with an excerpt; older ones show titles only, which keeps a
 /// page of a few hundred stories small.
@@ -210,7 +211,8 @@ fn card(item: &ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Car
     }
 }
 
-fn text_view(v: &Variant, page_lang: &Lang, combined: bool, excerpt: bool) -> TextView {
+fn text_view(shown: &Shown, page_lang: &Lang, combined: bool, excerpt: bool) -> TextView {
+    let v = &shown.variant;
     let own = Words::of(&v.lang);
     let (machine, original_link) = match &v.provenance {
         Provenance::Machine {
@@ -235,7 +237,7 @@ fn text_view(v: &Variant, page_lang: &Lang, combined: bool, excerpt: bool) -> Te
         title: v.title.clone(),
         link: v.link.clone(),
         excerpt: if excerpt {
-            excerpt_of(&v.summary, EXCERPT_CHARS)
+            shown.text.excerpt().to_string()
         } else {
             String::new()
         },
@@ -254,11 +256,10 @@ fn other(source: &SourceRef) -> Other {
 }
 
 /// The start of a summary as plain text, cut at a word near `max` characters.
-/// The summary goes through the same sanitizer as the feeds' bodies, set to
-/// keep no tags at all; the page escapes the text again when it shows it.
-fn excerpt_of(summary: &str, max: usize) -> String {
-    let text = ammonia::Builder::empty().clean(summary).to_string();
-    let text = unescape_text(&text);
+/// `html` is the summary as the feeds' bodies carry it, already sanitized; the
+/// page escapes the text again when it shows it.
+pub(super) fn excerpt_of(html: &str, max: usize) -> String {
+    let text = plain_text(html);
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = String::new();
     for word in words {
@@ -276,15 +277,6 @@ fn excerpt_of(summary: &str, max: usize) -> String {
         out.push_str(word);
     }
     out
-}
-
-/// Undoes the escaping of the HTML serializer in text: it writes only these
-/// four, and `&amp;` last so that "&amp;lt;" stays "&lt;".
-fn unescape_text(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
 }
 
 fn language_name(lang: &Lang) -> String {
@@ -478,5 +470,13 @@ mod tests {
         assert_eq!(excerpt_of("<p>one two three</p>", 9), "one two…");
         assert_eq!(excerpt_of("abcdefghij", 4), "abcd…");
         assert_eq!(excerpt_of("&amp;lt;", 10), "&lt;");
+    }
+
+    #[test]
+    fn excerpts_keep_paragraphs_apart() {
+        assert_eq!(
+            excerpt_of("<p>Tram 4 is back.</p><p>Buses 124</p>", 100),
+            "Tram 4 is back. Buses 124"
+        );
     }
 }

@@ -50,7 +50,7 @@ struct JsonItem<'a> {
 struct Author<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
+    url: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -106,7 +106,8 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
             .collect(),
         items: feed.items.iter().map(item).collect(),
     };
-    let mut bytes = serde_json::to_vec_pretty(&json)
+    let mut bytes = Vec::with_capacity(feed.room());
+    serde_json::to_writer_pretty(&mut bytes, &json)
         .map_err(|e| PublishError::render(&feed.path("feed.json"), e))?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -123,7 +124,7 @@ fn item(view: &ItemView) -> JsonItem<'_> {
         date_modified: view.updated.to_rfc3339(),
         authors: vec![Author {
             name: &lead.name,
-            url: lead.site(),
+            url: lead.site.as_deref(),
         }],
         tags: Some(lead.city.as_str())
             .filter(|c| !c.trim().is_empty())
@@ -131,7 +132,7 @@ fn item(view: &ItemView) -> JsonItem<'_> {
             .collect(),
         language: view.lang.as_str(),
         hejnal: Extension {
-            variants: view.variants.iter().map(variant).collect(),
+            variants: view.variants.iter().map(|s| variant(&s.variant)).collect(),
             sources: view.sources.iter().map(source).collect(),
         },
     }

@@ -10,6 +10,7 @@ mod html;
 mod json;
 mod opml;
 mod rss;
+mod text;
 mod view;
 mod write;
 mod xsl;
@@ -98,10 +99,12 @@ pub fn render_with(
         .languages
         .first()
         .ok_or(PublishError::NoLanguages)?;
-    let chosen = view::newest(stories, config.publisher.max_items);
-    let mut feeds = vec![view::combined(config, &base, &chosen, ui)];
+    let newest = view::newest(stories, config.publisher.max_items);
+    let chosen = view::told(config, &newest);
+    let mut texts = text::Texts::shared();
+    let mut feeds = vec![view::combined(config, &base, &chosen, ui, &mut texts)];
     for lang in &config.publisher.languages {
-        feeds.push(view::single(config, &base, &chosen, lang));
+        feeds.push(view::single(config, &base, &chosen, lang, &mut texts));
     }
     let hubs = Links {
         hubs: config.publisher.websub_hubs.clone(),

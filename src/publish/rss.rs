@@ -32,7 +32,7 @@ pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u
         mark_archived(&mut channel);
     }
     let xml = channel
-        .write_to(Vec::new())
+        .write_to(Vec::with_capacity(feed.room()))
         .map_err(|e| PublishError::render(&path, e))?;
     xsl::attach(xml, &path)
 }

@@ -1,11 +1,14 @@
 //! What one published feed shows, independent of its format: every format
 //! renders the same titles, links, dates and bodies from these values.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::PublishError;
 use super::body::{self, Section};
+use super::text::{Prepared, Texts};
 use crate::config::Config;
 use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
 use crate::variants::{best_native, native_variant, variant, variants};
@@ -29,6 +32,15 @@ impl FeedView {
         format!("{}{file}", self.folder)
     }
 
+    /// Bytes to reserve for one document of this feed, so that writing it
+    /// does not move what is written already: twice the bodies, for escaping,
+    /// and a few kilobytes an item for the rest. Room never written to costs
+    /// next to nothing.
+    pub fn room(&self) -> usize {
+        let item = |i: &ItemView| 2 * i.body_html.len().max(i.body_xhtml.len()) + 4096;
+        self.items.iter().map(item).sum::<usize>() + 4096
+    }
+
     /// Absolute URL of one of this feed's files.
     pub fn url(&self, file: &str) -> String {
         join(&self.home, &self.path(file))
@@ -36,22 +48,18 @@ impl FeedView {
 }
 
 /// A source as a reader is shown it.
+#[derive(Clone)]
 pub(crate) struct SourceRef {
     pub id: String,
     pub name: String,
     pub city: String,
     /// The source's own feed.
     pub feed_url: Option<String>,
+    /// The source's web site, guessed as the root of its feed's host.
+    pub site: Option<String>,
     /// The source's article for this story.
     pub link: Option<String>,
     pub lang: Lang,
-}
-
-impl SourceRef {
-    /// The source's web site, guessed as the root of its feed's host.
-    pub fn site(&self) -> Option<String> {
-        self.feed_url.as_deref().and_then(site_of)
-    }
 }
 
 /// One story as one feed shows it.
@@ -63,12 +71,31 @@ pub(crate) struct ItemView {
     pub updated: DateTime<Utc>,
     pub lang: Lang,
     pub body_html: String,
+    /// The same body as XHTML, for Atom.
+    pub body_xhtml: String,
     /// The source whose text the item shows first: author, `<source>`, city.
     pub author: SourceRef,
     /// The texts shown in the body, in body order.
-    pub variants: Vec<Variant>,
+    pub variants: Vec<Shown>,
     /// Every source that told the story, lead first, each once.
     pub sources: Vec<SourceRef>,
+}
+
+/// One text of an item.
+pub(crate) struct Shown {
+    /// The text's language, title, link and provenance; its summary is
+    /// moved into `text`.
+    pub variant: Variant,
+    /// The summary, sanitized.
+    pub text: Arc<Prepared>,
+}
+
+impl Shown {
+    fn new(mut variant: Variant, texts: &mut Texts) -> Shown {
+        let text = texts.prepare(std::mem::take(&mut variant.summary));
+        variant.title = xml_safe(&variant.title);
+        Shown { variant, text }
+    }
 }
 
 /// The publisher's base URL as a folder, so that joining "feed.xml" stays under it.
@@ -115,8 +142,37 @@ pub(crate) fn newest(stories: &[Story], max: usize) -> Vec<&Story> {
     chosen
 }
 
+/// A story with the sources of its entries resolved once for all the feeds
+/// of a render.
+pub(crate) struct Told<'a> {
+    story: &'a Story,
+    /// One for each entry, in the story's order.
+    sources: Vec<SourceRef>,
+}
+
+/// `stories` with their sources resolved.
+pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> {
+    stories
+        .iter()
+        .map(|story| Told {
+            story,
+            sources: story
+                .entries
+                .iter()
+                .map(|stored| source_ref(config, stored))
+                .collect(),
+        })
+        .collect()
+}
+
 /// The feed with every output language side by side in each item.
-pub(crate) fn combined(config: &Config, home: &Url, stories: &[&Story], ui: &Lang) -> FeedView {
+pub(crate) fn combined(
+    config: &Config,
+    home: &Url,
+    stories: &[Told],
+    ui: &Lang,
+    texts: &mut Texts,
+) -> FeedView {
     FeedView {
         title: xml_safe(&config.publisher.title),
         description: description(config),
@@ -126,14 +182,20 @@ pub(crate) fn combined(config: &Config, home: &Url, stories: &[&Story], ui: &Lan
         updated: last_update(stories),
         items: stories
             .iter()
-            .filter_map(|story| combined_item(config, story, ui))
+            .filter_map(|told| combined_item(config, told, ui, texts))
             .collect(),
     }
 }
 
 /// The feed of one language: each story once, in that language when it has it,
 /// else in its original language, so that no story is left out.
-pub(crate) fn single(config: &Config, home: &Url, stories: &[&Story], lang: &Lang) -> FeedView {
+pub(crate) fn single(
+    config: &Config,
+    home: &Url,
+    stories: &[Told],
+    lang: &Lang,
+    texts: &mut Texts,
+) -> FeedView {
     FeedView {
         title: xml_safe(&format!(
             "{} ({})",
@@ -147,12 +209,13 @@ pub(crate) fn single(config: &Config, home: &Url, stories: &[&Story], lang: &Lan
         updated: last_update(stories),
         items: stories
             .iter()
-            .filter_map(|story| single_item(config, story, lang))
+            .filter_map(|told| single_item(told, lang, texts))
             .collect(),
     }
 }
 
-fn combined_item(config: &Config, story: &Story, ui: &Lang) -> Option<ItemView> {
+fn combined_item(config: &Config, told: &Told, ui: &Lang, texts: &mut Texts) -> Option<ItemView> {
+    let story = told.story;
     let lead = best_native(story)?;
     let present: Vec<Variant> = variants(story, &config.publisher.languages)
         .into_iter()
@@ -169,10 +232,11 @@ fn combined_item(config: &Config, story: &Story, ui: &Lang) -> Option<ItemView> 
         ui,
         missing: None,
     };
-    Some(item(config, story, lead, choice))
+    item(told, choice, texts)
 }
 
-fn single_item(config: &Config, story: &Story, lang: &Lang) -> Option<ItemView> {
+fn single_item(told: &Told, lang: &Lang, texts: &mut Texts) -> Option<ItemView> {
+    let story = told.story;
     let lead = best_native(story)?;
     let (shown, missing) = match variant(story, lang) {
         Some(v) => (v, None),
@@ -185,7 +249,7 @@ fn single_item(config: &Config, story: &Story, lang: &Lang) -> Option<ItemView> 
         ui: lang,
         missing,
     };
-    Some(item(config, story, lead, choice))
+    item(told, choice, texts)
 }
 
 /// Native texts first, then machine translations; a story whose original
@@ -214,7 +278,8 @@ struct Choice<'a> {
     missing: Option<&'a Lang>,
 }
 
-fn item(config: &Config, story: &Story, lead: &StoredEntry, choice: Choice) -> ItemView {
+fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
+    let story = told.story;
     let Choice {
         title,
         primary,
@@ -222,57 +287,58 @@ fn item(config: &Config, story: &Story, lead: &StoredEntry, choice: Choice) -> I
         ui,
         missing,
     } = choice;
-    let sources = story_sources(config, story);
-    let original = source_ref(config, lead).link;
-    let teller = source_ref(config, teller(story, lead, &primary));
+    let sources = story_sources(told);
+    // The lead entry comes first.
+    let original = told.sources.first()?.link.clone();
+    let teller = told.sources.get(teller(story, &primary))?.clone();
     let base = teller.feed_url.as_deref();
-    let shown: Vec<Variant> = shown
+    let shown: Vec<Shown> = shown
         .into_iter()
-        .map(|v| absolute_variant(v, base))
+        .map(|v| Shown::new(absolute_variant(v, base), texts))
         .collect();
-    let link = std::iter::once(&primary)
-        .chain(shown.iter())
-        .find_map(|v| absolute(v.link.as_deref()?, base))
+    // The shown texts' links are absolute already.
+    let link = primary
+        .link
+        .as_deref()
+        .and_then(|l| absolute(l, base))
+        .or_else(|| shown.iter().find_map(|s| s.variant.link.clone()))
         .or_else(|| teller.link.clone());
     let sections: Vec<Section> = shown
         .iter()
-        .map(|v| Section {
-            variant: v,
+        .map(|s| Section {
+            variant: &s.variant,
+            text: &s.text,
             original_link: original.as_deref(),
         })
         .collect();
     let others: Vec<&SourceRef> = sources.iter().filter(|s| s.id != teller.id).collect();
-    let body_html = xml_safe(&body::render(&sections, &others, ui, missing));
-    ItemView {
+    let body = body::render(&sections, &others, ui, missing);
+    Some(ItemView {
         guid: xml_safe(&story.guid),
         title: xml_safe(&title),
         link,
         published: story.published,
         updated: story.updated,
         lang: primary.lang.clone(),
-        body_html,
+        body_html: body.html,
+        body_xhtml: body.xhtml,
         author: teller,
-        variants: shown
-            .into_iter()
-            .map(|mut v| {
-                v.title = xml_safe(&v.title);
-                v
-            })
-            .collect(),
+        variants: shown,
         sources,
-    }
+    })
 }
 
-/// The entry whose source speaks for the item: the one that wrote the
-/// primary text, or the lead when that text is a machine translation.
-fn teller<'a>(story: &'a Story, lead: &'a StoredEntry, primary: &Variant) -> &'a StoredEntry {
+/// The index of the entry whose source speaks for the item: the one that
+/// wrote the primary text, or the lead (the first) when that text is a
+/// machine translation.
+fn teller(story: &Story, primary: &Variant) -> usize {
     match &primary.provenance {
         Provenance::Native { source_id } => story
             .entries
             .iter()
-            .find(|s| &s.entry.source_id == source_id && s.entry.lang == primary.lang)
-            .unwrap_or(lead),
-        Provenance::Machine { .. } => lead,
+            .position(|s| &s.entry.source_id == source_id && s.entry.lang == primary.lang)
+            .unwrap_or(0),
+        Provenance::Machine { .. } => 0,
     }
 }
 
@@ -346,11 +412,11 @@ fn next_placeholder(text: &str) -> Option<(Lang, &str, &str)> {
 }
 
 /// Every source of the story, lead first, each source once.
-fn story_sources(config: &Config, story: &Story) -> Vec<SourceRef> {
+fn story_sources(told: &Told) -> Vec<SourceRef> {
     let mut out: Vec<SourceRef> = Vec::new();
-    for stored in &story.entries {
-        if out.iter().all(|s| s.id != stored.entry.source_id) {
-            out.push(source_ref(config, stored));
+    for source in &told.sources {
+        if out.iter().all(|s| s.id != source.id) {
+            out.push(source.clone());
         }
     }
     out
@@ -370,6 +436,7 @@ fn source_ref(config: &Config, stored: &StoredEntry) -> SourceRef {
             .link
             .as_deref()
             .and_then(|l| absolute(l, feed_url.as_deref())),
+        site: feed_url.as_deref().and_then(site_of),
         feed_url,
         lang: entry.lang.clone(),
     }
@@ -410,10 +477,10 @@ fn join(home: &Url, path: &str) -> String {
         .unwrap_or_else(|_| format!("{home}{path}"))
 }
 
-fn last_update(stories: &[&Story]) -> DateTime<Utc> {
+fn last_update(stories: &[Told]) -> DateTime<Utc> {
     stories
         .iter()
-        .map(|s| s.updated)
+        .map(|s| s.story.updated)
         .max()
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
@@ -431,9 +498,21 @@ fn description(config: &Config) -> String {
 /// U+FFFE/U+FFFF): one of them in a source title would make every reader
 /// reject the whole feed.
 pub(crate) fn xml_safe(text: &str) -> String {
+    if !may_be_unsafe(text) {
+        return text.to_string();
+    }
     text.chars()
         .filter(|&c| {
             matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
         })
         .collect()
+}
+
+/// Whether `text` may hold a character XML cannot carry: a C0 control other
+/// than tab and line breaks, or U+FFFE/U+FFFF, whose UTF-8 starts with 0xEF.
+/// Nearly every text is safe, and checking bytes costs a fraction of
+/// rebuilding the text a character at a time.
+fn may_be_unsafe(text: &str) -> bool {
+    text.bytes()
+        .any(|b| b == 0xEF || (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')))
 }

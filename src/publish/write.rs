@@ -1,11 +1,13 @@
 //! Writing rendered files: only when changed, never half-written, each with
 //! gzip and brotli siblings so the server never compresses per request.
 
-use std::collections::BTreeSet;
-use std::fs::{self, File};
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File, Metadata};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use super::{OutputFile, PublishError};
 
@@ -16,6 +18,15 @@ const SIBLINGS: [&str; 2] = ["gz", "br"];
 
 /// Makes temp names unique between writers of one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Files this process found holding known bytes, so that the next write can
+/// tell them unchanged without reading them.
+static KNOWN: Mutex<Option<HashMap<PathBuf, Known>>> = Mutex::new(None);
+
+/// A file system stamps a change with a clock that may tick this coarsely:
+/// a file seen within this time of its last change could still change again
+/// without its stamp showing it, so it is not known yet.
+const STAMP_GRANULARITY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteReport {
@@ -64,8 +75,90 @@ fn target(dir: &Path, relative: &Path) -> Result<PathBuf, PublishError> {
 /// The siblings are written before the file itself, so an identical file means
 /// its siblings were finished too, unless someone removed them.
 fn is_current(target: &Path, bytes: &[u8]) -> bool {
-    fs::read(target).is_ok_and(|old| old == bytes)
-        && SIBLINGS.iter().all(|ext| sibling(target, ext).is_file())
+    same_bytes(target, bytes) && SIBLINGS.iter().all(|ext| sibling(target, ext).is_file())
+}
+
+/// Whether `target` holds `bytes`. A file whose stamp is the one it had when
+/// it was last found holding bytes of the same hash is not read again; any
+/// write to it, or a new file renamed over it, changes its stamp.
+fn same_bytes(target: &Path, bytes: &[u8]) -> bool {
+    let Ok(meta) = fs::metadata(target) else {
+        return false;
+    };
+    let hash = xxhash_rust::xxh3::xxh3_128(bytes);
+    let stamp = Stamp::of(&meta);
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let known = known.get_or_insert_with(HashMap::new);
+    if known
+        .get(target)
+        .is_some_and(|k| k.stamp == stamp && k.hash == hash)
+    {
+        return true;
+    }
+    let same = meta.len() == bytes.len() as u64 && fs::read(target).is_ok_and(|old| old == bytes);
+    match stamp.settled() {
+        Some(stamp) if same => {
+            known.insert(target.to_path_buf(), Known { stamp, hash });
+        }
+        _ => {
+            known.remove(target);
+        }
+    }
+    same
+}
+
+/// What this process found in a file.
+struct Known {
+    stamp: Stamp,
+    hash: u128,
+}
+
+/// What the file system says about a file's identity and last change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// A rename puts a new inode in place.
+    inode: u64,
+    /// The inode's last change: unlike the modification time, no one can set
+    /// it back.
+    changed: Option<SystemTime>,
+}
+
+impl Stamp {
+    #[cfg(unix)]
+    fn of(meta: &Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        let changed = u64::try_from(meta.ctime())
+            .ok()
+            .zip(u32::try_from(meta.ctime_nsec()).ok())
+            .map(|(secs, nanos)| SystemTime::UNIX_EPOCH + Duration::new(secs, nanos));
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode: meta.ino(),
+            changed,
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn of(meta: &Metadata) -> Stamp {
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode: 0,
+            changed: meta.modified().ok(),
+        }
+    }
+
+    /// The stamp, if the file's last change is far enough in the past that a
+    /// further change would get another stamp.
+    fn settled(self) -> Option<Stamp> {
+        let age = SystemTime::now().duration_since(self.changed?).ok()?;
+        (age > STAMP_GRANULARITY).then_some(self)
+    }
 }
 
 fn write_one(target: &Path, bytes: &[u8]) -> Result<(), PublishError> {
@@ -209,6 +302,31 @@ mod tests {
         assert!(feed.exists(), "a file not named by temp_name was removed");
         #[cfg(target_os = "linux")]
         assert!(!dead.exists(), "a dead writer's temp file is still there");
+    }
+
+    #[test]
+    fn a_file_changed_behind_the_writers_back_is_written_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = [OutputFile {
+            path: PathBuf::from("feed.xml"),
+            bytes: b"<rss>one</rss>".to_vec(),
+        }];
+        assert_eq!(write(dir.path(), &files).expect("write").written.len(), 1);
+        // Old enough that its stamp is trusted from now on.
+        std::thread::sleep(STAMP_GRANULARITY + Duration::from_millis(100));
+        assert_eq!(write(dir.path(), &files).expect("write").unchanged, 1);
+        assert_eq!(write(dir.path(), &files).expect("write").unchanged, 1);
+        let target = dir.path().join("feed.xml");
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .open(&target)
+            .expect("open");
+        file.write_all(b"<rss>two</rss>")
+            .expect("overwrite in place");
+        drop(file);
+        let report = write(dir.path(), &files).expect("write");
+        assert_eq!(report.written, [PathBuf::from("feed.xml")]);
+        assert_eq!(fs::read(&target).expect("read"), files[0].bytes);
     }
 
     #[test]

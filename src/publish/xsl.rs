@@ -13,28 +13,21 @@ pub(crate) const STYLESHEET: &[u8] = include_bytes!("../../assets/feed.xsl");
 /// right after the XML declaration (nothing may come before that). `path` is
 /// where the document is published: the stylesheet is linked relatively, so it
 /// comes from the same origin as the feed, which browsers require.
-pub(crate) fn attach(xml: Vec<u8>, path: &str) -> Result<Vec<u8>, PublishError> {
-    let instruction = format!(
+/// The document is changed in place: a feed is large, and a copy of it costs
+/// more than moving its bytes along.
+pub(crate) fn attach(mut xml: Vec<u8>, path: &str) -> Result<Vec<u8>, PublishError> {
+    let at = declaration_end(&xml).map_err(|reason| PublishError::render(path, reason))?;
+    let mut instruction = if at == 0 { "" } else { "\n" }.to_string();
+    instruction.push_str(&format!(
         "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
         href_from(path)
-    );
-    let at = match declaration_end(&xml) {
-        Ok(at) => at,
-        Err(reason) => return Err(PublishError::render(path, reason)),
-    };
-    let (head, rest) = xml.split_at(at);
-    let mut out = Vec::with_capacity(xml.len() + instruction.len() + 2);
-    out.extend_from_slice(head);
-    if !head.is_empty() {
-        out.push(b'\n');
-    }
-    out.extend_from_slice(instruction.as_bytes());
+    ));
     // Some writers end the declaration with a line break, some do not.
-    if !rest.starts_with(b"\n") {
-        out.push(b'\n');
+    if !xml[at..].starts_with(b"\n") {
+        instruction.push('\n');
     }
-    out.extend_from_slice(rest);
-    Ok(out)
+    xml.splice(at..at, instruction.into_bytes());
+    Ok(xml)
 }
 
 /// The stylesheet's address seen from a document at `path`: "feed.xsl" from

@@ -1,0 +1,137 @@
+//! Summaries made ready for publishing: sanitized once, in every form the
+//! formats need, and shared by every feed and page that shows them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
+use super::view::xml_safe;
+use super::{atom, html};
+
+/// One summary as the published files carry it.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// Sanitized HTML that XML can carry: the body text of RSS and JSON Feed.
+    pub html: String,
+    /// The same as well-formed XHTML: the body text of Atom.
+    pub xhtml: String,
+    /// The start of the text for the web page, made when a page first asks.
+    excerpt: OnceLock<String>,
+}
+
+impl Prepared {
+    fn of(summary: &str) -> Prepared {
+        // Summaries were sanitized when stored, but machine translations come back
+        // from a remote engine: cleaning again here keeps scripts out of every feed.
+        let html = xml_safe(&ammonia::clean(summary));
+        let xhtml = atom::to_xhtml(&html);
+        Prepared {
+            html,
+            xhtml,
+            excerpt: OnceLock::new(),
+        }
+    }
+
+    /// The start of the text as plain words, for the web page.
+    pub fn excerpt(&self) -> &str {
+        self.excerpt
+            .get_or_init(|| html::excerpt_of(&self.html, html::EXCERPT_CHARS))
+    }
+}
+
+type ByContent = HashMap<String, Arc<Prepared>, Xxh3DefaultBuilder>;
+
+/// The texts of the last render of the current files. A daemon renders mostly
+/// the same stories every cycle and sanitizing is most of the cost of a render,
+/// so the next render reuses them; only one render's texts are kept, so memory
+/// does not grow with the store.
+static LAST_RENDER: Mutex<Option<ByContent>> = Mutex::new(None);
+
+/// The prepared texts of one render, each summary prepared once.
+pub(crate) struct Texts {
+    current: ByContent,
+    /// The last render's texts, not used by this one yet.
+    previous: ByContent,
+    /// Whether this render's texts are kept for the next render.
+    keep: bool,
+}
+
+impl Texts {
+    /// Texts that start from and are kept for the renders of the current files.
+    pub fn shared() -> Texts {
+        let previous = LAST_RENDER
+            .lock()
+            .map(|mut last| last.take())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().take())
+            .unwrap_or_default();
+        Texts {
+            current: ByContent::default(),
+            previous,
+            keep: true,
+        }
+    }
+
+    /// Texts of a render whose stories the next render will not show (an
+    /// archive month): they neither use nor replace the shared ones.
+    pub fn own() -> Texts {
+        Texts {
+            current: ByContent::default(),
+            previous: ByContent::default(),
+            keep: false,
+        }
+    }
+
+    /// `summary` prepared, sanitizing it only if this render or the last has not.
+    pub fn prepare(&mut self, summary: String) -> Arc<Prepared> {
+        if let Some(done) = self.current.get(&summary) {
+            return Arc::clone(done);
+        }
+        let done = match self.previous.remove(&summary) {
+            Some(done) => done,
+            None => Arc::new(Prepared::of(&summary)),
+        };
+        self.current.insert(summary, Arc::clone(&done));
+        done
+    }
+}
+
+impl Drop for Texts {
+    fn drop(&mut self) {
+        if !self.keep {
+            return;
+        }
+        let current = std::mem::take(&mut self.current);
+        let mut last = LAST_RENDER
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *last = Some(current);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_shown_in_many_feeds_is_sanitized_once() {
+        let mut texts = Texts::own();
+        let summary = "<p>Rynek</p><script>alert(1)</script>";
+        let first = texts.prepare(summary.to_string());
+        let again = texts.prepare(summary.to_string());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(first.html, "<p>Rynek</p>");
+        assert_eq!(first.xhtml, "<p>Rynek</p>");
+    }
+
+    #[test]
+    fn a_changed_summary_is_sanitized_again_on_the_next_render() {
+        let mut last = Texts::shared();
+        last.prepare("<p>old</p>".to_string());
+        drop(last);
+        let mut next = Texts::shared();
+        let text = next.prepare("<p>new<img src=x onerror=alert(1)></p>".to_string());
+        assert_eq!(text.html, "<p>new<img src=\"x\"></p>");
+        assert_eq!(text.xhtml, "<p>new<img src=\"x\"/></p>");
+    }
+}
