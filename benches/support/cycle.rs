@@ -424,7 +424,7 @@ pub struct RssSample {
     pub rss_kib: u64,
 }
 
-/// What a soak saw: memory at the marks, and how many source fetches failed.
+/// What a soak saw: memory after the first cycle and at every tenth of the run, and how many source fetches failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Soak {
     pub samples: Vec<RssSample>,
@@ -443,7 +443,9 @@ pub fn soak(
     refresh: impl Fn(usize) -> super::farm::Feeds,
 ) -> Result<Soak, BenchError> {
     let mut library = LibraryCycle::open(config)?;
-    let marks = [1, cycles.div_ceil(2), cycles];
+    // Ten samples besides the first: enough to tell growth that levels off
+    // from growth that does not.
+    let step = cycles.div_ceil(10).max(1);
     let mut soak = Soak::default();
     for n in 1..=cycles {
         if n > 1 && refresh_every > 0 && (n - 1) % refresh_every == 0 {
@@ -452,7 +454,7 @@ pub fn soak(
         let run = library.run()?;
         soak.failed_fetches += run.failed;
         soak.new_stories += run.new_stories;
-        if marks.contains(&n) && soak.samples.last().is_none_or(|s| s.cycle != n) {
+        if n == 1 || n % step == 0 || n == cycles {
             soak.samples.push(RssSample {
                 cycle: n,
                 rss_kib: rss_kib().unwrap_or(0),
