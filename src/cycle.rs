@@ -218,15 +218,23 @@ pub async fn run(
         }
         batch.commit()?;
         report.stages.store += store_started.elapsed();
+        // Grouping what just landed keeps this core busy while the others
+        // parse and clean, instead of leaving all of it for after the last
+        // fetch. Entries are placed in the order they were stored either way,
+        // so the stories are the same.
+        if entries > 0 {
+            group(config, store, now, &mut report)?;
+        }
         control.beat();
     }
-    report.stages.fetch = fetch_started.elapsed().saturating_sub(report.stages.store);
+    report.stages.fetch = fetch_started
+        .elapsed()
+        .saturating_sub(report.stages.store + report.stages.dedupe);
 
-    let dedupe_started = Instant::now();
-    let grouped = dedupe::group(store, &config.dedupe, now)?;
-    report.new_stories = grouped.new_stories;
+    group(config, store, now, &mut report)?;
+    let pairs_started = Instant::now();
     pairs::pair(store, config, now)?;
-    report.stages.dedupe = dedupe_started.elapsed();
+    report.stages.dedupe += pairs_started.elapsed();
 
     // Translation never holds publishing up: it has its own time limit and
     // only logs its failures.
@@ -246,6 +254,19 @@ pub async fn run(
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Places every stored entry that is not in a story yet.
+fn group(
+    config: &Config,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    report: &mut CycleReport,
+) -> Result<(), CycleError> {
+    let started = Instant::now();
+    report.new_stories += dedupe::group(store, &config.dedupe, now)?.new_stories;
+    report.stages.dedupe += started.elapsed();
+    Ok(())
 }
 
 impl Harvest {
