@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entries::unassigned;
-use super::{Store, StoreError, date, from_sql_u64, micros};
+use super::{Store, StoreError, date, from_sql_u64, micros, to_sql_u64};
 use crate::clean::fingerprint::distance;
 use crate::dedupe::{Search, guid_key};
 use crate::model::StoredEntry;
@@ -64,12 +64,29 @@ pub(super) fn add_bands(
     if fingerprint == 0 {
         return Ok(());
     }
+    let dated: i64 = conn
+        .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    insert_bands(conn, entry_id, dated, fingerprint)
+}
+
+/// One row per band and statement: a single-row INSERT of values cannot stop
+/// half-way, so SQLite keeps no statement journal for it.
+fn insert_bands(
+    conn: &Connection,
+    entry_id: i64,
+    dated: i64,
+    fingerprint: u64,
+) -> rusqlite::Result<()> {
+    if fingerprint == 0 {
+        return Ok(());
+    }
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint) \
-         SELECT ?1, dated, id, fingerprint FROM entries WHERE id = ?2",
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     for band in bands(fingerprint) {
-        stmt.execute(params![band, entry_id])?;
+        stmt.execute(params![band, dated, entry_id, to_sql_u64(fingerprint)])?;
     }
     Ok(())
 }
@@ -225,6 +242,11 @@ pub struct Grouping<'a> {
 
 impl Store {
     pub fn grouping(&mut self) -> Result<Grouping<'_>, StoreError> {
+        // Setting an entry's story is checked against its foreign key, so
+        // SQLite keeps a statement journal of the pages each such UPDATE
+        // changes; spilled to a temporary file, that is a second write of
+        // every entry page. In memory it is a copy.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -508,8 +530,8 @@ impl Grouping<'_> {
             .prepare_cached("UPDATE entries SET story_id = ?2 WHERE id = ?1")?
             .execute(params![stored.id, story_id])?;
         let entry = &stored.entry;
-        add_bands(&self.tx, stored.id, entry.fingerprint)?;
         let dated = micros(entry.published.unwrap_or(stored.first_seen));
+        insert_bands(&self.tx, stored.id, dated, entry.fingerprint)?;
         let near = &mut *self.near.borrow_mut();
         near.add(
             stored.id,
