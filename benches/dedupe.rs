@@ -1,7 +1,11 @@
-//! Story grouping at scale: placing a hundred thousand entries, and what one
-//! more entry costs in a store that already holds a million.
+//! Story grouping at scale: placing the 50,000 entries of a cold cycle and a
+//! hundred thousand synthetic ones, and what one more entry costs in a store
+//! that already holds a million.
 //!
 //! `cargo bench --bench dedupe`
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -10,12 +14,15 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use hejnal::clean::fingerprint::simhash;
-use hejnal::config::DedupeConfig;
+use hejnal::config::{Config, DedupeConfig};
 use hejnal::dedupe::group;
 use hejnal::model::{Entry, Lang, LangOrigin};
 use hejnal::store::Store;
+use hejnal::{clean, parse};
 use tempfile::TempDir;
 use xxhash_rust::xxh3::xxh3_64;
+
+use support::farm::{self, FarmSpec};
 
 /// Entries stored per day: Kraków and a dozen partner cities on busy news days.
 const PER_DAY: usize = 900;
@@ -122,7 +129,8 @@ fn grouped(dir: &Path, n: usize) -> PathBuf {
     path
 }
 
-/// A fresh copy of a store file, so every run starts from the same state.
+/// A fresh copy of a store file, so every run starts from the same state. Runs
+/// share one file, overwritten: a copy can be 150 MB.
 fn copy_of(template: &Path, dir: &Path, run: usize) -> Store {
     let path = dir.join(format!("run-{run}.db"));
     std::fs::copy(template, &path).expect("bench copy");
@@ -132,18 +140,17 @@ fn copy_of(template: &Path, dir: &Path, run: usize) -> Store {
 fn group_100k(c: &mut Criterion) {
     let dir = TempDir::new().expect("temp dir");
     let n = 100_000;
-    let template = stored(dir.path(), n);
-    let mut runs = 0;
+    // Built on first use, so a filter that skips this bench skips its setup too.
+    let mut template = None;
     let mut g = c.benchmark_group("dedupe");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(60));
     g.bench_function("group 100000 stored entries", |b| {
+        let template = template.get_or_insert_with(|| stored(dir.path(), n));
         b.iter_batched(
-            || {
-                runs += 1;
-                copy_of(&template, dir.path(), runs)
-            },
+            // One file, overwritten: the last run's store is closed by then.
+            || copy_of(template, dir.path(), 1),
             |mut store| {
                 let report = group(&mut store, &settings(3), dated(n)).expect("group");
                 assert_eq!(report.new_stories + report.joined, n);
@@ -155,22 +162,83 @@ fn group_100k(c: &mut Criterion) {
     g.finish();
 }
 
+/// A store file holding what one cold cycle of the farm stores: `sources` feeds
+/// of 50 items (2–3 KB summaries, one item in ten carried by several sources),
+/// parsed, cleaned and stored a feed per transaction, none grouped yet.
+fn after_cold_cycle(dir: &Path, sources: usize) -> (PathBuf, usize) {
+    let now = Utc::now();
+    let feeds = farm::generate(&FarmSpec {
+        sources,
+        items: 50,
+        seed: 2024,
+        hosts: sources.min(200),
+        anchor: now - TimeDelta::hours(1),
+    });
+    let mut toml = "[publisher]\ntitle = \"hejnal benchmark\"\n\
+        base_url = \"https://hejnal.example/\"\nlanguages = [\"pl\", \"en\"]\n"
+        .to_string();
+    let url = |s: &farm::FarmSource| format!("http://{}{}", farm::host_ip(s.host), s.path);
+    for s in &feeds.sources {
+        toml.push_str(&support::cycle::source_table(s, &url(s)));
+    }
+    let config = Config::parse(&toml, dir.to_path_buf()).expect("bench feeds.toml");
+    let path = dir.join(format!("cold-{sources}.db"));
+    let mut store = Store::open(&path).expect("bench store");
+    let mut stored = 0;
+    for s in &feeds.sources {
+        let doc = &feeds.documents[&s.path];
+        let parsed =
+            parse::parse(&doc.body, Some(doc.content_type), &url(s), 500).expect("farm feed");
+        let source = config.source(&s.id).expect("farm source");
+        let entries = clean::clean(source, &parsed, &url(s), &[], now);
+        stored += store
+            .upsert_entries(&entries, now)
+            .expect("bench upsert")
+            .len();
+    }
+    (path, stored)
+}
+
+fn group_cold_cycle(c: &mut Criterion) {
+    let dir = TempDir::new().expect("temp dir");
+    let mut template = None;
+    let mut g = c.benchmark_group("dedupe");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20));
+    g.bench_function("group 50000 fresh entries after a cold cycle", |b| {
+        let (template, n) = template.get_or_insert_with(|| after_cold_cycle(dir.path(), 1_000));
+        b.iter_batched(
+            || copy_of(template, dir.path(), 1),
+            |mut store| {
+                let report =
+                    group(&mut store, &DedupeConfig::default(), Utc::now()).expect("group");
+                assert_eq!(report.new_stories + report.joined, *n);
+                store
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    g.finish();
+}
+
 /// One more entry, stored and grouped in a cycle of its own, in a store of `n`.
 fn add_one(c: &mut Criterion, n: usize, max_distance: u32) {
     let dir = TempDir::new().expect("temp dir");
-    let mut store = copy_of(&grouped(dir.path(), n), dir.path(), 0);
+    let mut store: Option<Store> = None;
     let mut next = n;
     let mut g = c.benchmark_group("dedupe");
     g.sample_size(50);
     let name = format!("add one entry to {n} grouped entries, max_distance {max_distance}");
     g.bench_function(name, |b| {
+        let store = store.get_or_insert_with(|| copy_of(&grouped(dir.path(), n), dir.path(), 0));
         b.iter(|| {
             // Dated among the stored ones: a full window of neighbours around it.
             let mut e = entry(next);
             e.published = Some(dated(n / 2 + next % 1000));
             next += 1;
             store.upsert_entries(&[e], dated(n)).expect("upsert");
-            black_box(group(&mut store, &settings(max_distance), dated(n)).expect("group"))
+            black_box(group(store, &settings(max_distance), dated(n)).expect("group"))
         });
     });
     g.finish();
@@ -182,5 +250,5 @@ fn add_one_entry(c: &mut Criterion) {
     add_one(c, 1_000_000, 7);
 }
 
-criterion_group!(benches, group_100k, add_one_entry);
+criterion_group!(benches, group_cold_cycle, group_100k, add_one_entry);
 criterion_main!(benches);

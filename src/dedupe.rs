@@ -28,6 +28,14 @@ pub struct GroupReport {
     pub joined: usize,
 }
 
+/// An unassigned entry about to be placed, and the dates its near duplicates may carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'e> {
+    pub entry: &'e StoredEntry,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
 /// Unassigned entries read at a time.
 const BATCH: usize = 2_000;
 
@@ -46,14 +54,17 @@ pub fn group(
         if batch.is_empty() {
             break;
         }
-        for entry in batch {
-            match home(&grouping, &entry, settings)? {
+        let searches: Vec<Search<'_>> = batch.iter().map(|e| search(e, settings)).collect();
+        grouping.meet(&searches, settings.max_distance)?;
+        for search in &searches {
+            let entry = search.entry;
+            match home(&grouping, search, settings)? {
                 Some(story_id) => {
-                    grouping.join_story(&entry, story_id, now)?;
+                    grouping.join_story(entry, story_id, now)?;
                     report.joined += 1;
                 }
                 None => {
-                    grouping.create_story(&entry, birth_date(&entry, now))?;
+                    grouping.create_story(entry, birth_date(entry, now))?;
                     report.new_stories += 1;
                 }
             }
@@ -73,21 +84,21 @@ pub fn group(
 /// The story an entry belongs to, if one exists already.
 fn home(
     grouping: &Grouping<'_>,
-    stored: &StoredEntry,
+    search: &Search<'_>,
     settings: &DedupeConfig,
 ) -> Result<Option<i64>, StoreError> {
-    let entry = &stored.entry;
+    let entry = &search.entry.entry;
     if let Some(link) = &entry.canonical_link
-        && let Some(story) = grouping.find_by_canonical_link(link)?
+        && let Some(story) = grouping.find_by_canonical_link(link)
     {
         return Ok(Some(story));
     }
     if let Some(guid) = &entry.guid
-        && let Some(story) = grouping.find_by_guid(guid, &entry.source_id)?
+        && let Some(story) = grouping.find_by_guid(guid, &entry.source_id)
     {
         return Ok(Some(story));
     }
-    near_duplicate(grouping, stored, settings)
+    near_duplicate(grouping, search, settings)
 }
 
 /// The story of the most alike telling from another source within the window:
@@ -96,23 +107,15 @@ fn home(
 /// a weekly column repeats its wording every week.
 fn near_duplicate(
     grouping: &Grouping<'_>,
-    stored: &StoredEntry,
+    search: &Search<'_>,
     settings: &DedupeConfig,
 ) -> Result<Option<i64>, StoreError> {
-    let entry = &stored.entry;
+    let entry = &search.entry.entry;
     if entry.fingerprint == 0 {
         return Ok(None);
     }
-    let (from, until) = window(stored, settings);
-    let mut candidates = grouping.same_title_candidates(&entry.title, from, until)?;
-    candidates.extend(grouping.near_candidates(
-        entry.fingerprint,
-        settings.max_distance,
-        from,
-        until,
-    )?);
-    candidates.retain(|c| c.source_id != entry.source_id);
-    if candidates.is_empty() {
+    let ids = grouping.candidates(search, settings.max_distance)?;
+    if ids.is_empty() {
         return Ok(None);
     }
     let text = plain_text(&entry.summary);
@@ -120,8 +123,9 @@ fn near_duplicate(
         title: &entry.title,
         text: &text,
     };
-    let mut best: Option<(f64, &Candidate)> = None;
-    for c in &candidates {
+    let mut best: Option<(f64, Candidate)> = None;
+    for id in ids {
+        let c = grouping.candidate(id)?;
         let other_text = plain_text(&c.summary);
         let other = Telling {
             title: &c.title,
@@ -131,14 +135,23 @@ fn near_duplicate(
             continue;
         };
         // The most alike wins; among equals, the earliest, as the story's lead is.
-        let better = best.is_none_or(|(s, b)| {
-            shared > s || (shared == s && (c.dated, c.entry_id) < (b.dated, b.entry_id))
+        let better = best.as_ref().is_none_or(|(s, b)| {
+            shared > *s || (shared == *s && (c.dated, c.entry_id) < (b.dated, b.entry_id))
         });
         if better {
             best = Some((shared, c));
         }
     }
     Ok(best.map(|(_, c)| c.story_id))
+}
+
+fn search<'e>(stored: &'e StoredEntry, settings: &DedupeConfig) -> Search<'e> {
+    let (from, until) = window(stored, settings);
+    Search {
+        entry: stored,
+        from,
+        until,
+    }
 }
 
 /// The dates an entry's near duplicates may carry.

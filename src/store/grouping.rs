@@ -1,15 +1,16 @@
 //! What story grouping asks of the store, all inside one transaction.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entries::unassigned;
-use super::{Store, StoreError, date, from_sql_u64, micros};
+use super::{Store, StoreError, date, from_sql_u64, micros, to_sql_u64};
 use crate::clean::fingerprint::distance;
-use crate::dedupe::guid_key;
+use crate::dedupe::{Search, guid_key};
 use crate::model::StoredEntry;
 
 /// Bands a fingerprint is cut into, 16 bits each.
@@ -63,12 +64,29 @@ pub(super) fn add_bands(
     if fingerprint == 0 {
         return Ok(());
     }
+    let dated: i64 = conn
+        .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    insert_bands(conn, entry_id, dated, fingerprint)
+}
+
+/// One row per band and statement: a single-row INSERT of values cannot stop
+/// half-way, so SQLite keeps no statement journal for it.
+fn insert_bands(
+    conn: &Connection,
+    entry_id: i64,
+    dated: i64,
+    fingerprint: u64,
+) -> rusqlite::Result<()> {
+    if fingerprint == 0 {
+        return Ok(());
+    }
     let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id) \
-         SELECT ?1, dated, id FROM entries WHERE id = ?2",
+        "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint) \
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     for band in bands(fingerprint) {
-        stmt.execute(params![band, entry_id])?;
+        stmt.execute(params![band, dated, entry_id, to_sql_u64(fingerprint)])?;
     }
     Ok(())
 }
@@ -114,18 +132,128 @@ fn candidate(r: &rusqlite::Row<'_>) -> rusqlite::Result<Candidate> {
     })
 }
 
+/// A grouped entry as the lookups see it; its text is read only when it
+/// turns out to be a candidate.
+#[derive(Debug, Clone)]
+struct Member {
+    story_id: i64,
+    source_id: String,
+    fingerprint: u64,
+    /// Microseconds, as stored.
+    dated: i64,
+}
+
+/// Read after the key a query matched on.
+const MEMBER_COLUMNS: &str = "id, story_id, source_id, fingerprint, dated";
+
+fn member(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, Member)> {
+    Ok((
+        r.get(at)?,
+        Member {
+            story_id: r.get(at + 1)?,
+            source_id: r.get(at + 2)?,
+            fingerprint: from_sql_u64(r.get(at + 3)?),
+            dated: r.get(at + 4)?,
+        },
+    ))
+}
+
+/// Every grouped entry the entries of one batch can meet, by each way of
+/// meeting it: read in five statements for the whole batch, not several for
+/// each entry. Entries placed during the batch join it as they are placed.
+#[derive(Debug, Default)]
+struct Neighbourhood {
+    members: HashMap<i64, Member>,
+    /// The earliest member (by date, then id) with each canonical link.
+    by_link: HashMap<String, i64>,
+    by_guid_key: HashMap<String, Vec<i64>>,
+    by_title: HashMap<String, Vec<i64>>,
+    /// Each band's (band date, entry id) pairs.
+    by_band: HashMap<i64, Vec<(i64, i64)>>,
+    /// Title and summary of the entries placed during the batch.
+    placed: HashMap<i64, (String, String)>,
+}
+
+impl Neighbourhood {
+    fn add(&mut self, id: i64, member: Member) {
+        self.members.entry(id).or_insert(member);
+    }
+
+    fn add_link(&mut self, link: &str, id: i64) {
+        let key = |id: &i64| self.members.get(id).map(|m| (m.dated, *id));
+        let earlier = match self.by_link.get(link) {
+            Some(known) => key(&id) < key(known),
+            None => true,
+        };
+        if earlier {
+            self.by_link.insert(link.to_string(), id);
+        }
+    }
+
+    fn add_to(map: &mut HashMap<String, Vec<i64>>, key: &str, id: i64) {
+        let ids = map.entry(key.to_string()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    fn add_band(&mut self, band: i64, dated: i64, id: i64) {
+        let pairs = self.by_band.entry(band).or_default();
+        if !pairs.contains(&(dated, id)) {
+            pairs.push((dated, id));
+        }
+    }
+}
+
+/// Strings travel to SQLite as hex inside one JSON array: JSON alone would
+/// lose a NUL, and a list in one parameter keeps it one statement.
+fn hex_list<'s>(items: impl Iterator<Item = &'s str>) -> String {
+    let quoted: Vec<String> = items
+        .map(|s| {
+            let mut hex = String::with_capacity(2 * s.len() + 2);
+            hex.push('"');
+            for b in s.bytes() {
+                hex.push(char::from(HEX[usize::from(b >> 4)]));
+                hex.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+            hex.push('"');
+            hex
+        })
+        .collect();
+    format!("[{}]", quoted.join(","))
+}
+
+/// Links and guids name one article whenever it was published.
+const ANY_DATE: (i64, i64) = (i64::MIN, i64::MAX);
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn int_list(items: impl Iterator<Item = i64>) -> String {
+    let items: Vec<String> = items.map(|i| i.to_string()).collect();
+    format!("[{}]", items.join(","))
+}
+
 /// One grouping pass: nothing it does is visible to others until `commit`, and
 /// a crash before that leaves every entry unassigned for the next pass.
 pub struct Grouping<'a> {
     tx: Transaction<'a>,
+    near: RefCell<Neighbourhood>,
 }
 
 impl Store {
     pub fn grouping(&mut self) -> Result<Grouping<'_>, StoreError> {
+        // Setting an entry's story is checked against its foreign key, so
+        // SQLite keeps a statement journal of the pages each such UPDATE
+        // changes; spilled to a temporary file, that is a second write of
+        // every entry page. In memory it is a copy.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        Ok(Grouping { tx })
+        Ok(Grouping {
+            tx,
+            near: RefCell::default(),
+        })
     }
 }
 
@@ -142,86 +270,212 @@ impl Grouping<'_> {
         unassigned(&self.tx, limit)
     }
 
-    /// The story of the earliest grouped entry with this canonical link, from any source.
-    pub fn find_by_canonical_link(&self, canonical_link: &str) -> Result<Option<i64>, StoreError> {
+    /// Reads every grouped entry that the lookups below can find for `batch`,
+    /// forgetting those of the batch before: they are in the database now.
+    /// Lookups for an entry not in `batch` may miss what the database holds.
+    pub fn meet(&self, batch: &[Search<'_>], max_distance: u32) -> Result<(), StoreError> {
+        let mut near = Neighbourhood::default();
+        let (Some(from), Some(until)) = (
+            batch.iter().map(|s| micros(s.from)).min(),
+            batch.iter().map(|s| micros(s.until)).max(),
+        ) else {
+            *self.near.borrow_mut() = near;
+            return Ok(());
+        };
+        let entries = || batch.iter().map(|s| &s.entry.entry);
+        let links = hex_list(entries().filter_map(|e| e.canonical_link.as_deref()));
+        for (link, id, member) in self.members_by("canonical_link", &links, ANY_DATE)? {
+            near.add(id, member);
+            near.add_link(&link, id);
+        }
+        let keys: Vec<String> = entries()
+            .filter_map(|e| e.guid.as_deref().and_then(guid_key))
+            .collect();
+        let keys = hex_list(keys.iter().map(String::as_str));
+        for (key, id, member) in self.members_by("guid_key", &keys, ANY_DATE)? {
+            near.add(id, member);
+            Neighbourhood::add_to(&mut near.by_guid_key, &key, id);
+        }
+        let titles = hex_list(entries().map(|e| e.title.as_str()));
+        for (title, id, member) in self.members_by("title", &titles, (from, until))? {
+            near.add(id, member);
+            Neighbourhood::add_to(&mut near.by_title, &title, id);
+        }
+        self.meet_bands(&mut near, batch, max_distance, (from, until))?;
+        *self.near.borrow_mut() = near;
+        Ok(())
+    }
+
+    /// Grouped entries whose `column` is one of `hex_values`, dated within
+    /// `from..=until`: (the matched value, entry id, what lookups need of it).
+    fn members_by(
+        &self,
+        column: &str,
+        hex_values: &str,
+        (from, until): (i64, i64),
+    ) -> Result<Vec<(String, i64, Member)>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {column}, {MEMBER_COLUMNS} FROM entries WHERE {column} IN \
+             (SELECT CAST(unhex(value) AS TEXT) FROM json_each(?1)) \
+             AND dated BETWEEN ?2 AND ?3 AND story_id IS NOT NULL"
+        ))?;
+        let rows = stmt.query_map(params![hex_values, from, until], |r| {
+            let (id, member) = member(r, 1)?;
+            Ok((r.get(0)?, id, member))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The fingerprint bands the batch probes that are near enough to some
+    /// probing entry, in its window, and the entries they belong to.
+    fn meet_bands(
+        &self,
+        near: &mut Neighbourhood,
+        batch: &[Search<'_>],
+        max_distance: u32,
+        (from, until): (i64, i64),
+    ) -> Result<(), StoreError> {
+        let mut probing: HashMap<i64, Vec<(i64, i64, u64)>> = HashMap::new();
+        for s in batch {
+            let fingerprint = s.entry.entry.fingerprint;
+            if fingerprint == 0 {
+                continue;
+            }
+            for probe in probes(fingerprint, max_distance) {
+                probing.entry(probe).or_default().push((
+                    micros(s.from),
+                    micros(s.until),
+                    fingerprint,
+                ));
+            }
+        }
         let mut stmt = self.tx.prepare_cached(
-            "SELECT story_id FROM entries WHERE canonical_link = ?1 AND story_id IS NOT NULL \
-             ORDER BY dated, id LIMIT 1",
+            "SELECT band, dated, entry_id, fingerprint FROM fingerprint_bands \
+             WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
         )?;
-        Ok(stmt.query_row([canonical_link], |r| r.get(0)).optional()?)
+        let rows = stmt.query_map(
+            params![int_list(probing.keys().copied()), from, until],
+            |r| {
+                let band: i64 = r.get(0)?;
+                Ok((band, r.get(1)?, r.get(2)?, from_sql_u64(r.get(3)?)))
+            },
+        )?;
+        let mut hits: Vec<(i64, i64, i64)> = Vec::new();
+        for row in rows {
+            let (band, dated, id, fingerprint) = row?;
+            let wanted = probing.get(&band).is_some_and(|all| {
+                all.iter().any(|&(f, u, probe)| {
+                    (f..=u).contains(&dated) && distance(probe, fingerprint) <= max_distance
+                })
+            });
+            if wanted {
+                hits.push((band, dated, id));
+            }
+        }
+        let unknown: BTreeSet<i64> = hits
+            .iter()
+            .map(|&(_, _, id)| id)
+            .filter(|id| !near.members.contains_key(id))
+            .collect();
+        let mut load = self.tx.prepare_cached(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM entries \
+             WHERE id IN (SELECT value FROM json_each(?1)) AND story_id IS NOT NULL"
+        ))?;
+        let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
+        for row in rows {
+            let (id, member) = row?;
+            near.add(id, member);
+        }
+        for (band, dated, id) in hits {
+            if near.members.contains_key(&id) {
+                near.add_band(band, dated, id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The story of the earliest grouped entry with this canonical link, from any source.
+    pub fn find_by_canonical_link(&self, canonical_link: &str) -> Option<i64> {
+        let near = self.near.borrow();
+        let id = near.by_link.get(canonical_link)?;
+        near.members.get(id).map(|m| m.story_id)
     }
 
     /// The story of the earliest grouped entry of another source with the same guid,
     /// when the guid is distinctive enough to name one article across sources.
-    pub fn find_by_guid(
-        &self,
-        guid: &str,
-        other_than_source: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        let Some(key) = guid_key(guid) else {
-            return Ok(None);
-        };
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT story_id FROM entries WHERE guid_key = ?1 AND source_id <> ?2 \
-             AND story_id IS NOT NULL ORDER BY dated, id LIMIT 1",
-        )?;
-        Ok(stmt
-            .query_row(params![key, other_than_source], |r| r.get(0))
-            .optional()?)
+    pub fn find_by_guid(&self, guid: &str, other_than_source: &str) -> Option<i64> {
+        let key = guid_key(guid)?;
+        let near = self.near.borrow();
+        near.by_guid_key
+            .get(&key)?
+            .iter()
+            .filter_map(|id| near.members.get(id).map(|m| (m.dated, *id, m)))
+            .filter(|(_, _, m)| m.source_id != other_than_source)
+            .min_by_key(|&(dated, id, _)| (dated, id))
+            .map(|(_, _, m)| m.story_id)
     }
 
-    /// Grouped entries dated within `from..=until` whose fingerprints are at most
-    /// `max_distance` bits from `fingerprint`. The lookup is exact up to 11 bits;
-    /// a larger `max_distance` finds only part of the farther ones.
-    pub fn near_candidates(
+    /// Ids of grouped entries of other sources dated within `from..=until` with
+    /// exactly this title, or with a fingerprint at most `max_distance` bits
+    /// away. The fingerprint lookup is exact up to 11 bits; a larger
+    /// `max_distance` finds only part of the farther ones.
+    pub fn candidates(
         &self,
-        fingerprint: u64,
+        search: &Search<'_>,
         max_distance: u32,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        if fingerprint == 0 {
-            return Ok(Vec::new());
+    ) -> Result<Vec<i64>, StoreError> {
+        let entry = &search.entry.entry;
+        let (from, until) = (micros(search.from), micros(search.until));
+        let near = self.near.borrow();
+        let in_window = |dated: i64| (from..=until).contains(&dated);
+        let mut found = BTreeSet::new();
+        for id in near.by_title.get(&entry.title).into_iter().flatten() {
+            if near.members.get(id).is_some_and(|m| in_window(m.dated)) {
+                found.insert(*id);
+            }
         }
-        let mut lookup = self.tx.prepare_cached(
-            "SELECT e.id, e.fingerprint FROM fingerprint_bands b JOIN entries e ON e.id = b.entry_id \
-             WHERE b.band = ?1 AND b.dated BETWEEN ?2 AND ?3 AND e.story_id IS NOT NULL",
-        )?;
-        let mut close = BTreeSet::new();
-        for band in probes(fingerprint, max_distance) {
-            let rows = lookup.query_map(params![band, micros(from), micros(until)], |r| {
-                Ok((r.get::<_, i64>(0)?, from_sql_u64(r.get(1)?)))
-            })?;
-            for row in rows {
-                let (id, other) = row?;
-                if distance(fingerprint, other) <= max_distance {
-                    close.insert(id);
+        if entry.fingerprint != 0 {
+            for band in probes(entry.fingerprint, max_distance) {
+                for &(dated, id) in near.by_band.get(&band).into_iter().flatten() {
+                    let close = near.members.get(&id).is_some_and(|m| {
+                        distance(entry.fingerprint, m.fingerprint) <= max_distance
+                    });
+                    if in_window(dated) && close {
+                        found.insert(id);
+                    }
                 }
             }
+        }
+        found.retain(|id| {
+            near.members
+                .get(id)
+                .is_some_and(|m| m.source_id != entry.source_id)
+        });
+        Ok(found.into_iter().collect())
+    }
+
+    /// A grouped entry with its text.
+    pub fn candidate(&self, entry_id: i64) -> Result<Candidate, StoreError> {
+        let near = self.near.borrow();
+        if let (Some(m), Some((title, summary))) =
+            (near.members.get(&entry_id), near.placed.get(&entry_id))
+        {
+            let dated = DateTime::from_timestamp_micros(m.dated)
+                .ok_or_else(|| StoreError::Corrupt(format!("date {}", m.dated)))?;
+            return Ok(Candidate {
+                entry_id,
+                story_id: m.story_id,
+                source_id: m.source_id.clone(),
+                fingerprint: m.fingerprint,
+                dated,
+                title: title.clone(),
+                summary: summary.clone(),
+            });
         }
         let mut load = self.tx.prepare_cached(&format!(
             "SELECT {CANDIDATE_COLUMNS} FROM entries WHERE id = ?1"
         ))?;
-        let mut out = Vec::with_capacity(close.len());
-        for id in close {
-            out.push(load.query_row([id], candidate)?);
-        }
-        Ok(out)
-    }
-
-    /// Grouped entries dated within `from..=until` with exactly this title.
-    pub fn same_title_candidates(
-        &self,
-        title: &str,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<Candidate>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM entries \
-             WHERE title = ?1 AND dated BETWEEN ?2 AND ?3 AND story_id IS NOT NULL"
-        ))?;
-        let rows = stmt.query_map(params![title, micros(from), micros(until)], candidate)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(load.query_row([entry_id], candidate)?)
     }
 
     /// Starts a story with `entry` as its first member. Its guid comes from the
@@ -269,12 +523,39 @@ impl Grouping<'_> {
     }
 
     /// Puts an entry into a story and indexes its fingerprint: unassigned entries
-    /// are never candidates, so upserting them stays cheap.
-    fn assign(&self, entry: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
+    /// are never candidates, so upserting them stays cheap. The entries placed
+    /// after it in this batch meet it in memory.
+    fn assign(&self, stored: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE entries SET story_id = ?2 WHERE id = ?1")?
-            .execute(params![entry.id, story_id])?;
-        add_bands(&self.tx, entry.id, entry.entry.fingerprint)?;
+            .execute(params![stored.id, story_id])?;
+        let entry = &stored.entry;
+        let dated = micros(entry.published.unwrap_or(stored.first_seen));
+        insert_bands(&self.tx, stored.id, dated, entry.fingerprint)?;
+        let near = &mut *self.near.borrow_mut();
+        near.add(
+            stored.id,
+            Member {
+                story_id,
+                source_id: entry.source_id.clone(),
+                fingerprint: entry.fingerprint,
+                dated,
+            },
+        );
+        if let Some(link) = &entry.canonical_link {
+            near.add_link(link, stored.id);
+        }
+        if let Some(key) = entry.guid.as_deref().and_then(guid_key) {
+            Neighbourhood::add_to(&mut near.by_guid_key, &key, stored.id);
+        }
+        Neighbourhood::add_to(&mut near.by_title, &entry.title, stored.id);
+        if entry.fingerprint != 0 {
+            for band in bands(entry.fingerprint) {
+                near.add_band(band, dated, stored.id);
+            }
+        }
+        near.placed
+            .insert(stored.id, (entry.title.clone(), entry.summary.clone()));
         Ok(())
     }
 

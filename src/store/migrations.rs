@@ -118,6 +118,14 @@ DROP TABLE simhash_bands;
 -- A syndicated copy usually keeps the headline: the second way to find one.
 CREATE INDEX entries_by_title ON entries (title, dated) WHERE story_id IS NOT NULL;
 "#,
+    r#"
+-- Bands carry the whole fingerprint: fingerprints are far from uniform, so a
+-- band value is shared by many entries, and telling the near ones from the far
+-- ones must not read every entry row.
+ALTER TABLE fingerprint_bands ADD COLUMN fingerprint INTEGER NOT NULL DEFAULT 0;
+UPDATE fingerprint_bands
+    SET fingerprint = (SELECT e.fingerprint FROM entries e WHERE e.id = entry_id);
+"#,
 ];
 
 /// The schema version this build writes.
