@@ -242,11 +242,6 @@ pub struct Grouping<'a> {
 
 impl Store {
     pub fn grouping(&mut self) -> Result<Grouping<'_>, StoreError> {
-        // Setting an entry's story is checked against its foreign key, so
-        // SQLite keeps a statement journal of the pages each such UPDATE
-        // changes; spilled to a temporary file, that is a second write of
-        // every entry page. In memory it is a copy.
-        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -224,6 +224,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // back so one large cycle does not leave a large WAL behind.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
+    // Setting an entry's story is checked against its foreign key, so SQLite
+    // keeps a statement journal of the pages each such UPDATE changes; spilled
+    // to a temporary file, that is a second write of every entry page.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
