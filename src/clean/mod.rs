@@ -64,7 +64,7 @@ impl Context<'_> {
             .or(non_empty(&draft.content))
             .map(|body| summary_html(body, base.as_ref()))
             .unwrap_or_default();
-        let text = html::plain_text(&summary);
+        let text = html::sanitized_text(&summary);
         let title = non_empty(&draft.title).map(title_text).unwrap_or_default();
         if title.is_empty() && link.is_none() && text.is_empty() {
             return None;
@@ -191,7 +191,7 @@ fn summary_html(body: &str, base: Option<&::url::Url>) -> String {
     if clean.len() <= MAX_SUMMARY_BYTES {
         return clean;
     }
-    let text = html::plain_text(&clean);
+    let text = html::sanitized_text(&clean);
     let budget = MAX_SUMMARY_BYTES - "<p>…</p>".len();
     let mut out = String::from("<p>");
     for c in text.chars() {
