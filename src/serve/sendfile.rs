@@ -52,6 +52,11 @@ fn regions_mut() -> std::sync::RwLockWriteGuard<'static, BTreeMap<usize, Region>
 
 /// The file and offset `buf` can be sent from, if it lies in a registered body.
 fn lookup(buf: &[u8]) -> Option<(Arc<File>, usize)> {
+    // An empty slice may point just past a body, and `sendfile` of nothing
+    // would read as a truncated file.
+    if buf.is_empty() {
+        return None;
+    }
     let start = buf.as_ptr() as usize;
     let regions = REGIONS
         .read()
@@ -160,10 +165,7 @@ impl Connection {
             // `IoSlice` is guaranteed to be ABI compatible with `iovec` on
             // Unix, and `sendmsg` only reads through the pointer.
             message.msg_iov = bufs.as_ptr().cast::<libc::iovec>().cast_mut();
-            message.msg_iovlen = bufs
-                .len()
-                .try_into()
-                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            message.msg_iovlen = bufs.len();
             // SAFETY: the socket is open (owned by `self`), and `message`
             // points at `bufs.len()` slices that live for the whole call.
             let sent = unsafe {
