@@ -17,6 +17,8 @@ use chrono::{Timelike, Utc};
 
 use crate::status::Status;
 
+mod sendfile;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
@@ -126,15 +128,15 @@ impl Site {
 
 impl Cached {
     fn read(path: &Path, modified: SystemTime, len: u64, now: u64) -> Option<Cached> {
-        let identity = std::fs::read(path).ok()?;
+        let identity = sendfile::read_body(path).ok()?;
         let hash = xxhash_rust::xxh3::xxh3_64(&identity);
         let etag = format!("\"{hash:016x}\"");
         let sibling = |ext: &str| {
             let mut name = path.as_os_str().to_owned();
             name.push(".");
             name.push(ext);
-            let body = std::fs::read(PathBuf::from(name)).ok()?;
-            Encoded::new(Bytes::from(body), &tagged(&etag, ext))
+            let body = sendfile::read_body(Path::new(&name)).ok()?;
+            Encoded::new(body, &tagged(&etag, ext))
         };
         let modified_at = chrono::DateTime::<Utc>::from(modified).fixed_offset();
         Some(Cached {
@@ -142,7 +144,7 @@ impl Cached {
             len,
             gzip: sibling("gz"),
             brotli: sibling("br"),
-            identity: Encoded::new(Bytes::from(identity), &etag)?,
+            identity: Encoded::new(identity, &etag)?,
             last_modified: HeaderValue::from_str(&httpdate(modified)).ok()?,
             // HTTP dates have whole seconds: a client's copy from the same
             // second is as new as the file.
@@ -176,7 +178,7 @@ pub async fn serve(
     site: Arc<Site>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router(site))
+    axum::serve(sendfile::Listener(listener), router(site))
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
@@ -461,5 +463,96 @@ mod tests {
         std::fs::remove_file(&feed).expect("remove");
         tokio::time::sleep(RECHECK + Duration::from_millis(20)).await;
         assert_eq!(get(&app, "/feed.xml").await.0, StatusCode::NOT_FOUND);
+    }
+
+    /// Serves `dir` on a loopback port until the test ends.
+    async fn serve_on_loopback(dir: &Path) -> std::net::SocketAddr {
+        let listener = bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let site = Site::new(
+            dir.to_path_buf(),
+            Arc::new(Status::serve_only()),
+            Duration::from_secs(60),
+        );
+        tokio::spawn(serve(listener, site, std::future::pending()));
+        addr
+    }
+
+    /// Asks for `path` on a connection with a small receive buffer, so that a
+    /// large body is still being sent while the test has not read it.
+    async fn request(addr: std::net::SocketAddr, path: &str) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("buffer size");
+        let mut stream = socket.connect(addr).await.expect("connect");
+        let ask = format!("GET {path} HTTP/1.1\r\nHost: hejnal\r\nConnection: close\r\n\r\n");
+        stream.write_all(ask.as_bytes()).await.expect("request");
+        stream
+    }
+
+    /// The body of a whole `200 OK` response.
+    fn body_of(response: &[u8]) -> &[u8] {
+        assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "not a 200");
+        let head = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("end of head");
+        &response[head + 4..]
+    }
+
+    async fn read_rest(mut stream: tokio::net::TcpStream, mut response: Vec<u8>) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        stream.read_to_end(&mut response).await.expect("response");
+        response
+    }
+
+    /// Bytes that differ at every position between two seeds and never repeat
+    /// at a multiple of a page, so a misplaced range shows.
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+    }
+
+    #[tokio::test]
+    async fn a_large_file_is_served_byte_for_byte_over_http() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let feed = pattern(3 * 1024 * 1024 + 17, 0);
+        std::fs::write(dir.path().join("feed.xml"), &feed).expect("write");
+        let addr = serve_on_loopback(dir.path()).await;
+        for _ in 0..2 {
+            let response = read_rest(request(addr, "/feed.xml").await, Vec::new()).await;
+            let body = body_of(&response);
+            assert_eq!(body.len(), feed.len());
+            assert!(body == feed.as_slice(), "body differs from the file");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_replaced_while_being_sent_arrives_whole() {
+        use tokio::io::AsyncReadExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feed.xml");
+        let old = pattern(16 * 1024 * 1024, 0);
+        let new = pattern(12 * 1024 * 1024 + 5, 0x5a);
+        std::fs::write(&path, &old).expect("write");
+        let addr = serve_on_loopback(dir.path()).await;
+
+        let mut first = request(addr, "/feed.xml").await;
+        let mut started = vec![0; 64 * 1024];
+        first.read_exact(&mut started).await.expect("start of body");
+        let fresh = dir.path().join(".feed.xml.tmp");
+        std::fs::write(&fresh, &new).expect("write");
+        std::fs::rename(&fresh, &path).expect("rename");
+        tokio::time::sleep(RECHECK + Duration::from_millis(20)).await;
+        let second = read_rest(request(addr, "/feed.xml").await, Vec::new()).await;
+        let first = read_rest(first, started).await;
+
+        assert!(
+            body_of(&first) == old.as_slice(),
+            "first response is not the old file"
+        );
+        assert!(
+            body_of(&second) == new.as_slice(),
+            "second response is not the new file"
+        );
     }
 }
