@@ -37,7 +37,7 @@ impl FeedView {
     /// and a few kilobytes an item for the rest. Room never written to costs
     /// next to nothing.
     pub fn room(&self) -> usize {
-        let item = |i: &ItemView| 2 * i.body_html.len().max(i.body_xhtml.len()) + 4096;
+        let item = |i: &ItemView| 2 * i.body_json.len().max(i.body_xhtml.len()) + 4096;
         self.items.iter().map(item).sum::<usize>() + 4096
     }
 
@@ -73,6 +73,8 @@ pub(crate) struct ItemView {
     pub body_html: String,
     /// The same body as XHTML, for Atom.
     pub body_xhtml: String,
+    /// The HTML body escaped as the contents of a JSON string.
+    pub body_json: String,
     /// The source whose text the item shows first: author, `<source>`, city.
     pub author: SourceRef,
     /// The texts shown in the body, in body order.
@@ -322,6 +324,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         lang: primary.lang.clone(),
         body_html: body.html,
         body_xhtml: body.xhtml,
+        body_json: body.json,
         author: teller,
         variants: shown,
         sources,
