@@ -18,16 +18,21 @@ pub(crate) const STYLESHEET: &[u8] = include_bytes!("../../assets/feed.xsl");
 pub(crate) fn attach(mut xml: Vec<u8>, path: &str) -> Result<Vec<u8>, PublishError> {
     let at = declaration_end(&xml).map_err(|reason| PublishError::render(path, reason))?;
     let mut instruction = if at == 0 { "" } else { "\n" }.to_string();
-    instruction.push_str(&format!(
-        "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
-        href_from(path)
-    ));
+    instruction.push_str(&self::instruction(path));
     // Some writers end the declaration with a line break, some do not.
     if !xml[at..].starts_with(b"\n") {
         instruction.push('\n');
     }
     xml.splice(at..at, instruction.into_bytes());
     Ok(xml)
+}
+
+/// The `<?xml-stylesheet?>` instruction of a document published at `path`.
+pub(crate) fn instruction(path: &str) -> String {
+    format!(
+        "<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
+        href_from(path)
+    )
 }
 
 /// The stylesheet's address seen from a document at `path`: "feed.xsl" from
