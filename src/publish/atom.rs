@@ -2,7 +2,6 @@
 //! `xml:lang`, so readers that honour it pick fonts and hyphenation per section.
 
 use std::cell::RefCell;
-use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use html5ever::tendril::StrTendril;
@@ -10,7 +9,7 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
 };
 
-use super::view::{FeedView, ItemView, xml_safe};
+use super::view::{FeedView, ItemView, escape_xml_into, xml_element, xml_link, xml_safe};
 use super::{GENERATOR, Links, PublishError, escape_html, xsl};
 
 /// Renders `feed` as its Atom document.
@@ -25,19 +24,25 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
     xml.push_str("<?xml version=\"1.0\"?>\n");
     xml.push_str(&xsl::instruction(&path));
     xml.push_str("\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"");
-    escape_into(&mut xml, feed.lang.as_str());
+    escape_xml_into(&mut xml, feed.lang.as_str());
     xml.push_str("\">");
-    element(&mut xml, "title", &feed.title);
-    element(&mut xml, "id", &own);
+    xml_element(&mut xml, "title", &feed.title);
+    xml_element(&mut xml, "id", &own);
     date(&mut xml, "updated", feed.updated);
     author(&mut xml, &feed.title);
-    element(&mut xml, "generator", GENERATOR);
-    link(&mut xml, &own, "self", Some("application/atom+xml"));
-    link(&mut xml, feed.home.as_str(), "alternate", Some("text/html"));
+    xml_element(&mut xml, "generator", GENERATOR);
+    xml_link(&mut xml, "link", &own, "self", Some("application/atom+xml"));
+    xml_link(
+        &mut xml,
+        "link",
+        feed.home.as_str(),
+        "alternate",
+        Some("text/html"),
+    );
     for hub in &links.hubs {
-        link(&mut xml, hub, "hub", None);
+        xml_link(&mut xml, "link", hub, "hub", None);
     }
-    element(&mut xml, "subtitle", &feed.description);
+    xml_element(&mut xml, "subtitle", &feed.description);
     for item in &feed.items {
         entry(&mut xml, item);
     }
@@ -48,85 +53,46 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
 fn entry(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
     xml.push_str("<entry>");
-    element(xml, "title", &view.title);
-    element(xml, "id", &view.guid);
+    xml_element(xml, "title", &view.title);
+    xml_element(xml, "id", &view.guid);
     date(xml, "updated", view.updated);
     author(xml, &lead.name);
     if !lead.city.trim().is_empty() {
         xml.push_str("<category term=\"");
-        escape_into(xml, &lead.city);
+        escape_xml_into(xml, &lead.city);
         xml.push_str("\"/>");
     }
     if let Some(href) = &view.link {
-        link(xml, href, "alternate", Some("text/html"));
+        xml_link(xml, "link", href, "alternate", Some("text/html"));
     }
     date(xml, "published", view.published);
     if let Some(feed_url) = &lead.feed_url {
         xml.push_str("<source>");
-        element(xml, "title", &lead.name);
-        element(xml, "id", feed_url);
+        xml_element(xml, "title", &lead.name);
+        xml_element(xml, "id", feed_url);
         date(xml, "updated", view.updated);
-        link(xml, feed_url, "self", Some("application/xml"));
+        xml_link(xml, "link", feed_url, "self", Some("application/xml"));
         if let Some(site) = &lead.site {
-            link(xml, site, "alternate", Some("text/html"));
+            xml_link(xml, "link", site, "alternate", Some("text/html"));
         }
         xml.push_str("</source>");
     }
     xml.push_str("<content xml:lang=\"");
-    escape_into(xml, view.lang.as_str());
+    escape_xml_into(xml, view.lang.as_str());
     // The body is well-formed XHTML already: it goes in as it is.
     xml.push_str("\" type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">");
     xml.push_str(&view.body_xhtml);
     xml.push_str("</div></content></entry>");
 }
 
-/// `<name>text</name>`, the text escaped.
-fn element(xml: &mut String, name: &str, text: &str) {
-    let _ = write!(xml, "<{name}>");
-    escape_into(xml, text);
-    let _ = write!(xml, "</{name}>");
-}
-
 fn date(xml: &mut String, name: &str, at: DateTime<Utc>) {
-    element(xml, name, &at.to_rfc3339());
+    xml_element(xml, name, &at.to_rfc3339());
 }
 
 fn author(xml: &mut String, name: &str) {
     xml.push_str("<author>");
-    element(xml, "name", name);
+    xml_element(xml, "name", name);
     xml.push_str("</author>");
-}
-
-fn link(xml: &mut String, href: &str, rel: &str, mime_type: Option<&str>) {
-    xml.push_str("<link href=\"");
-    escape_into(xml, href);
-    xml.push_str("\" rel=\"");
-    escape_into(xml, rel);
-    if let Some(mime_type) = mime_type {
-        xml.push_str("\" type=\"");
-        escape_into(xml, mime_type);
-    }
-    xml.push_str("\"/>");
-}
-
-/// Appends `text` escaped for XML content and double-quoted attributes, with
-/// the entities atom_syndication's writer uses, so the bytes stay the same.
-fn escape_into(xml: &mut String, text: &str) {
-    let mut clean = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'&' => "&amp;",
-            b'\'' => "&apos;",
-            b'"' => "&quot;",
-            _ => continue,
-        };
-        xml.push_str(&text[clean..at]);
-        xml.push_str(entity);
-        clean = at + 1;
-    }
-    xml.push_str(&text[clean..]);
 }
 
 /// Elements that never have content: XML writes them self-closed.

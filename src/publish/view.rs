@@ -572,3 +572,55 @@ fn may_be_unsafe(text: &str) -> bool {
     text.bytes()
         .any(|b| b == 0xEF || (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')))
 }
+
+/// `<name>text</name>`, the text escaped.
+pub(crate) fn xml_element(xml: &mut String, name: &str, text: &str) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+    escape_xml_into(xml, text);
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
+}
+
+/// An empty link element (`name` is "link" or "atom:link").
+pub(crate) fn xml_link(
+    xml: &mut String,
+    name: &str,
+    href: &str,
+    rel: &str,
+    mime_type: Option<&str>,
+) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push_str(" href=\"");
+    escape_xml_into(xml, href);
+    xml.push_str("\" rel=\"");
+    escape_xml_into(xml, rel);
+    if let Some(mime_type) = mime_type {
+        xml.push_str("\" type=\"");
+        escape_xml_into(xml, mime_type);
+    }
+    xml.push_str("\"/>");
+}
+
+/// Appends `text` escaped for XML content and double-quoted attributes, with
+/// the entities the rss and atom_syndication crates' writers use, so the bytes stay the same.
+pub(crate) fn escape_xml_into(xml: &mut String, text: &str) {
+    let mut clean = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\'' => "&apos;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        xml.push_str(&text[clean..at]);
+        xml.push_str(entity);
+        clean = at + 1;
+    }
+    xml.push_str(&text[clean..]);
+}
