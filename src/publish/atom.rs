@@ -3,117 +3,96 @@
 
 use std::cell::RefCell;
 
-use atom_syndication::{
-    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
-};
 use chrono::{DateTime, Utc};
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
 };
 
-use super::view::{FeedView, ItemView, xml_safe};
+use super::view::{FeedView, ItemView, escape_xml_into, xml_element, xml_link, xml_safe};
 use super::{GENERATOR, Links, PublishError, escape_html, xsl};
 
+/// Renders `feed` as its Atom document.
+///
+/// Written straight into one buffer rather than through atom_syndication's
+/// model, which would copy every body into it first; the bytes are the ones
+/// that crate writes (same element order, same escaping).
 pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
     let path = feed.path("feed.atom");
-    let atom = Feed {
-        title: Text::plain(feed.title.clone()),
-        id: feed.url("feed.atom"),
-        updated: fixed(feed.updated),
-        authors: vec![person(&feed.title)],
-        generator: Some(Generator {
-            value: GENERATOR.to_string(),
-            ..Generator::default()
-        }),
-        links: [
-            link(feed.url("feed.atom"), "self", "application/atom+xml"),
-            link(feed.home.to_string(), "alternate", "text/html"),
-        ]
-        .into_iter()
-        .chain(links.hubs.iter().map(|hub| Link {
-            href: hub.clone(),
-            rel: "hub".to_string(),
-            ..Link::default()
-        }))
-        .collect(),
-        subtitle: Some(Text::plain(feed.description.clone())),
-        lang: Some(feed.lang.to_string()),
-        entries: feed.items.iter().map(entry).collect(),
-        ..Feed::default()
-    };
-    let xml = atom
-        .write_to(Vec::with_capacity(feed.room()))
-        .map_err(|e| PublishError::render(&path, e))?;
-    xsl::attach(xml, &path)
+    let own = feed.url("feed.atom");
+    let mut xml = String::with_capacity(feed.room());
+    xml.push_str("<?xml version=\"1.0\"?>\n");
+    xml.push_str(&xsl::instruction(&path));
+    xml.push_str("\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"");
+    escape_xml_into(&mut xml, feed.lang.as_str());
+    xml.push_str("\">");
+    xml_element(&mut xml, "title", &feed.title);
+    xml_element(&mut xml, "id", &own);
+    date(&mut xml, "updated", feed.updated);
+    author(&mut xml, &feed.title);
+    xml_element(&mut xml, "generator", GENERATOR);
+    xml_link(&mut xml, "link", &own, "self", Some("application/atom+xml"));
+    xml_link(
+        &mut xml,
+        "link",
+        feed.home.as_str(),
+        "alternate",
+        Some("text/html"),
+    );
+    for hub in &links.hubs {
+        xml_link(&mut xml, "link", hub, "hub", None);
+    }
+    xml_element(&mut xml, "subtitle", &feed.description);
+    for item in &feed.items {
+        entry(&mut xml, item);
+    }
+    xml.push_str("</feed>");
+    Ok(xml.into_bytes())
 }
 
-fn entry(view: &ItemView) -> Entry {
+fn entry(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
-    Entry {
-        title: Text::plain(view.title.clone()),
-        id: view.guid.clone(),
-        updated: fixed(view.updated),
-        published: Some(fixed(view.published)),
-        authors: vec![person(&lead.name)],
-        categories: city(&lead.city),
-        links: view
-            .link
-            .iter()
-            .map(|href| link(href.clone(), "alternate", "text/html"))
-            .collect(),
-        content: Some(Content {
-            value: Some(xhtml_div(&view.body_xhtml)),
-            content_type: Some("xhtml".to_string()),
-            lang: Some(view.lang.to_string()),
-            ..Content::default()
-        }),
-        source: lead.feed_url.as_ref().map(|feed_url| Source {
-            title: Text::plain(lead.name.clone()),
-            id: feed_url.clone(),
-            updated: fixed(view.updated),
-            links: std::iter::once(link(feed_url.clone(), "self", "application/xml"))
-                .chain(
-                    lead.site
-                        .clone()
-                        .map(|site| link(site, "alternate", "text/html")),
-                )
-                .collect(),
-            ..Source::default()
-        }),
-        ..Entry::default()
+    xml.push_str("<entry>");
+    xml_element(xml, "title", &view.title);
+    xml_element(xml, "id", &view.guid);
+    date(xml, "updated", view.updated);
+    author(xml, &lead.name);
+    if !lead.city.trim().is_empty() {
+        xml.push_str("<category term=\"");
+        escape_xml_into(xml, &lead.city);
+        xml.push_str("\"/>");
     }
+    if let Some(href) = &view.link {
+        xml_link(xml, "link", href, "alternate", Some("text/html"));
+    }
+    date(xml, "published", view.published);
+    if let Some(feed_url) = &lead.feed_url {
+        xml.push_str("<source>");
+        xml_element(xml, "title", &lead.name);
+        xml_element(xml, "id", feed_url);
+        date(xml, "updated", view.updated);
+        xml_link(xml, "link", feed_url, "self", Some("application/xml"));
+        if let Some(site) = &lead.site {
+            xml_link(xml, "link", site, "alternate", Some("text/html"));
+        }
+        xml.push_str("</source>");
+    }
+    xml.push_str("<content xml:lang=\"");
+    escape_xml_into(xml, view.lang.as_str());
+    // The body is well-formed XHTML already: it goes in as it is.
+    xml.push_str("\" type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">");
+    xml.push_str(&view.body_xhtml);
+    xml.push_str("</div></content></entry>");
 }
 
-fn link(href: String, rel: &str, mime_type: &str) -> Link {
-    Link {
-        href,
-        rel: rel.to_string(),
-        mime_type: Some(mime_type.to_string()),
-        ..Link::default()
-    }
+fn date(xml: &mut String, name: &str, at: DateTime<Utc>) {
+    xml_element(xml, name, &at.to_rfc3339());
 }
 
-fn person(name: &str) -> Person {
-    Person {
-        name: name.to_string(),
-        ..Person::default()
-    }
-}
-
-fn city(city: &str) -> Vec<Category> {
-    if city.trim().is_empty() {
-        Vec::new()
-    } else {
-        vec![Category {
-            term: city.to_string(),
-            ..Category::default()
-        }]
-    }
-}
-
-fn fixed(at: DateTime<Utc>) -> FixedDateTime {
-    at.fixed_offset()
+fn author(xml: &mut String, name: &str) {
+    xml.push_str("<author>");
+    xml_element(xml, "name", name);
+    xml.push_str("</author>");
 }
 
 /// Elements that never have content: XML writes them self-closed.
@@ -121,12 +100,6 @@ const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
     "wbr",
 ];
-
-/// The XHTML wrapper Atom wants around `type="xhtml"` content.
-/// atom_syndication writes this value as it is, so `xhtml` must be well-formed.
-fn xhtml_div(xhtml: &str) -> String {
-    format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{xhtml}</div>")
-}
 
 /// `html` re-serialized as well-formed XML: every text and attribute escaped,
 /// every element closed, and stray end tags dropped.
@@ -224,24 +197,24 @@ fn escape_xml(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{to_xhtml, xhtml_div};
+    use super::to_xhtml;
 
     #[test]
     fn html_becomes_well_formed_xhtml_with_xml_lang() {
-        let out = xhtml_div(&to_xhtml(
+        let out = to_xhtml(
             "<div lang=\"pl\"><p>Za&nbsp;<b>1 &lt; 2 &amp; \"x\"</b><br><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"></p></div>",
-        ));
+        );
         assert_eq!(
             out,
-            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><div lang=\"pl\" xml:lang=\"pl\"><p>Za\u{a0}<b>1 &lt; 2 &amp; &quot;x&quot;</b><br/><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"/></p></div></div>"
+            "<div lang=\"pl\" xml:lang=\"pl\"><p>Za\u{a0}<b>1 &lt; 2 &amp; &quot;x&quot;</b><br/><img src=\"https://a.pl/i.jpg?a=1&amp;b=2\" alt=\"\"/></p></div>"
         );
     }
 
     #[test]
     fn broken_nesting_is_closed_and_stray_end_tags_dropped() {
         assert_eq!(
-            xhtml_div(&to_xhtml("</p><b><i>x</b></div><p>y")),
-            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><b><i>x</i></b><p>y</p></div>"
+            to_xhtml("</p><b><i>x</b></div><p>y"),
+            "<b><i>x</i></b><p>y</p>"
         );
     }
 }

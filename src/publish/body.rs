@@ -1,6 +1,9 @@
 //! The HTML body of an item: one `lang`-tagged section per text, the machine
 //! translation mark, and the other sources of the story.
 
+use std::fmt::{self, Write};
+
+use super::json::escape_json_into;
 use super::text::Prepared;
 use super::view::{SourceRef, xml_safe};
 pub use crate::clean::html::escape_html;
@@ -16,12 +19,14 @@ pub(crate) struct Section<'a> {
     pub original_link: Option<&'a str>,
 }
 
-/// One body in the two markups the formats carry.
+/// One body in the markups the formats carry.
 pub(crate) struct Body {
-    /// HTML, for RSS and JSON Feed.
+    /// HTML, for RSS.
     pub html: String,
     /// Well-formed XHTML, for Atom.
     pub xhtml: String,
+    /// The HTML as the contents of a JSON string, for JSON Feed.
+    pub json: String,
 }
 
 /// The body of one item. `ui` is the language of the feed's own words;
@@ -40,31 +45,60 @@ pub(crate) fn render(
     Body {
         html: body(Markup::Html),
         xhtml: body(Markup::Xhtml),
+        json: body(Markup::Json),
     }
 }
 
 /// The markup a body is written in. The markup around the texts is the same
-/// in both but for `xml:lang`, which XML readers look at instead of `lang`.
-#[derive(Clone, Copy)]
+/// in all but for `xml:lang`, which XML readers look at instead of `lang`;
+/// JSON carries the HTML escaped as a string, and each text's escaped form is
+/// prepared once, so only the few bytes of markup around it are escaped here.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Markup {
     Html,
     Xhtml,
+    Json,
 }
 
 impl Markup {
-    /// The attributes that give an element's language.
-    fn lang(self, lang: &str) -> String {
-        let lang = escape_html(lang);
-        match self {
-            Markup::Html => format!("lang=\"{lang}\""),
-            Markup::Xhtml => format!("lang=\"{lang}\" xml:lang=\"{lang}\""),
-        }
-    }
-
     fn text(self, text: &Prepared) -> &str {
         match self {
             Markup::Html => &text.html,
             Markup::Xhtml => &text.xhtml,
+            Markup::Json => &text.json,
+        }
+    }
+}
+
+/// A body being written: markup goes through `fmt::Write`, escaped for JSON
+/// when the body is for JSON; prepared texts are copied as they are.
+struct Out {
+    markup: Markup,
+    body: String,
+}
+
+impl Write for Out {
+    fn write_str(&mut self, markup: &str) -> fmt::Result {
+        if self.markup == Markup::Json {
+            escape_json_into(&mut self.body, markup);
+        } else {
+            self.body.push_str(markup);
+        }
+        Ok(())
+    }
+}
+
+impl Out {
+    fn text(&mut self, text: &Prepared) {
+        self.body.push_str(self.markup.text(text));
+    }
+
+    /// The attributes that give an element's language.
+    fn lang(&mut self, lang: &str) -> fmt::Result {
+        let lang = escape_html(lang);
+        match self.markup {
+            Markup::Html | Markup::Json => write!(self, "lang=\"{lang}\""),
+            Markup::Xhtml => write!(self, "lang=\"{lang}\" xml:lang=\"{lang}\""),
         }
     }
 }
@@ -76,40 +110,57 @@ fn render_in(
     ui: &Lang,
     missing: Option<&Lang>,
 ) -> String {
-    let words = Words::of(ui);
     let texts: usize = sections.iter().map(|s| markup.text(s.text).len()).sum();
-    let mut html = String::with_capacity(texts + 1024);
-    if let (Some(missing), Some(first)) = (missing, sections.first()) {
-        html.push_str(&format!(
-            "<p {}><em>{} ({})</em></p>",
-            markup.lang(missing.as_str()),
-            words.original_text,
-            escape_html(&first.variant.lang.as_str().to_ascii_uppercase()),
-        ));
-    }
-    for section in sections {
-        html.push_str(&render_section(markup, section));
-    }
-    if !others.is_empty() {
-        html.push_str(&render_others(others, &words));
-    }
-    html
+    let mut out = Out {
+        markup,
+        body: String::with_capacity(texts + 1024),
+    };
+    // Writing into a String cannot fail.
+    let _ = write_body(&mut out, sections, others, ui, missing);
+    out.body
 }
 
-fn render_section(markup: Markup, section: &Section) -> String {
+fn write_body(
+    out: &mut Out,
+    sections: &[Section],
+    others: &[&SourceRef],
+    ui: &Lang,
+    missing: Option<&Lang>,
+) -> fmt::Result {
+    let words = Words::of(ui);
+    if let (Some(missing), Some(first)) = (missing, sections.first()) {
+        out.write_str("<p ")?;
+        out.lang(missing.as_str())?;
+        write!(
+            out,
+            "><em>{} ({})</em></p>",
+            words.original_text,
+            escape_html(&first.variant.lang.as_str().to_ascii_uppercase()),
+        )?;
+    }
+    for section in sections {
+        write_section(out, section)?;
+    }
+    if !others.is_empty() {
+        write_others(out, others, &words)?;
+    }
+    Ok(())
+}
+
+fn write_section(out: &mut Out, section: &Section) -> fmt::Result {
     let v = section.variant;
     let words = Words::of(&v.lang);
-    let mut html = format!(
-        "<div {}>{}",
-        markup.lang(v.lang.as_str()),
-        markup.text(section.text)
-    );
+    out.write_str("<div ")?;
+    out.lang(v.lang.as_str())?;
+    out.write_str(">")?;
+    out.text(section.text);
     if let Some(link) = &v.link {
-        html.push_str(&format!(
+        write!(
+            out,
             "<p><a href=\"{}\">{}</a></p>",
             escape_html(link),
             words.read_more
-        ));
+        )?;
     }
     if let Provenance::Machine {
         engine,
@@ -117,46 +168,43 @@ fn render_section(markup: Markup, section: &Section) -> String {
         ..
     } = &v.provenance
     {
-        html.push_str(&machine_mark(
+        machine_mark(
+            out,
             engine,
             original_link.as_deref().or(section.original_link),
             &words,
-        ));
+        )?;
     }
-    html.push_str("</div>");
-    html
+    out.write_str("</div>")
 }
 
-fn machine_mark(engine: &str, original: Option<&str>, words: &Words) -> String {
-    let mut mark = format!(
+fn machine_mark(out: &mut Out, engine: &str, original: Option<&str>, words: &Words) -> fmt::Result {
+    write!(
+        out,
         "<p><small>{} ({})",
         words.machine_translation,
         escape_html(&xml_safe(engine))
-    );
+    )?;
     if let Some(link) = original {
         let link = escape_html(link);
-        mark.push_str(&format!(
-            " · {}: <a href=\"{link}\">{link}</a>",
-            words.original
-        ));
+        write!(out, " · {}: <a href=\"{link}\">{link}</a>", words.original)?;
     }
-    mark.push_str("</small></p>");
-    mark
+    out.write_str("</small></p>")
 }
 
-fn render_others(others: &[&SourceRef], words: &Words) -> String {
-    let list: Vec<String> = others
-        .iter()
-        .map(|source| match &source.link {
-            Some(link) => format!(
-                "<a href=\"{}\">{}</a>",
-                escape_html(link),
-                escape_html(&source.name)
-            ),
-            None => escape_html(&source.name),
-        })
-        .collect();
-    format!("<p>{} {}</p>", words.also_reported_by, list.join(", "))
+fn write_others(out: &mut Out, others: &[&SourceRef], words: &Words) -> fmt::Result {
+    write!(out, "<p>{} ", words.also_reported_by)?;
+    for (n, source) in others.iter().enumerate() {
+        if n > 0 {
+            out.write_str(", ")?;
+        }
+        let name = escape_html(&source.name);
+        match &source.link {
+            Some(link) => write!(out, "<a href=\"{}\">{name}</a>", escape_html(link))?,
+            None => out.write_str(&name)?,
+        }
+    }
+    out.write_str("</p>")
 }
 
 /// The feed's own words in one language; languages other than Polish get English.

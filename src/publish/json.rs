@@ -1,175 +1,306 @@
 //! JSON Feed 1.1, with hejnal's variants and sources under `_hejnal`.
+//!
+//! Written by hand rather than through serde: every item body is a large
+//! string, and its escaped form is built from texts escaped once when they
+//! were prepared, which a serializer would escape again each render. The
+//! layout is serde_json's pretty one (two spaces, `"key": value`), so the
+//! files are the same as when serde wrote them.
 
-use serde::Serialize;
-
-use super::view::{FeedView, ItemView, SourceRef};
+use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{Links, PublishError};
-use crate::model::{Provenance, Variant};
+use crate::model::Provenance;
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
-#[derive(Serialize)]
-struct JsonFeed<'a> {
-    version: &'static str,
-    title: &'a str,
-    home_page_url: String,
-    feed_url: String,
-    description: &'a str,
-    language: &'a str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    hubs: Vec<Hub<'a>>,
-    items: Vec<JsonItem<'a>>,
-}
-
-/// A WebSub hub, as JSON Feed 1.1 names it.
-#[derive(Serialize)]
-struct Hub<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    url: &'a str,
-}
-
-#[derive(Serialize)]
-struct JsonItem<'a> {
-    id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
-    title: &'a str,
-    content_html: &'a str,
-    date_published: String,
-    date_modified: String,
-    authors: Vec<Author<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<&'a str>,
-    language: &'a str,
-    #[serde(rename = "_hejnal")]
-    hejnal: Extension<'a>,
-}
-
-#[derive(Serialize)]
-struct Author<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Extension<'a> {
-    variants: Vec<JsonVariant<'a>>,
-    sources: Vec<JsonSource<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsonVariant<'a> {
-    lang: &'a str,
-    title: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    link: Option<&'a str>,
-    provenance: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    engine: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    translated_from: Option<&'a str>,
-    /// The article a machine translation was made from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    original: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct JsonSource<'a> {
-    id: &'a str,
-    name: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    city: &'a str,
-    lang: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    feed_url: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    link: Option<&'a str>,
-}
-
 pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
-    let json = JsonFeed {
-        version: VERSION,
-        title: &feed.title,
-        home_page_url: feed.home.to_string(),
-        feed_url: feed.url("feed.json"),
-        description: &feed.description,
-        language: feed.lang.as_str(),
-        hubs: links
-            .hubs
-            .iter()
-            .map(|url| Hub {
-                kind: "WebSub",
-                url,
-            })
-            .collect(),
-        items: feed.items.iter().map(item).collect(),
-    };
-    let mut bytes = Vec::with_capacity(feed.room());
-    serde_json::to_writer_pretty(&mut bytes, &json)
-        .map_err(|e| PublishError::render(&feed.path("feed.json"), e))?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-fn item(view: &ItemView) -> JsonItem<'_> {
-    let lead = &view.author;
-    JsonItem {
-        id: &view.guid,
-        url: view.link.as_deref(),
-        title: &view.title,
-        content_html: &view.body_html,
-        date_published: view.published.to_rfc3339(),
-        date_modified: view.updated.to_rfc3339(),
-        authors: vec![Author {
-            name: &lead.name,
-            url: lead.site.as_deref(),
-        }],
-        tags: Some(lead.city.as_str())
-            .filter(|c| !c.trim().is_empty())
-            .into_iter()
-            .collect(),
-        language: view.lang.as_str(),
-        hejnal: Extension {
-            variants: view.variants.iter().map(|s| variant(&s.variant)).collect(),
-            sources: view.sources.iter().map(source).collect(),
-        },
+    let mut json = Json::with_capacity(feed.room());
+    json.open('{');
+    json.field("version", VERSION);
+    json.field("title", &feed.title);
+    json.field("home_page_url", feed.home.as_str());
+    json.field("feed_url", &feed.url("feed.json"));
+    json.field("description", &feed.description);
+    json.field("language", feed.lang.as_str());
+    if !links.hubs.is_empty() {
+        json.key("hubs");
+        json.open('[');
+        for url in &links.hubs {
+            json.next();
+            json.open('{');
+            json.field("type", "WebSub");
+            json.field("url", url);
+            json.close('}');
+        }
+        json.close(']');
     }
+    json.key("items");
+    json.open('[');
+    for view in &feed.items {
+        json.next();
+        item(&mut json, view);
+    }
+    json.close(']');
+    json.close('}');
+    json.out.push('\n');
+    Ok(json.out.into_bytes())
 }
 
-fn variant(v: &Variant) -> JsonVariant<'_> {
-    let (provenance, engine, translated_from, original) = match &v.provenance {
-        Provenance::Native { .. } => ("native", None, None, None),
+fn item(json: &mut Json, view: &ItemView) {
+    let lead = &view.author;
+    json.open('{');
+    json.field("id", &view.guid);
+    json.optional("url", view.link.as_deref());
+    json.field("title", &view.title);
+    json.key("content_html");
+    json.escaped(&view.body_json);
+    json.field("date_published", &view.published.to_rfc3339());
+    json.field("date_modified", &view.updated.to_rfc3339());
+    json.key("authors");
+    json.open('[');
+    json.next();
+    json.open('{');
+    json.field("name", &lead.name);
+    json.optional("url", lead.site.as_deref());
+    json.close('}');
+    json.close(']');
+    if !lead.city.trim().is_empty() {
+        json.key("tags");
+        json.open('[');
+        json.next();
+        json.string(&lead.city);
+        json.close(']');
+    }
+    json.field("language", view.lang.as_str());
+    json.key("_hejnal");
+    json.open('{');
+    json.key("variants");
+    json.list(&view.variants, variant);
+    json.key("sources");
+    json.list(&view.sources, source);
+    json.close('}');
+    json.close('}');
+}
+
+fn variant(json: &mut Json, shown: &Shown) {
+    let v = &shown.variant;
+    json.open('{');
+    json.field("lang", v.lang.as_str());
+    json.field("title", &v.title);
+    json.optional("link", v.link.as_deref());
+    match &v.provenance {
+        Provenance::Native { .. } => json.field("provenance", "native"),
         Provenance::Machine {
             engine,
             from,
             original_link,
-        } => (
-            "machine",
-            Some(engine.as_str()),
-            Some(from.as_str()),
-            original_link.as_deref(),
-        ),
-    };
-    JsonVariant {
-        lang: v.lang.as_str(),
-        title: &v.title,
-        link: v.link.as_deref(),
-        provenance,
-        engine,
-        translated_from,
-        original,
+        } => {
+            json.field("provenance", "machine");
+            json.field("engine", engine);
+            json.field("translated_from", from.as_str());
+            json.optional("original", original_link.as_deref());
+        }
+    }
+    json.close('}');
+}
+
+fn source(json: &mut Json, s: &SourceRef) {
+    json.open('{');
+    json.field("id", &s.id);
+    json.field("name", &s.name);
+    if !s.city.is_empty() {
+        json.field("city", &s.city);
+    }
+    json.field("lang", s.lang.as_str());
+    json.optional("feed_url", s.feed_url.as_deref());
+    json.optional("link", s.link.as_deref());
+    json.close('}');
+}
+
+/// A JSON document being written, pretty-printed.
+struct Json {
+    out: String,
+    depth: usize,
+    /// Whether the innermost object or array has no member yet.
+    empty: bool,
+}
+
+impl Json {
+    fn with_capacity(bytes: usize) -> Json {
+        Json {
+            out: String::with_capacity(bytes),
+            depth: 0,
+            empty: true,
+        }
+    }
+
+    fn open(&mut self, bracket: char) {
+        self.out.push(bracket);
+        self.depth += 1;
+        self.empty = true;
+    }
+
+    fn close(&mut self, bracket: char) {
+        self.depth -= 1;
+        if !self.empty {
+            self.line();
+        }
+        self.out.push(bracket);
+        self.empty = false;
+    }
+
+    /// Starts the next member of the innermost object or array.
+    fn next(&mut self) {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.line();
+        self.empty = false;
+    }
+
+    fn line(&mut self) {
+        self.out.push('\n');
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+    }
+
+    /// A key: always one of this file's plain ASCII names, so never escaped.
+    fn key(&mut self, key: &str) {
+        self.next();
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\": ");
+    }
+
+    fn string(&mut self, value: &str) {
+        self.out.push('"');
+        escape_json_into(&mut self.out, value);
+        self.out.push('"');
+    }
+
+    /// A string whose contents are escaped already.
+    fn escaped(&mut self, contents: &str) {
+        self.out.push('"');
+        self.out.push_str(contents);
+        self.out.push('"');
+    }
+
+    fn field(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.string(value);
+    }
+
+    /// A field left out when it has no value.
+    fn optional(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.field(key, value);
+        }
+    }
+
+    fn list<T>(&mut self, values: &[T], write: fn(&mut Json, &T)) {
+        self.open('[');
+        for value in values {
+            self.next();
+            write(self, value);
+        }
+        self.close(']');
     }
 }
 
-fn source(s: &SourceRef) -> JsonSource<'_> {
-    JsonSource {
-        id: &s.id,
-        name: &s.name,
-        city: &s.city,
-        lang: s.lang.as_str(),
-        feed_url: s.feed_url.as_deref(),
-        link: s.link.as_deref(),
+/// Appends `text` escaped as the contents of a JSON string, as serde_json
+/// escapes it: quotes, backslashes and control characters only.
+pub(crate) fn escape_json_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut clean = 0;
+    while let Some(at) = next_to_escape(bytes, clean) {
+        out.push_str(&text[clean..at]);
+        let byte = bytes[at];
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
+        }
+        clean = at + 1;
+    }
+    out.push_str(&text[clean..]);
+}
+
+/// The first byte from `from` on that JSON must escape. Most text needs
+/// none, so eight bytes are tested at a time: a byte below 0x20, or one
+/// equal to '"' or '\\', sets the high bit of its lane (the borrow may also
+/// flag lanes after a true one, never a lane alone, so the byte-wise scan of
+/// a flagged word finds the true one).
+fn next_to_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let equal = |x: u64, b: u64| below(x ^ (ONES * b), 1);
+    let mut at = from;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut lanes = [0; 8];
+        lanes.copy_from_slice(word);
+        let x = u64::from_ne_bytes(lanes);
+        if below(x, 0x20) | equal(x, u64::from(b'"')) | equal(x, u64::from(b'\\')) != 0 {
+            break;
+        }
+        at += 8;
+    }
+    let needs = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    bytes.get(at..)?.iter().position(needs).map(|i| at + i)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `text` escaped as the contents of a JSON string.
+pub(crate) fn escape_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    escape_json_into(&mut out, text);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_json;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for text in [
+            "",
+            "plain",
+            "a longer text, over eight bytes, with nothing to escape in it",
+            "twelve bytes\"",
+            "0123456\u{1}89abcdef\\xyz\u{1f}",
+            "ąę\"żźćń€\u{7f}\u{80} and \\ at the end\\",
+            "<a href=\"x\">\\</a>",
+            "tab\tline\nret\r\u{8}\u{c}\u{1}\u{1f}\u{7f} ż/€",
+        ] {
+            let serde = serde_json::to_string(text).unwrap_or_default();
+            assert_eq!(format!("\"{}\"", escape_json(text)), serde);
+        }
+    }
+
+    #[test]
+    fn a_character_to_escape_is_found_at_any_position() {
+        for special in [
+            '"', '\\', '\n', '\u{0}', '\u{1f}', ' ', '!', '#', '[', ']', '\u{7f}',
+        ] {
+            for at in 0..20 {
+                for len in at + 1..24 {
+                    let mut text: String = "ab".repeat(12)[..len].to_string();
+                    text.replace_range(at..at + 1, &special.to_string());
+                    let serde = serde_json::to_string(&text).unwrap_or_default();
+                    assert_eq!(format!("\"{}\"", escape_json(&text)), serde, "{text:?}");
+                }
+            }
+        }
     }
 }

@@ -1,12 +1,10 @@
 //! RSS 2.0.
+//!
+//! Written straight into one buffer rather than through the rss crate's
+//! model, which would copy every body into it first; the bytes are the ones
+//! that crate writes (same element order, same escaping, same CDATA).
 
-use std::collections::BTreeMap;
-
-use rss::extension::atom::{AtomExtension, Link};
-use rss::extension::{Extension, ExtensionMap};
-use rss::{Category, Channel, Guid, Item, Source};
-
-use super::view::{FeedView, ItemView};
+use super::view::{FeedView, ItemView, escape_xml_into, xml_element, xml_link};
 use super::{GENERATOR, Links, PublishError, xsl};
 
 /// RFC 5005 feed history.
@@ -15,89 +13,95 @@ const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 /// Renders `feed` as the document `file` of its folder.
 pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u8>, PublishError> {
     let path = feed.path(file);
-    let mut channel = Channel {
-        title: feed.title.clone(),
-        link: feed.home.to_string(),
-        description: feed.description.clone(),
-        language: Some(feed.lang.to_string()),
-        last_build_date: Some(feed.updated.to_rfc2822()),
-        generator: Some(GENERATOR.to_string()),
-        atom_ext: Some(AtomExtension {
-            links: atom_links(feed.url(file), links),
-        }),
-        items: feed.items.iter().map(item).collect(),
-        ..Channel::default()
-    };
+    let mut xml = String::with_capacity(feed.room());
+    xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    xml.push_str(&xsl::instruction(&path));
+    xml.push_str("\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"");
     if links.archived {
-        mark_archived(&mut channel);
+        xml.push_str(" xmlns:fh=\"");
+        xml.push_str(HISTORY_NS);
+        xml.push('"');
     }
-    let xml = channel
-        .write_to(Vec::with_capacity(feed.room()))
-        .map_err(|e| PublishError::render(&path, e))?;
-    xsl::attach(xml, &path)
+    xml.push_str("><channel>");
+    xml_element(&mut xml, "title", &feed.title);
+    xml_element(&mut xml, "link", feed.home.as_str());
+    xml_element(&mut xml, "description", &feed.description);
+    xml_element(&mut xml, "language", feed.lang.as_str());
+    xml_element(&mut xml, "lastBuildDate", &feed.updated.to_rfc2822());
+    xml_element(&mut xml, "generator", GENERATOR);
+    if links.archived {
+        // Tells readers this document is complete and never changes.
+        xml.push_str("<fh:archive></fh:archive>");
+    }
+    xml_link(
+        &mut xml,
+        "atom:link",
+        &feed.url(file),
+        "self",
+        Some("application/rss+xml"),
+    );
+    for hub in &links.hubs {
+        xml_link(&mut xml, "atom:link", hub, "hub", None);
+    }
+    for (rel, href) in &links.history {
+        xml_link(&mut xml, "atom:link", href, rel, None);
+    }
+    for view in &feed.items {
+        item(&mut xml, view);
+    }
+    xml.push_str("</channel></rss>");
+    Ok(xml.into_bytes())
 }
 
-fn atom_links(self_href: String, links: &Links) -> Vec<Link> {
-    let own = Link {
-        href: self_href,
-        rel: "self".to_string(),
-        mime_type: Some("application/rss+xml".to_string()),
-        ..Link::default()
-    };
-    let hubs = links.hubs.iter().map(|hub| ("hub", hub));
-    let history = links.history.iter().map(|(rel, href)| (*rel, href));
-    std::iter::once(own)
-        .chain(hubs.chain(history).map(|(rel, href)| Link {
-            href: href.clone(),
-            rel: rel.to_string(),
-            ..Link::default()
-        }))
-        .collect()
-}
-
-/// `<fh:archive/>`: tells readers this document is complete and never changes.
-fn mark_archived(channel: &mut Channel) {
-    channel
-        .namespaces
-        .insert("fh".to_string(), HISTORY_NS.to_string());
-    let archive = Extension {
-        name: "fh:archive".to_string(),
-        ..Extension::default()
-    };
-    let mut fh = BTreeMap::new();
-    fh.insert("archive".to_string(), vec![archive]);
-    let mut extensions = ExtensionMap::new();
-    extensions.insert("fh".to_string(), fh);
-    channel.extensions = extensions;
-}
-
-fn item(view: &ItemView) -> Item {
+fn item(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
-    Item {
-        title: Some(view.title.clone()),
-        link: view.link.clone(),
-        description: Some(view.body_html.clone()),
-        guid: Some(Guid {
-            value: view.guid.clone(),
-            permalink: false,
-        }),
-        pub_date: Some(view.published.to_rfc2822()),
-        source: lead.feed_url.as_ref().map(|url| Source {
-            url: url.clone(),
-            title: Some(lead.name.clone()),
-        }),
-        categories: city(&lead.city),
-        ..Item::default()
+    xml.push_str("<item>");
+    xml_element(xml, "title", &view.title);
+    if let Some(link) = &view.link {
+        xml_element(xml, "link", link);
     }
+    xml.push_str("<description>");
+    cdata(xml, &view.body_html);
+    xml.push_str("</description>");
+    if !lead.city.trim().is_empty() {
+        xml_element(xml, "category", &lead.city);
+    }
+    xml.push_str("<guid isPermaLink=\"false\">");
+    escape_xml_into(xml, &view.guid);
+    xml.push_str("</guid>");
+    xml_element(xml, "pubDate", &view.published.to_rfc2822());
+    if let Some(url) = &lead.feed_url {
+        xml.push_str("<source url=\"");
+        escape_xml_into(xml, url);
+        xml.push_str("\">");
+        escape_xml_into(xml, &lead.name);
+        xml.push_str("</source>");
+    }
+    xml.push_str("</item>");
 }
 
-fn city(city: &str) -> Vec<Category> {
-    if city.trim().is_empty() {
-        Vec::new()
-    } else {
-        vec![Category {
-            name: city.to_string(),
-            domain: None,
-        }]
+/// `text` as CDATA; a `]]>` in it, which would end the section, is split
+/// between two sections.
+fn cdata(xml: &mut String, text: &str) {
+    xml.push_str("<![CDATA[");
+    let mut rest = text;
+    while let Some(at) = rest.find("]]>") {
+        xml.push_str(&rest[..at + 2]);
+        xml.push_str("]]><![CDATA[");
+        rest = &rest[at + 2..];
+    }
+    xml.push_str(rest);
+    xml.push_str("]]>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cdata;
+
+    #[test]
+    fn a_cdata_end_in_the_text_does_not_end_the_section() {
+        let mut xml = String::new();
+        cdata(&mut xml, "a]]>b]]]>c");
+        assert_eq!(xml, "<![CDATA[a]]]]><![CDATA[>b]]]]]><![CDATA[>c]]>");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use super::view::xml_safe;
-use super::{atom, html};
+use super::{atom, html, json};
 
 /// One summary as the published files carry it.
 #[derive(Debug)]
@@ -16,6 +16,8 @@ pub(crate) struct Prepared {
     pub html: String,
     /// The same as well-formed XHTML: the body text of Atom.
     pub xhtml: String,
+    /// The HTML escaped as the contents of a JSON string, for JSON Feed.
+    pub json: String,
     /// The start of the text for the web page, made when a page first asks.
     excerpt: OnceLock<String>,
 }
@@ -27,6 +29,7 @@ impl Prepared {
         let html = xml_safe(&ammonia::clean(summary));
         let xhtml = atom::to_xhtml(&html);
         Prepared {
+            json: json::escape_json(&html),
             html,
             xhtml,
             excerpt: OnceLock::new(),

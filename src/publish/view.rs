@@ -1,6 +1,8 @@
 //! What one published feed shows, independent of its format: every format
 //! renders the same titles, links, dates and bodies from these values.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -37,7 +39,7 @@ impl FeedView {
     /// and a few kilobytes an item for the rest. Room never written to costs
     /// next to nothing.
     pub fn room(&self) -> usize {
-        let item = |i: &ItemView| 2 * i.body_html.len().max(i.body_xhtml.len()) + 4096;
+        let item = |i: &ItemView| 2 * i.body_json.len().max(i.body_xhtml.len()) + 4096;
         self.items.iter().map(item).sum::<usize>() + 4096
     }
 
@@ -73,6 +75,8 @@ pub(crate) struct ItemView {
     pub body_html: String,
     /// The same body as XHTML, for Atom.
     pub body_xhtml: String,
+    /// The HTML body escaped as the contents of a JSON string.
+    pub body_json: String,
     /// The source whose text the item shows first: author, `<source>`, city.
     pub author: SourceRef,
     /// The texts shown in the body, in body order.
@@ -148,10 +152,54 @@ pub(crate) struct Told<'a> {
     story: &'a Story,
     /// One for each entry, in the story's order.
     sources: Vec<SourceRef>,
+    /// The links of the story's texts made absolute so far: each feed shows
+    /// the same texts, and parsing a URL costs more than looking it up.
+    links: RefCell<Vec<Resolved>>,
 }
 
-/// `stories` with their sources resolved.
+/// A link as written, the base it was resolved against, and the result.
+struct Resolved {
+    link: String,
+    base: Option<String>,
+    absolute: Option<String>,
+}
+
+impl Told<'_> {
+    /// `absolute(link, base)`, computed once per story and render.
+    fn absolute(&self, link: &str, base: Option<&str>) -> Option<String> {
+        let mut links = self.links.borrow_mut();
+        if let Some(done) = links
+            .iter()
+            .find(|r| r.link == link && r.base.as_deref() == base)
+        {
+            return done.absolute.clone();
+        }
+        let resolved = absolute(link, base);
+        links.push(Resolved {
+            link: link.to_string(),
+            base: base.map(str::to_string),
+            absolute: resolved.clone(),
+        });
+        resolved
+    }
+
+    fn absolute_variant(&self, mut v: Variant, base: Option<&str>) -> Variant {
+        v.link = v.link.as_deref().and_then(|l| self.absolute(l, base));
+        if let Provenance::Machine { original_link, .. } = &mut v.provenance {
+            *original_link = original_link
+                .as_deref()
+                .and_then(|l| self.absolute(l, base));
+        }
+        v
+    }
+}
+
+/// A source's own feed and site, as every entry from it shows them.
+type SourceUrls = (Option<String>, Option<String>);
+
+/// `stories` with their sources resolved, each source's URLs parsed once.
 pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> {
+    let mut urls: HashMap<&str, SourceUrls> = HashMap::new();
     stories
         .iter()
         .map(|story| Told {
@@ -159,8 +207,9 @@ pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> 
             sources: story
                 .entries
                 .iter()
-                .map(|stored| source_ref(config, stored))
+                .map(|stored| source_ref(config, stored, &mut urls))
                 .collect(),
+            links: RefCell::new(Vec::new()),
         })
         .collect()
 }
@@ -294,13 +343,13 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
     let base = teller.feed_url.as_deref();
     let shown: Vec<Shown> = shown
         .into_iter()
-        .map(|v| Shown::new(absolute_variant(v, base), texts))
+        .map(|v| Shown::new(told.absolute_variant(v, base), texts))
         .collect();
     // The shown texts' links are absolute already.
     let link = primary
         .link
         .as_deref()
-        .and_then(|l| absolute(l, base))
+        .and_then(|l| told.absolute(l, base))
         .or_else(|| shown.iter().find_map(|s| s.variant.link.clone()))
         .or_else(|| teller.link.clone());
     let sections: Vec<Section> = shown
@@ -322,6 +371,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         lang: primary.lang.clone(),
         body_html: body.html,
         body_xhtml: body.xhtml,
+        body_json: body.json,
         author: teller,
         variants: shown,
         sources,
@@ -422,12 +472,26 @@ fn story_sources(told: &Told) -> Vec<SourceRef> {
     out
 }
 
-fn source_ref(config: &Config, stored: &StoredEntry) -> SourceRef {
+fn source_ref<'c>(
+    config: &'c Config,
+    stored: &StoredEntry,
+    urls: &mut HashMap<&'c str, SourceUrls>,
+) -> SourceRef {
     let entry = &stored.entry;
     let known = config.source(&entry.source_id);
     // A source removed from feeds.toml still has stories in the store; it is
     // shown by its id rather than hidden.
-    let feed_url = known.and_then(|s| absolute(&s.url, None));
+    let (feed_url, site) = match known {
+        Some(source) => urls
+            .entry(source.url.as_str())
+            .or_insert_with(|| {
+                let feed_url = absolute(&source.url, None);
+                let site = feed_url.as_deref().and_then(site_of);
+                (feed_url, site)
+            })
+            .clone(),
+        None => (None, None),
+    };
     SourceRef {
         id: entry.source_id.clone(),
         name: xml_safe(known.map_or(&entry.source_id, |s| &s.name)),
@@ -436,18 +500,10 @@ fn source_ref(config: &Config, stored: &StoredEntry) -> SourceRef {
             .link
             .as_deref()
             .and_then(|l| absolute(l, feed_url.as_deref())),
-        site: feed_url.as_deref().and_then(site_of),
+        site,
         feed_url,
         lang: entry.lang.clone(),
     }
-}
-
-fn absolute_variant(mut v: Variant, base: Option<&str>) -> Variant {
-    v.link = v.link.as_deref().and_then(|l| absolute(l, base));
-    if let Provenance::Machine { original_link, .. } = &mut v.provenance {
-        *original_link = original_link.as_deref().and_then(|l| absolute(l, base));
-    }
-    v
 }
 
 /// An absolute http(s) link, resolving a relative one against `base`; any
@@ -515,4 +571,56 @@ pub(crate) fn xml_safe(text: &str) -> String {
 fn may_be_unsafe(text: &str) -> bool {
     text.bytes()
         .any(|b| b == 0xEF || (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')))
+}
+
+/// `<name>text</name>`, the text escaped.
+pub(crate) fn xml_element(xml: &mut String, name: &str, text: &str) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+    escape_xml_into(xml, text);
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
+}
+
+/// An empty link element (`name` is "link" or "atom:link").
+pub(crate) fn xml_link(
+    xml: &mut String,
+    name: &str,
+    href: &str,
+    rel: &str,
+    mime_type: Option<&str>,
+) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push_str(" href=\"");
+    escape_xml_into(xml, href);
+    xml.push_str("\" rel=\"");
+    escape_xml_into(xml, rel);
+    if let Some(mime_type) = mime_type {
+        xml.push_str("\" type=\"");
+        escape_xml_into(xml, mime_type);
+    }
+    xml.push_str("\"/>");
+}
+
+/// Appends `text` escaped for XML content and double-quoted attributes, with
+/// the entities the rss and atom_syndication crates' writers use, so the bytes stay the same.
+pub(crate) fn escape_xml_into(xml: &mut String, text: &str) {
+    let mut clean = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\'' => "&apos;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        xml.push_str(&text[clean..at]);
+        xml.push_str(entity);
+        clean = at + 1;
+    }
+    xml.push_str(&text[clean..]);
 }
