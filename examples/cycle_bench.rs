@@ -26,7 +26,8 @@ struct Args {
     /// Loopback addresses the feeds are spread over.
     #[arg(long, default_value_t = 200)]
     hosts: usize,
-    #[arg(long, default_value_t = 64)]
+    /// `publisher.concurrency`; hejnal's default (16) unless given.
+    #[arg(long, default_value_t = 16)]
     concurrency: usize,
     /// `[fetch] per_host`; hejnal's default (2) when not given.
     #[arg(long)]
