@@ -71,8 +71,10 @@ pub fn group(
         }
     }
     grouping.commit()?;
+    // A cycle groups each stored batch; its own summary line says how many
+    // stories were new.
     if report != GroupReport::default() {
-        tracing::info!(
+        tracing::debug!(
             new_stories = report.new_stories,
             joined = report.joined,
             "entries grouped into stories"
