@@ -19,7 +19,7 @@ const STALE_DAYS: i64 = 90;
 const DETECT_CHARS: usize = 20_000;
 
 /// What probing one source found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ProbeReport {
     pub id: String,
     pub url: String,
@@ -78,18 +78,8 @@ pub async fn probe_source(
     let mut report = ProbeReport {
         id: source.id.clone(),
         url: source.url.clone(),
-        ok: false,
-        outcome: String::new(),
-        http_status: None,
-        format: None,
-        items: None,
-        newest: None,
         declared_lang: source.lang.to_string(),
-        feed_lang: None,
-        detected_lang: None,
-        bytes: None,
-        elapsed_ms: 0,
-        warnings: Vec::new(),
+        ..ProbeReport::default()
     };
     match fetched {
         Ok(FetchOutcome::Fetched(f)) => examine(&mut report, &f, config, now),
@@ -277,18 +267,8 @@ mod tests {
         let mut report = ProbeReport {
             id: "x".into(),
             url: "https://x.example/".into(),
-            ok: false,
-            outcome: String::new(),
-            http_status: None,
-            format: None,
-            items: None,
-            newest: None,
             declared_lang: "pl".into(),
-            feed_lang: None,
-            detected_lang: None,
-            bytes: None,
-            elapsed_ms: 0,
-            warnings: Vec::new(),
+            ..ProbeReport::default()
         };
         describe_feed(&mut report, &feed, now);
         assert_eq!(report.warnings, ["newest item is 200 days old"]);

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use common::FeedServer;
+use common::{FEED_FILES, FeedServer};
 
 const FEEDS: usize = 30;
 /// Items a feed carries at once; older ones drop out of the document.
@@ -203,18 +203,6 @@ fn kill_after(mut child: Child, delay: Option<Duration>) -> End {
     }
 }
 
-const PUBLISHED: [&str; 9] = [
-    "feed.xml",
-    "feed.atom",
-    "feed.json",
-    "pl/feed.xml",
-    "pl/feed.atom",
-    "pl/feed.json",
-    "en/feed.xml",
-    "en/feed.atom",
-    "en/feed.json",
-];
-
 type Decoder = fn(&[u8]) -> std::io::Result<Vec<u8>>;
 
 fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -233,7 +221,7 @@ fn unbrotli(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Returns how many feed files exist.
 fn check_published(public: &Path, when: &str) -> usize {
     let mut present = 0;
-    for name in PUBLISHED {
+    for name in FEED_FILES {
         let path = public.join(name);
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
@@ -354,7 +342,7 @@ fn sigkill_at_random_moments_loses_nothing_and_breaks_nothing() {
     assert_eq!(kill_after(start(&config), None), End::Finished);
     assert_eq!(
         check_published(&public, "after the clean run"),
-        PUBLISHED.len()
+        FEED_FILES.len()
     );
     let last = stored(&db);
     let missing: Vec<_> = acknowledged

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::html::{squeezed, tags_of};
-use common::{Behaviour, FeedServer, hejnal};
+use common::{Behaviour, FEED_FILES, FeedServer, hejnal};
 
 /// One `[[source]]` of a generated feeds.toml.
 struct Src<'a> {
@@ -100,18 +100,6 @@ fn stored_entries(dir: &Path) -> Vec<(String, String)> {
         .collect::<Result<_, _>>()
         .expect("entries")
 }
-
-const ALL_FEEDS: [&str; 9] = [
-    "feed.xml",
-    "feed.atom",
-    "feed.json",
-    "pl/feed.xml",
-    "pl/feed.atom",
-    "pl/feed.json",
-    "en/feed.xml",
-    "en/feed.atom",
-    "en/feed.json",
-];
 
 #[test]
 fn an_html_page_where_a_feed_should_be_names_the_feeds_it_links() {
@@ -276,7 +264,7 @@ fn hostile_documents_fail_alone_or_come_out_tamed_and_the_others_publish() {
     assert_eq!(server.hits("/dtd"), 0, "an external DTD was fetched");
 
     let now = Utc::now();
-    for name in ALL_FEEDS {
+    for name in FEED_FILES {
         let raw = String::from_utf8_lossy(&read(dir.path(), name)).into_owned();
         assert!(!raw.contains("lollol"), "{name}: an entity expanded");
         assert!(!raw.contains("root:"), "{name}: a local file leaked");
@@ -823,7 +811,7 @@ fn scripts_in_any_field_of_any_format_reach_no_published_file() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("sources: 3 ok"), "{out}");
 
-    for name in ALL_FEEDS {
+    for name in FEED_FILES {
         let feed = parse_feed(dir.path(), name);
         assert!(
             feed.entries.len() > vectors.len(),

@@ -14,6 +14,19 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+/// Every feed a site with `languages = ["pl", "en"]` publishes.
+pub const FEED_FILES: [&str; 9] = [
+    "feed.xml",
+    "feed.atom",
+    "feed.json",
+    "pl/feed.xml",
+    "pl/feed.atom",
+    "pl/feed.json",
+    "en/feed.xml",
+    "en/feed.atom",
+    "en/feed.json",
+];
+
 #[derive(Clone)]
 pub enum Behaviour {
     Serve,
