@@ -201,6 +201,12 @@ fn is_web_or_relative(value: &str) -> bool {
 /// The words of `html` as a reader would see them: tags removed, entities decoded,
 /// scripts and styles dropped, whitespace collapsed to single spaces.
 pub fn plain_text(html: &str) -> String {
+    // Without a tag, an entity or a NUL (which it drops) the tokenizer would
+    // hand every character over as text, so most titles need no tokenizer,
+    // whose setup alone costs more than reading them.
+    if !html.bytes().any(|b| matches!(b, b'<' | b'&' | 0)) {
+        return collapse_whitespace(html);
+    }
     let tokenizer = Tokenizer::new(TextSink::default(), Default::default());
     let queue = BufferQueue::default();
     queue.push_back(StrTendril::from(html));
@@ -494,6 +500,36 @@ mod tests {
             sanitized_text(&sanitize(articles[1], base.as_ref())),
             "link dalej koniec"
         );
+    }
+
+    fn read_by_tokenizer(text: &str) -> String {
+        let tokenizer = Tokenizer::new(TextSink::default(), Default::default());
+        let queue = BufferQueue::default();
+        queue.push_back(StrTendril::from(text));
+        let _ = tokenizer.feed(&queue);
+        tokenizer.end();
+        tokenizer.sink.text.take().out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_as_the_tokenizer_reads_it(text in "[a-zł \\t\\r\\n\\x00\\x7f\u{a0}\u{2028}<>&;/]{0,40}|\\PC{0,40}") {
+            proptest::prop_assert_eq!(plain_text(&text), read_by_tokenizer(&text));
+        }
+    }
+
+    /// Text without markup skips the tokenizer; what the reader sees must not change.
+    #[test]
+    fn text_without_markup_reads_as_the_tokenizer_reads_it() {
+        for text in [
+            "  Hejnał\r\n mariacki\tgra >  o 12:00 ",
+            "nul\0between\u{7f}and\u{a0}nbsp\u{2028}line",
+            "\r\rKraków\n",
+            "",
+        ] {
+            assert_eq!(plain_text(text), read_by_tokenizer(text), "{text:?}");
+        }
+        assert_eq!(plain_text(" Hejnał\r\n mariacki "), "Hejnał mariacki");
     }
 
     #[test]
