@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::clean;
 use crate::config::{Config, SourceConfig};
@@ -149,6 +149,8 @@ struct Harvest {
 /// a commit rewrites the last page of every index it touched, so a thousand
 /// 304s committed one by one write megabytes where one commit writes kilobytes.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// Harvests waiting to be stored at most; each holds its feed's entries.
+const HARVEST_QUEUE: usize = 16;
 /// Entries stored in one transaction at most: enough that commits cost little,
 /// few enough that a batch's memory and the time the write lock is held stay small.
 const MAX_BATCH_ENTRIES: usize = 5_000;
@@ -158,7 +160,7 @@ pub async fn run(
     store: &mut Store,
     fetcher: &Arc<Fetcher>,
     selection: Selection,
-    control: &Control,
+    control: &Arc<Control>,
 ) -> Result<CycleReport, CycleError> {
     let started = Instant::now();
     let now = Utc::now();
@@ -179,28 +181,24 @@ pub async fn run(
         due.push((source.clone(), state));
     }
 
-    // Many fetches wait on the network at once, but only one feed per core is
-    // parsed and cleaned at a time: more would not finish sooner, and each
-    // feed in the works holds its body, its parsed model and its entries.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cpu = Arc::new(Semaphore::new(cores));
     let fetch_started = Instant::now();
-    let mut harvests = futures_util::stream::iter(due)
-        // The stream starts a fetch only when a slot frees, so a stop request
-        // lets the fetches in flight finish and starts no more.
-        .take_while(|_| std::future::ready(!control.stopping()))
-        .map(|(source, state)| {
-            let workers = Arc::clone(&cpu);
-            harvest(config, Arc::clone(fetcher), workers, source, state, now)
-        })
-        .buffer_unordered(config.publisher.concurrency.max(1));
-    while let Some(first) = harvests.next().await {
+    let (sender, mut ready_harvests) = mpsc::channel(HARVEST_QUEUE);
+    let producer = tokio::spawn(produce(
+        Limits::of(config),
+        Arc::clone(fetcher),
+        due,
+        config.publisher.concurrency.max(1),
+        Arc::clone(control),
+        now,
+        sender,
+    ));
+    while let Some(first) = ready_harvests.recv().await {
         let mut ready = vec![first];
         let mut entries = ready[0].entry_count();
         // Harvests that finish within a short window share one transaction.
         let window_ends = tokio::time::Instant::now() + BATCH_WINDOW;
         while entries < MAX_BATCH_ENTRIES {
-            match tokio::time::timeout_at(window_ends, harvests.next()).await {
+            match tokio::time::timeout_at(window_ends, ready_harvests.recv()).await {
                 Ok(Some(h)) => {
                     entries += h.entry_count();
                     ready.push(h);
@@ -218,14 +216,17 @@ pub async fn run(
         }
         batch.commit()?;
         report.stages.store += store_started.elapsed();
-        // Grouping what just landed keeps this core busy while the others
-        // parse and clean, instead of leaving all of it for after the last
-        // fetch. Entries are placed in the order they were stored either way,
-        // so the stories are the same.
+        // Grouping what just landed runs while the fetching task goes on
+        // fetching, parsing and cleaning, instead of leaving all of it for
+        // after the last fetch. Entries are placed in the order they were
+        // stored either way, so the stories are the same.
         if entries > 0 {
             group(config, store, now, &mut report)?;
         }
         control.beat();
+    }
+    if let Err(e) = producer.await {
+        tracing::error!(error = %e, "the fetching task ended abnormally");
     }
     report.stages.fetch = fetch_started
         .elapsed()
@@ -282,6 +283,66 @@ fn group(
     Ok(())
 }
 
+/// What fetching, parsing and cleaning need from the configuration, owned, so
+/// that they run on a task of their own while the cycle stores and groups.
+#[derive(Clone)]
+struct Limits {
+    max_body_bytes: u64,
+    max_items: usize,
+    strip_params: Arc<[String]>,
+}
+
+impl Limits {
+    fn of(config: &Config) -> Limits {
+        Limits {
+            max_body_bytes: config.fetch.max_body_bytes,
+            max_items: config.fetch.max_items_per_feed,
+            strip_params: config.dedupe.strip_params.clone().into(),
+        }
+    }
+}
+
+/// Fetches, parses and cleans the due sources, `concurrency` at a time, and
+/// hands each harvest over as it finishes. When the cycle falls behind with
+/// storing, the queue fills and no new fetch starts until it drains, so memory
+/// stays bounded.
+async fn produce(
+    limits: Limits,
+    fetcher: Arc<Fetcher>,
+    due: Vec<(SourceConfig, SourceState)>,
+    concurrency: usize,
+    control: Arc<Control>,
+    now: DateTime<Utc>,
+    sender: mpsc::Sender<Harvest>,
+) {
+    // Many fetches wait on the network at once, but only one feed per core is
+    // parsed and cleaned at a time: more would not finish sooner, and each
+    // feed in the works holds its body, its parsed model and its entries.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = Arc::new(Semaphore::new(cores));
+    let mut harvests = futures_util::stream::iter(due)
+        // The stream starts a fetch only when a slot frees, so a stop request
+        // lets the fetches in flight finish and starts no more.
+        .take_while(|_| std::future::ready(!control.stopping()))
+        .map(|(source, state)| {
+            harvest(
+                limits.clone(),
+                Arc::clone(&fetcher),
+                Arc::clone(&cpu),
+                source,
+                state,
+                now,
+            )
+        })
+        .buffer_unordered(concurrency);
+    while let Some(h) = harvests.next().await {
+        if sender.send(h).await.is_err() {
+            // The cycle stopped taking harvests: it failed and returned.
+            return;
+        }
+    }
+}
+
 impl Harvest {
     fn entry_count(&self) -> usize {
         match &self.result {
@@ -292,7 +353,7 @@ impl Harvest {
 }
 
 async fn harvest(
-    config: &Config,
+    limits: Limits,
     fetcher: Arc<Fetcher>,
     cpu: Arc<Semaphore>,
     source: SourceConfig,
@@ -318,7 +379,7 @@ async fn harvest(
         etag: h.state.etag.clone(),
         last_modified: h.state.last_modified.clone(),
     };
-    let limit = source.max_body_bytes.unwrap_or(config.fetch.max_body_bytes);
+    let limit = source.max_body_bytes.unwrap_or(limits.max_body_bytes);
     match fetcher.fetch(&url, &conditional, limit).await {
         Ok(FetchOutcome::NotModified { max_age }) => h.max_age = max_age,
         Ok(FetchOutcome::Fetched(fetched)) => {
@@ -331,8 +392,8 @@ async fn harvest(
             }
             h.state.etag = fetched.etag.clone();
             h.state.last_modified = fetched.last_modified.clone();
-            let max_items = config.fetch.max_items_per_feed;
-            let strip = config.dedupe.strip_params.clone();
+            let max_items = limits.max_items;
+            let strip = limits.strip_params;
             // The semaphore is never closed, so acquiring cannot fail.
             let permit = cpu.acquire_owned().await.ok();
             // Parsing and sanitizing are CPU work: keep them off the async workers.

@@ -263,7 +263,7 @@ impl LibraryCycle {
             &mut self.store,
             &self.fetcher,
             Selection::All,
-            &Control::default(),
+            &Arc::new(Control::default()),
         ))?;
         Ok(LibraryRun::from(&report))
     }

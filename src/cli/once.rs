@@ -22,7 +22,7 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
         &mut store,
         &fetcher,
         Selection::All,
-        &Control::default(),
+        &Arc::new(Control::default()),
     )
     .await?;
     print!("{}", summary(&report));
