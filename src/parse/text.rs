@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use encoding_rs::{Encoding, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE};
+use memchr::{memchr, memmem};
 
 /// Deeper than this is no feed but an attack on the parser's stack.
 pub const MAX_DEPTH: usize = 256;
@@ -180,10 +181,10 @@ pub fn nesting_exceeds(text: &str, limit: usize) -> bool {
         } else if rest.starts_with(b"<![CDATA[") {
             find(rest, b"]]>")
         } else if rest.starts_with(b"<!") || rest.starts_with(b"<?") {
-            find(rest, b">")
+            memchr(b'>', rest)
         } else if rest.starts_with(b"</") {
             depth = depth.saturating_sub(1);
-            find(rest, b">")
+            memchr(b'>', rest)
         } else {
             let end = tag_end(rest);
             if end.is_some_and(|e| e > 0 && rest[e - 1] != b'/') {
@@ -249,16 +250,9 @@ fn tag_end(tag: &[u8]) -> Option<usize> {
     None
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
-}
-
 /// Index of the last byte of `needle` in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + needle.len() - 1)
+    memmem::find(haystack, needle).map(|p| p + needle.len() - 1)
 }
 
 #[cfg(test)]
