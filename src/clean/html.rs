@@ -83,43 +83,46 @@ const DROPPED_WITH_CONTENT: &[&str] = &[
     "plaintext",
 ];
 
-/// Elements that separate words when their markup is removed.
-const BLOCKS: &[&str] = &[
-    "p",
-    "br",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "dl",
-    "dt",
-    "dd",
-    "tr",
-    "td",
-    "th",
-    "table",
-    "caption",
-    "blockquote",
-    "pre",
-    "hr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "figure",
-    "figcaption",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "aside",
-    "nav",
-    "main",
-    "address",
-    "img",
-];
+/// Elements that separate words when their markup is removed. A `match`, not a
+/// list: it is asked for every tag of every summary.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dl"
+            | "dt"
+            | "dd"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "caption"
+            | "blockquote"
+            | "pre"
+            | "hr"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "figure"
+            | "figcaption"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "aside"
+            | "nav"
+            | "main"
+            | "address"
+            | "img"
+    )
+}
 
 const LINK_REL: &str = "noopener noreferrer nofollow";
 
@@ -231,7 +234,7 @@ fn scan_sanitized(html: &str) -> Option<String> {
     };
     let mut rest = html;
     // Bytes, not chars: both markers are ASCII, and a char search decodes every character.
-    while let Some(stop) = rest.bytes().position(|b| b == b'<' || b == b'&') {
+    while let Some(stop) = memchr::memchr2(b'<', b'&', rest.as_bytes()) {
         words.push(&rest[..stop]);
         rest = &rest[stop..];
         let len = if rest.starts_with('<') {
@@ -278,7 +281,7 @@ fn skip_tag(html: &str, words: &mut Collapsed) -> Option<usize> {
         match b {
             b'"' => quoted = !quoted,
             b'>' if !quoted => {
-                if BLOCKS.contains(&name) {
+                if is_block(name) {
                     words.separate();
                 }
                 return Some(i + 1);
@@ -293,7 +296,7 @@ fn skip_tag(html: &str, words: &mut Collapsed) -> Option<usize> {
 fn nests_deeper_than(html: &str, limit: usize) -> bool {
     // Every element is opened by a '<': with no more of them than the limit, the
     // markup cannot nest deeper, and the tokenizer pass is not needed.
-    if html.bytes().filter(|&b| b == b'<').count() <= limit {
+    if memchr::memchr_iter(b'<', html.as_bytes()).count() <= limit {
         return false;
     }
     let sink = DepthSink {
@@ -352,16 +355,22 @@ struct Collapsed {
 impl Collapsed {
     fn push(&mut self, text: &str) {
         let bytes = text.as_bytes();
+        // Words and the single spaces between them are copied in runs.
         let mut start = 0;
         let mut i = 0;
-        // Walks bytes: only non-ASCII characters need decoding to be classified.
         while i < bytes.len() {
-            let (separates, len) = match bytes[i] {
-                b if b.is_ascii() => (b <= b' ' || b == 0x7f, 1),
-                _ => {
-                    let c = text[i..].chars().next().unwrap_or_default();
-                    (c.is_whitespace() || c.is_control(), c.len_utf8())
-                }
+            let b = bytes[i];
+            let space_inside_run =
+                b == b' ' && i > start && bytes.get(i + 1).is_some_and(|&next| is_plain(next));
+            if is_plain(b) || space_inside_run {
+                i += 1;
+                continue;
+            }
+            let (separates, len) = if b < 0x80 {
+                (true, 1)
+            } else {
+                let c = text[i..].chars().next().unwrap_or_default();
+                (c.is_whitespace() || c.is_control(), c.len_utf8())
             };
             if separates {
                 self.push_word(&text[start..i]);
@@ -388,6 +397,26 @@ impl Collapsed {
         self.out.push_str(word);
     }
 }
+
+/// Whether a byte of UTF-8 text is part of a word whatever surrounds it: not
+/// ASCII whitespace or control, and not one of the few lead bytes that can
+/// start a Unicode space or control character (U+0080–U+00A0 start with 0xC2,
+/// U+1680 with 0xE1, U+2000–U+205F with 0xE2, U+3000 with 0xE3). Continuation
+/// bytes never take those values, so letters of any script pass byte by byte.
+/// A table: it is asked for every byte of every text.
+fn is_plain(b: u8) -> bool {
+    PLAIN_BYTES[usize::from(b)]
+}
+
+static PLAIN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b > 0x20 && b != 0x7f && b != 0xc2 && !(b >= 0xe1 && b <= 0xe3);
+        b += 1;
+    }
+    table
+};
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(text: &str) -> String {
@@ -416,7 +445,7 @@ struct TextSink {
 impl TextSink {
     fn tag(&self, tag: &Tag) -> TokenSinkResult<()> {
         let name: &str = &tag.name;
-        if BLOCKS.contains(&name) {
+        if is_block(name) {
             self.text.borrow_mut().separate();
         }
         let mut skipping = self.skipping.borrow_mut();
@@ -515,6 +544,21 @@ mod tests {
         #[test]
         fn any_text_reads_as_the_tokenizer_reads_it(text in "[a-zł \\t\\r\\n\\x00\\x7f\u{a0}\u{2028}<>&;/]{0,40}|\\PC{0,40}") {
             proptest::prop_assert_eq!(plain_text(&text), read_by_tokenizer(&text));
+        }
+    }
+
+    /// Whitespace and control characters as Unicode defines them, one char at a time.
+    fn collapsed_by_chars(text: &str) -> String {
+        text.split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whitespace_collapses_as_unicode_defines_it(text in "[a\\x00-\\x20\\x7f\u{80}-\u{a1}\u{1680}\u{2000}-\u{2030}\u{205f}\u{3000}łüß€𝄞]{0,40}|\\PC{0,40}") {
+            proptest::prop_assert_eq!(collapse_whitespace(&text), collapsed_by_chars(&text));
         }
     }
 
