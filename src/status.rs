@@ -49,7 +49,8 @@ pub struct LastCycle {
 struct Inner {
     totals: Totals,
     last: LastCycle,
-    /// The last cycle in which at least one source answered: the feed is as fresh as that.
+    /// The last cycle in which at least one source answered, or nothing was due
+    /// and the sources were not all failing: the feed is as fresh as that.
     last_success: Option<DateTime<Utc>>,
     sources_configured: usize,
     sources_disabled: usize,
@@ -132,8 +133,16 @@ impl Status {
                 }
             }
         }
-        let answered = report.ok() + report.not_modified();
-        if answered > 0 || report.sources.is_empty() {
+        if report.sources.is_empty() {
+            // Nothing was due: the feed is as fresh as its schedule wants, unless
+            // every source failed when last fetched and is only waiting out its
+            // backoff. Such a cycle is not "the last cycle" an operator asks about.
+            if inner.last.sources == 0 || inner.last.failed < inner.last.sources {
+                inner.last_success = Some(finished);
+            }
+            return;
+        }
+        if report.ok() + report.not_modified() > 0 {
             inner.last_success = Some(finished);
         }
         inner.last = LastCycle {
@@ -272,5 +281,64 @@ impl Status {
                 .to_string()),
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cycle::SourceReport;
+
+    fn cycle(outcomes: &[SourceOutcome]) -> CycleReport {
+        CycleReport {
+            sources: outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, outcome)| SourceReport {
+                    id: format!("s{i}"),
+                    outcome: outcome.clone(),
+                    bytes: 0,
+                    elapsed: Duration::ZERO,
+                })
+                .collect(),
+            ..CycleReport::default()
+        }
+    }
+
+    /// Sources that all fail back off, so the cycles between their retries
+    /// fetch nothing; those must not make the stale feed look fresh.
+    #[test]
+    fn sources_failing_in_backoff_turn_the_feed_stale() {
+        let status = Status::new(Duration::from_secs(60));
+        let start = Utc::now();
+        let failed = SourceOutcome::Failed("503".into());
+        status.record(&cycle(&[SourceOutcome::NotModified]), start);
+        status.record(
+            &cycle(&[failed.clone(), failed]),
+            start + chrono::Duration::seconds(30),
+        );
+        status.record(&cycle(&[]), start + chrono::Duration::seconds(90));
+        let health = status.health(start + chrono::Duration::seconds(91));
+        assert!(!health.healthy);
+        assert_eq!(health.last_success, Some(start));
+        assert_eq!(health.last_cycle.failing.len(), 2);
+    }
+
+    #[test]
+    fn a_cycle_with_nothing_due_keeps_a_healthy_feed_fresh() {
+        let status = Status::new(Duration::from_secs(60));
+        let start = Utc::now();
+        let ok = SourceOutcome::Ok {
+            items: 1,
+            new: 1,
+            updated: 0,
+        };
+        let later = start + chrono::Duration::seconds(90);
+        status.record(&cycle(&[ok, SourceOutcome::Failed("503".into())]), start);
+        status.record(&cycle(&[]), later);
+        let health = status.health(later);
+        assert!(health.healthy);
+        assert_eq!(health.last_success, Some(later));
+        assert_eq!(health.last_cycle.sources, 2);
     }
 }
