@@ -567,6 +567,34 @@ fn confident_detection_overrules_a_wrong_declaration() {
 }
 
 #[test]
+fn polish_letters_confirm_polish_but_not_a_czech_item_in_a_polish_feed() {
+    let polish = "Zarząd Dróg Miasta ogłasza remont torowiska na Kazimierzu. Wojewoda \
+                  małopolski ogłasza ścieżkę rowerową wzdłuż Wisły na Zabłociu.";
+    let czech = "Městská rada přijala usnesení o rekonstrukci náměstí. Práce začnou na \
+                 jaře a potrvají do podzimu. Na trhu se prodává żurek, bigos a gołąbki.";
+    let doc = rss_with_items(&[
+        format!(
+            "<item><title>Remont torowiska</title><link>https://e.org/pl</link>\
+             <description>{polish}</description></item>"
+        ),
+        format!(
+            "<item><title>Rekonstrukce náměstí</title><link>https://e.org/cs</link>\
+             <description>{czech}</description></item>"
+        ),
+    ]);
+    let feed = parse_ok(doc.as_bytes(), None, "https://e.org/");
+    let entries = clean::clean(&source("pl"), &feed, "https://e.org/", &[], now());
+    let langs: Vec<(&str, LangOrigin)> = entries
+        .iter()
+        .map(|e| (e.lang.as_str(), e.lang_origin))
+        .collect();
+    assert_eq!(
+        langs,
+        [("pl", LangOrigin::Declared), ("cs", LangOrigin::Detected)]
+    );
+}
+
+#[test]
 fn a_changed_title_changes_the_content_hash() {
     let make = |title: &str| {
         let doc = rss_with_items(&[format!(

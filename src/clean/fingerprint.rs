@@ -6,6 +6,8 @@
 //! story is fingerprinted alone: a syndicated copy often carries a headline of
 //! its own over the copied text, and that must not move the fingerprint.
 
+use std::sync::LazyLock;
+
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -29,6 +31,21 @@ const BOILERPLATE: &[&[&str]] = &[
     &["en", "savoir", "plus"],
 ];
 
+/// Lengths (one bit each) and first bytes (one bit each) of the words that start
+/// a boilerplate phrase: they reject almost every word without a comparison.
+const BOILERPLATE_STARTS: (u64, u128) = {
+    let mut lengths = 0u64;
+    let mut firsts = 0u128;
+    let mut i = 0;
+    while i < BOILERPLATE.len() {
+        let first = BOILERPLATE[i][0].as_bytes();
+        lengths |= 1 << first.len();
+        firsts |= 1 << first[0];
+        i += 1;
+    }
+    (lengths, firsts)
+};
+
 /// The normalized words of a text, kept in one buffer to avoid an allocation per word.
 #[derive(Default)]
 struct Words {
@@ -51,7 +68,8 @@ impl Words {
     }
 
     /// Walks bytes rather than chars: feed text is mostly ASCII, and only the
-    /// rest needs decoding and Unicode tables.
+    /// rest needs decoding and Unicode tables. Pushing ASCII byte by byte measured
+    /// cheaper than copying and lower-casing each run of them.
     fn fill(&mut self, text: &str) {
         let bytes = text.as_bytes();
         let mut start = 0;
@@ -59,14 +77,8 @@ impl Words {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii_alphanumeric() {
-                let run = bytes[i..]
-                    .iter()
-                    .position(|b| !b.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |n| i + n);
-                let from = self.buf.len();
-                self.buf.push_str(&text[i..run]);
-                self.buf[from..].make_ascii_lowercase();
-                i = run;
+                self.buf.push(char::from(b.to_ascii_lowercase()));
+                i += 1;
             } else if b == b'<' && bytes.get(i + 1).is_some_and(|&n| starts_markup(n)) {
                 // Summaries may still carry markup; tag names are not words of the story.
                 i = bytes[i..]
@@ -95,19 +107,38 @@ impl Words {
         }
     }
 
+    /// Compacts the spans in place: a phrase is only ever read at or after the
+    /// word being kept, so nothing is read after it was overwritten.
     fn drop_boilerplate(&mut self) {
-        let mut kept = Vec::with_capacity(self.spans.len());
+        let mut kept = 0;
         let mut i = 0;
         while i < self.spans.len() {
-            match BOILERPLATE.iter().find(|phrase| self.phrase_at(i, phrase)) {
-                Some(phrase) => i += phrase.len(),
+            match self.boilerplate_at(i) {
+                Some(words) => i += words,
                 None => {
-                    kept.push(self.spans[i]);
+                    self.spans[kept] = self.spans[i];
+                    kept += 1;
                     i += 1;
                 }
             }
         }
-        self.spans = kept;
+        self.spans.truncate(kept);
+    }
+
+    /// The number of words of the boilerplate phrase that starts at word `i`.
+    fn boilerplate_at(&self, i: usize) -> Option<usize> {
+        let word = self.word(i).as_bytes();
+        let (lengths, firsts) = BOILERPLATE_STARTS;
+        if word.len() >= 64
+            || (lengths >> word.len()) & 1 == 0
+            || (firsts >> (word[0] & 0x7f)) & 1 == 0
+        {
+            return None;
+        }
+        BOILERPLATE
+            .iter()
+            .find(|phrase| self.phrase_at(i, phrase))
+            .map(|phrase| phrase.len())
     }
 
     fn phrase_at(&self, i: usize, phrase: &[&str]) -> bool {
@@ -115,14 +146,11 @@ impl Words {
             && phrase
                 .iter()
                 .enumerate()
-                .all(|(k, w)| self.is_word(i + k, w))
+                .all(|(k, w)| self.word(i + k) == *w)
     }
 
-    /// Compares lengths first: almost no word is boilerplate, and that rejects it
-    /// without looking at a letter.
-    fn is_word(&self, i: usize, word: &str) -> bool {
-        let (start, end) = self.spans[i];
-        end - start == word.len() && self.word(i) == word
+    fn len(&self) -> usize {
+        self.spans.len()
     }
 
     fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
@@ -135,8 +163,51 @@ fn starts_markup(next: u8) -> bool {
     next.is_ascii_alphabetic() || matches!(next, b'/' | b'!' | b'?')
 }
 
+/// Characters outside ASCII that feed text is full of: Latin-1 and Latin
+/// Extended-A letters (Polish, German, French, Czech ...), the no-break space,
+/// and the dashes, quotes and ellipsis of general punctuation.
+const FOLD_CACHED: [std::ops::Range<u32>; 2] = [0x80..0x180, 0x2000..0x2070];
+
+/// [`fold_uncached`] of every character in `FOLD_CACHED`, computed once: the
+/// Unicode tables cost a few hundred instructions per character, and it is the
+/// same function, so cached and uncached folds cannot differ.
+static FOLD_CACHE: LazyLock<Vec<(String, bool)>> = LazyLock::new(|| {
+    FOLD_CACHED
+        .iter()
+        .flat_map(|range| range.clone())
+        .map(|code| {
+            let mut out = String::new();
+            let joins = char::from_u32(code).is_some_and(|c| fold_uncached(c, &mut out));
+            (out, joins)
+        })
+        .collect()
+});
+
+/// Where `c` sits in `FOLD_CACHE`, if it is cached.
+fn fold_cache_index(c: char) -> Option<usize> {
+    let code = u32::from(c);
+    let mut offset = 0;
+    for range in &FOLD_CACHED {
+        if range.contains(&code) {
+            return usize::try_from(code - range.start + offset).ok();
+        }
+        offset += range.end - range.start;
+    }
+    None
+}
+
 /// Appends the folded form of `c` to `out`; false when `c` separates words.
 fn fold(c: char, out: &mut String) -> bool {
+    match fold_cache_index(c).and_then(|i| FOLD_CACHE.get(i)) {
+        Some((folded, joins)) => {
+            out.push_str(folded);
+            *joins
+        }
+        None => fold_uncached(c, out),
+    }
+}
+
+fn fold_uncached(c: char, out: &mut String) -> bool {
     if c.is_ascii() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
@@ -198,17 +269,23 @@ pub fn normalize(text: &str) -> String {
 /// The SimHash of a title and its text: of the text alone when it has at least
 /// `BODY_ALONE_WORDS` words, else of both. 0 when neither has a single word.
 pub fn simhash(title: &str, text: &str) -> u64 {
-    let mut acc = BitVotes::new();
-    let text_words: Vec<u64> = Words::of(text).hashes().collect();
+    let mut acc = BitVotes::default();
+    let text_words = Words::of(text);
     if text_words.len() < BODY_ALONE_WORDS {
         Words::of(title).hashes().for_each(|h| acc.add(h));
     }
     if text_words.len() < SHINGLE {
-        text_words.iter().for_each(|&h| acc.add(h));
+        text_words.hashes().for_each(|h| acc.add(h));
     } else {
-        text_words
-            .windows(SHINGLE)
-            .for_each(|w| acc.add(shingle_hash(w)));
+        // The last SHINGLE word hashes, oldest first.
+        let mut window = [0u64; SHINGLE];
+        for (n, h) in text_words.hashes().enumerate() {
+            window.rotate_left(1);
+            window[SHINGLE - 1] = h;
+            if n + 1 >= SHINGLE {
+                acc.add(shingle_hash(&window));
+            }
+        }
     }
     acc.fingerprint()
 }
@@ -232,35 +309,44 @@ fn shingle_hash(words: &[u64]) -> u64 {
 }
 
 /// Per bit, how many hashes set it: a bit of the fingerprint is set when more
-/// hashes set it than leave it clear. Counting ones (rather than adding and
-/// subtracting a vote) has no branch, so the compiler vectorizes it.
+/// hashes set it than leave it clear. The 64 counts are kept bit-sliced (plane
+/// `j` holds bit `j` of every count), so adding a hash is a carry rippling
+/// through a few words rather than 64 additions.
+#[derive(Default)]
 struct BitVotes {
-    ones: [u32; 64],
+    planes: [u64; 32],
     hashes: u32,
 }
 
 impl BitVotes {
-    fn new() -> BitVotes {
-        BitVotes {
-            ones: [0; 64],
-            hashes: 0,
-        }
-    }
-
     fn add(&mut self, hash: u64) {
-        for (i, slot) in self.ones.iter_mut().enumerate() {
-            *slot += (hash >> i & 1) as u32;
+        let mut carry = hash;
+        for plane in &mut self.planes {
+            if carry == 0 {
+                break;
+            }
+            let sum = *plane ^ carry;
+            carry &= *plane;
+            *plane = sum;
         }
         self.hashes += 1;
     }
 
+    /// A bit is set where its count exceeds half the hashes (2 × count > hashes);
+    /// the 64 counts are compared with that half at once, highest plane first.
     /// 0 when no hash was added.
     fn fingerprint(&self) -> u64 {
-        self.ones
-            .iter()
-            .enumerate()
-            .filter(|(_, ones)| 2 * **ones > self.hashes)
-            .fold(0u64, |bits, (i, _)| bits | (1 << i))
+        let half = self.hashes / 2;
+        let (mut above, mut equal) = (0u64, u64::MAX);
+        for (j, plane) in self.planes.iter().enumerate().rev() {
+            if (half >> j) & 1 == 1 {
+                equal &= plane;
+            } else {
+                above |= equal & plane;
+                equal &= !plane;
+            }
+        }
+        above
     }
 }
 
@@ -326,5 +412,75 @@ mod tests {
     fn unclosed_tag_does_not_panic() {
         assert_eq!(normalize("a <b"), "a");
         assert_eq!(normalize("1 < 2"), "1 2");
+    }
+
+    /// Fingerprints are stored and compared with the ones computed later: these
+    /// values were computed before the counting and folding were made faster.
+    #[test]
+    fn fingerprints_stay_what_databases_hold() {
+        let body = "Od poniedziałku tramwaje linii 4, 8 i 13 pojadą objazdem, ponieważ miasto \
+            rozpoczyna remont torowiska na ulicy Krakowskiej. Prace potrwają do końca sierpnia i \
+            obejmą wymianę szyn oraz podkładów.";
+        assert_eq!(simhash("Remont torowiska", body), 0xe4b1_ded0_7721_328c);
+        assert_eq!(
+            simhash("Remont", "krótki tekst. Czytaj więcej"),
+            0x9096_944a_8bf3_705d
+        );
+        assert_eq!(
+            simhash("Straße über Łódź", "Æther — «œuvre» Ærø"),
+            0x2242_2002_0404_5d00
+        );
+    }
+
+    #[test]
+    fn bit_sliced_votes_count_like_one_counter_per_bit() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for hashes in [0usize, 1, 2, 3, 4, 7, 64, 255, 256, 1000] {
+            let mut votes = BitVotes::default();
+            let mut ones = [0u64; 64];
+            for n in 0..hashes {
+                state = state.rotate_left(17).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ n as u64;
+                // Every fourth hash repeats a bit pattern, so counts land on exact halves.
+                let hash = if n % 4 == 3 {
+                    0xffff_0000_ffff_0000
+                } else {
+                    state
+                };
+                votes.add(hash);
+                for (bit, count) in ones.iter_mut().enumerate() {
+                    *count += hash >> bit & 1;
+                }
+            }
+            let expected = (0..64)
+                .filter(|&bit| 2 * ones[bit] > hashes as u64)
+                .fold(0u64, |bits, bit| bits | (1 << bit));
+            assert_eq!(votes.fingerprint(), expected, "{hashes} hashes");
+        }
+    }
+
+    #[test]
+    fn cached_folds_are_the_unicode_folds() {
+        for code in FOLD_CACHED.iter().flat_map(|range| range.clone()) {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let (mut cached, mut computed) = (String::new(), String::new());
+            assert_eq!(
+                fold(c, &mut cached),
+                fold_uncached(c, &mut computed),
+                "{c:?}"
+            );
+            assert_eq!(cached, computed, "{c:?}");
+        }
+        assert_eq!(fold_cache_index('\u{7f}'), None);
+        assert_eq!(fold_cache_index('\u{2070}'), None);
+    }
+
+    #[test]
+    fn boilerplate_is_found_after_words_that_look_like_it() {
+        assert_eq!(
+            normalize("czytaj czytaj więcej, read reading more read more"),
+            "czytaj read reading more"
+        );
     }
 }
