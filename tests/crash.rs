@@ -272,7 +272,8 @@ fn stored(db: &Path) -> HashMap<(String, String), Option<String>> {
     let mut query = conn
         .prepare(
             "SELECT e.source_id, e.key, s.guid FROM entries e \
-             LEFT JOIN stories s ON s.id = e.story_id",
+             LEFT JOIN entry_story es ON es.entry_id = e.id \
+             LEFT JOIN stories s ON s.id = es.story_id",
         )
         .expect("query");
     query

@@ -130,6 +130,33 @@ fn the_same_canonical_link_from_two_sources_is_one_story() {
 }
 
 #[test]
+fn a_grouped_entry_that_moves_is_found_by_its_new_link_only() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut moved = museum("krakow", "1", 1);
+    let old_link = moved.canonical_link.clone();
+    store_and_group(&mut store, std::slice::from_ref(&moved), at(1));
+    moved.canonical_link = Some("https://krakow.example/kultura/wystawa".to_string());
+    moved.content_hash ^= 1;
+    store_and_group(&mut store, std::slice::from_ref(&moved), at(2));
+
+    let mut by_new = tram("portal", "a", 2);
+    by_new.canonical_link = moved.canonical_link.clone();
+    let mut by_old = entry(
+        "lwow",
+        "b",
+        "Pogoda na weekend",
+        "Synoptycy zapowiadają słoneczny weekend, temperatura sięgnie dwudziestu stopni.",
+        at(2),
+    );
+    by_old.canonical_link = old_link;
+    store_and_group(&mut store, &[by_new, by_old], at(2));
+    assert_eq!(
+        grouping(&store),
+        [vec!["krakow/1", "portal/a"], vec!["lwow/b"]]
+    );
+}
+
+#[test]
 fn the_same_url_guid_from_two_sources_is_one_story_even_written_differently() {
     let mut store = Store::open_in_memory().unwrap();
     let mut a = museum("krakow", "a", 1);

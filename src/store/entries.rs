@@ -4,9 +4,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ToSql;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, params_from_iter};
 
-use super::grouping::{add_bands, drop_bands};
+use super::grouping::{index_grouped, unindex_grouped};
 use super::{Store, StoreError, bad_value, date, from_sql_u64, micros, opt_date, to_sql_u64};
-use crate::dedupe::guid_key;
 use crate::model::{Entry, Lang, LangOrigin, StoredEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,28 +24,31 @@ pub enum UpsertStatus {
     Unchanged,
 }
 
-/// The columns `stored_entry` reads, in its order.
-pub(super) const ENTRY_COLUMNS: &str = "id, story_id, first_seen, source_id, key, guid, link, \
-     canonical_link, title, summary, authors, published, updated, lang, lang_origin, image, \
-     fingerprint, content_hash";
+/// The columns `stored_entry` reads, in its order, from `entries e` and
+/// `entry_story s`.
+pub(super) const ENTRY_COLUMNS: &str = "e.id, s.story_id, e.first_seen, e.source_id, e.key, \
+     e.guid, e.link, e.canonical_link, e.title, e.summary, e.authors, e.published, e.updated, \
+     e.lang, e.lang_origin, e.image, e.fingerprint, e.content_hash";
 
-const FIND: &str = "SELECT id, content_hash, fingerprint, story_id FROM entries \
-     WHERE source_id = ?1 AND key = ?2";
-const INSERT: &str = "INSERT INTO entries (source_id, key, guid, guid_key, link, canonical_link, \
+const FIND: &str = "SELECT e.id, e.content_hash, e.fingerprint, s.story_id FROM entries e \
+     LEFT JOIN entry_story s ON s.entry_id = e.id WHERE e.source_id = ?1 AND e.key = ?2";
+const INSERT: &str = "INSERT INTO entries (source_id, key, guid, link, canonical_link, \
      title, summary, authors, published, updated, lang, lang_origin, image, fingerprint, \
      content_hash, first_seen, dated) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-     coalesce(?10, ?17))";
-const UPDATE: &str = "UPDATE entries SET guid = ?2, guid_key = ?3, link = ?4, canonical_link = ?5, \
-     title = ?6, summary = ?7, authors = ?8, published = ?9, updated = ?10, lang = ?11, \
-     lang_origin = ?12, image = ?13, fingerprint = ?14, content_hash = ?15, \
-     dated = coalesce(?9, first_seen) WHERE id = ?1";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+     coalesce(?9, ?16))";
+const QUEUE: &str = "INSERT INTO unassigned (first_seen, entry_id) VALUES (?1, ?2)";
+const UPDATE: &str = "UPDATE entries SET guid = ?2, link = ?3, canonical_link = ?4, \
+     title = ?5, summary = ?6, authors = ?7, published = ?8, updated = ?9, lang = ?10, \
+     lang_origin = ?11, image = ?12, fingerprint = ?13, content_hash = ?14, \
+     dated = coalesce(?8, first_seen) WHERE id = ?1";
 const TOUCH_STORY: &str = "UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1";
 
 /// The prepared statements of one upsert batch.
 struct Upsert<'c> {
     find: CachedStatement<'c>,
     insert: CachedStatement<'c>,
+    queue: CachedStatement<'c>,
     update: CachedStatement<'c>,
     touch_story: CachedStatement<'c>,
     now: i64,
@@ -57,6 +59,7 @@ impl<'c> Upsert<'c> {
         Ok(Upsert {
             find: conn.prepare_cached(FIND)?,
             insert: conn.prepare_cached(INSERT)?,
+            queue: conn.prepare_cached(QUEUE)?,
             update: conn.prepare_cached(UPDATE)?,
             touch_story: conn.prepare_cached(TOUCH_STORY)?,
             now: micros(now),
@@ -76,13 +79,11 @@ impl<'c> Upsert<'c> {
             })
             .optional()?;
         let authors = authors_json(&e.authors)?;
-        let guid_key = e.guid.as_deref().and_then(guid_key);
         let (published, updated) = (e.published.map(micros), e.updated.map(micros));
         let (fingerprint_sql, hash_sql) = (to_sql_u64(e.fingerprint), to_sql_u64(e.content_hash));
         // What a reader sees, in the column order both INSERT and UPDATE use.
-        let content: [&dyn ToSql; 14] = [
+        let content: [&dyn ToSql; 13] = [
             &e.guid,
-            &guid_key,
             &e.link,
             &e.canonical_link,
             &e.title,
@@ -102,6 +103,7 @@ impl<'c> Upsert<'c> {
             self.insert
                 .execute(params_from_iter(key.into_iter().chain(content).chain(now)))?;
             let entry_id = conn.last_insert_rowid();
+            self.queue.execute(params![self.now, entry_id])?;
             return Ok(Upserted {
                 entry_id,
                 status: UpsertStatus::New,
@@ -113,13 +115,16 @@ impl<'c> Upsert<'c> {
                 status: UpsertStatus::Unchanged,
             });
         }
+        // Only entries in a story are indexed for lookups (see `Grouping`), by
+        // what their row says: out before it changes, back in after.
+        if story_id.is_some() {
+            unindex_grouped(conn, entry_id, from_sql_u64(fingerprint))?;
+        }
         let id: [&dyn ToSql; 1] = [&entry_id];
         self.update
             .execute(params_from_iter(id.into_iter().chain(content)))?;
-        // Only entries in a story are indexed for near duplicates (see `Grouping`).
         if let Some(story_id) = story_id {
-            drop_bands(conn, entry_id, from_sql_u64(fingerprint))?;
-            add_bands(conn, entry_id, e.fingerprint)?;
+            index_grouped(conn, entry_id, e)?;
             self.touch_story.execute(params![story_id, self.now])?;
         }
         Ok(Upserted {
@@ -167,8 +172,9 @@ impl Store {
 /// The oldest `limit` entries not yet in a story.
 pub(super) fn unassigned(conn: &Connection, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id IS NULL \
-         ORDER BY first_seen, id LIMIT ?1"
+        "SELECT {ENTRY_COLUMNS} FROM unassigned u JOIN entries e ON e.id = u.entry_id \
+         LEFT JOIN entry_story s ON s.entry_id = u.entry_id \
+         ORDER BY u.first_seen, u.entry_id LIMIT ?1"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map([limit], stored_entry)?;

@@ -11,7 +11,7 @@ use super::entries::unassigned;
 use super::{Store, StoreError, date, from_sql_u64, micros, to_sql_u64};
 use crate::clean::fingerprint::distance;
 use crate::dedupe::{Search, guid_key};
-use crate::model::StoredEntry;
+use crate::model::{Entry, StoredEntry};
 
 /// Bands a fingerprint is cut into, 16 bits each.
 const BANDS: u32 = 4;
@@ -54,24 +54,84 @@ pub(super) fn probes(fingerprint: u64, max_distance: u32) -> Vec<i64> {
     out
 }
 
-/// Indexes an entry's fingerprint under its date; 0 means "no words", which
-/// must never look like a near duplicate of anything.
-pub(super) fn add_bands(
+/// The ways grouping looks a grouped entry up, as `grouped_keys.kind`.
+#[derive(Debug, Clone, Copy)]
+enum Lookup {
+    CanonicalLink = 0,
+    Guid = 1,
+    Title = 2,
+}
+
+/// The keys an entry with this canonical link, guid and title is found by
+/// once it is in a story.
+fn keys(canonical_link: Option<&str>, guid: Option<&str>, title: &str) -> Vec<(Lookup, String)> {
+    let link = canonical_link.map(|l| (Lookup::CanonicalLink, l.to_string()));
+    let guid = guid.and_then(guid_key).map(|k| (Lookup::Guid, k));
+    link.into_iter()
+        .chain(guid)
+        .chain([(Lookup::Title, title.to_string())])
+        .collect()
+}
+
+/// Makes an entry that just joined a story, or whose row just changed, findable
+/// by its keys and fingerprint under the date its row now carries.
+pub(super) fn index_grouped(
+    conn: &Connection,
+    entry_id: i64,
+    entry: &Entry,
+) -> rusqlite::Result<()> {
+    let dated: i64 = conn
+        .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    insert_keys(conn, entry_id, dated, entry)?;
+    insert_bands(conn, entry_id, dated, entry.fingerprint)
+}
+
+/// Takes a grouped entry out of the lookups as its row reads now, before the
+/// row changes.
+pub(super) fn unindex_grouped(
     conn: &Connection,
     entry_id: i64,
     fingerprint: u64,
 ) -> rusqlite::Result<()> {
-    if fingerprint == 0 {
-        return Ok(());
+    let (canonical_link, guid, title, dated): (Option<String>, Option<String>, String, i64) = conn
+        .prepare_cached("SELECT canonical_link, guid, title, dated FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM grouped_keys WHERE kind = ?1 AND value = ?2 AND dated = ?3 AND entry_id = ?4",
+    )?;
+    for (kind, value) in keys(canonical_link.as_deref(), guid.as_deref(), &title) {
+        stmt.execute(params![kind as i64, value, dated, entry_id])?;
     }
-    let dated: i64 = conn
-        .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
-        .query_row([entry_id], |r| r.get(0))?;
-    insert_bands(conn, entry_id, dated, fingerprint)
+    drop_bands(conn, entry_id, fingerprint)
 }
 
-/// One row per band and statement: a single-row INSERT of values cannot stop
-/// half-way, so SQLite keeps no statement journal for it.
+/// One row per key and statement, as `insert_bands`.
+fn insert_keys(
+    conn: &Connection,
+    entry_id: i64,
+    dated: i64,
+    entry: &Entry,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO grouped_keys (kind, value, dated, entry_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (kind, value) in keys(
+        entry.canonical_link.as_deref(),
+        entry.guid.as_deref(),
+        &entry.title,
+    ) {
+        stmt.execute(params![kind as i64, value, dated, entry_id])?;
+    }
+    Ok(())
+}
+
+/// Indexes an entry's fingerprint under its date; 0 means "no words", which
+/// must never look like a near duplicate of anything. One row per band and
+/// statement: a single-row INSERT of values cannot stop half-way, so SQLite
+/// keeps no statement journal for it.
 fn insert_bands(
     conn: &Connection,
     entry_id: i64,
@@ -91,11 +151,7 @@ fn insert_bands(
     Ok(())
 }
 
-pub(super) fn drop_bands(
-    conn: &Connection,
-    entry_id: i64,
-    fingerprint: u64,
-) -> rusqlite::Result<()> {
+fn drop_bands(conn: &Connection, entry_id: i64, fingerprint: u64) -> rusqlite::Result<()> {
     let mut stmt =
         conn.prepare_cached("DELETE FROM fingerprint_bands WHERE band = ?1 AND entry_id = ?2")?;
     for band in bands(fingerprint) {
@@ -118,7 +174,8 @@ pub struct Candidate {
     pub summary: String,
 }
 
-const CANDIDATE_COLUMNS: &str = "id, story_id, source_id, fingerprint, dated, title, summary";
+const CANDIDATE_COLUMNS: &str =
+    "e.id, s.story_id, e.source_id, e.fingerprint, e.dated, e.title, e.summary";
 
 fn candidate(r: &rusqlite::Row<'_>) -> rusqlite::Result<Candidate> {
     Ok(Candidate {
@@ -143,8 +200,8 @@ struct Member {
     dated: i64,
 }
 
-/// Read after the key a query matched on.
-const MEMBER_COLUMNS: &str = "id, story_id, source_id, fingerprint, dated";
+/// Read after the key a query matched on, from `entries e` and `entry_story s`.
+const MEMBER_COLUMNS: &str = "e.id, s.story_id, e.source_id, e.fingerprint, e.dated";
 
 fn member(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, Member)> {
     Ok((
@@ -279,7 +336,7 @@ impl Grouping<'_> {
         };
         let entries = || batch.iter().map(|s| &s.entry.entry);
         let links = hex_list(entries().filter_map(|e| e.canonical_link.as_deref()));
-        for (link, id, member) in self.members_by("canonical_link", &links, ANY_DATE)? {
+        for (link, id, member) in self.members_by(Lookup::CanonicalLink, &links, ANY_DATE)? {
             near.add(id, member);
             near.add_link(&link, id);
         }
@@ -287,12 +344,12 @@ impl Grouping<'_> {
             .filter_map(|e| e.guid.as_deref().and_then(guid_key))
             .collect();
         let keys = hex_list(keys.iter().map(String::as_str));
-        for (key, id, member) in self.members_by("guid_key", &keys, ANY_DATE)? {
+        for (key, id, member) in self.members_by(Lookup::Guid, &keys, ANY_DATE)? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_guid_key, &key, id);
         }
         let titles = hex_list(entries().map(|e| e.title.as_str()));
-        for (title, id, member) in self.members_by("title", &titles, (from, until))? {
+        for (title, id, member) in self.members_by(Lookup::Title, &titles, (from, until))? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_title, &title, id);
         }
@@ -301,18 +358,22 @@ impl Grouping<'_> {
         Ok(())
     }
 
-    /// Grouped entries whose `column` is one of `hex_values`, dated within
+    /// Grouped entries whose key of `kind` is one of `hex_values`, dated within
     /// `from..=until`: (the matched value, entry id, what lookups need of it).
     fn members_by(
         &self,
-        column: &str,
+        kind: Lookup,
         hex_values: &str,
         (from, until): (i64, i64),
     ) -> Result<Vec<(String, i64, Member)>, StoreError> {
+        // The kind is part of the text, so each kind's statement is planned once.
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {column}, {MEMBER_COLUMNS} FROM entries WHERE {column} IN \
+            "SELECT k.value, {MEMBER_COLUMNS} FROM grouped_keys k \
+             JOIN entries e ON e.id = k.entry_id JOIN entry_story s ON s.entry_id = k.entry_id \
+             WHERE k.kind = {} AND k.value IN \
              (SELECT CAST(unhex(value) AS TEXT) FROM json_each(?1)) \
-             AND dated BETWEEN ?2 AND ?3 AND story_id IS NOT NULL"
+             AND k.dated BETWEEN ?2 AND ?3",
+            kind as i64
         ))?;
         let rows = stmt.query_map(params![hex_values, from, until], |r| {
             let (id, member) = member(r, 1)?;
@@ -373,8 +434,8 @@ impl Grouping<'_> {
             .filter(|id| !near.members.contains_key(id))
             .collect();
         let mut load = self.tx.prepare_cached(&format!(
-            "SELECT {MEMBER_COLUMNS} FROM entries \
-             WHERE id IN (SELECT value FROM json_each(?1)) AND story_id IS NOT NULL"
+            "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
+             WHERE e.id IN (SELECT value FROM json_each(?1))"
         ))?;
         let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
         for row in rows {
@@ -468,7 +529,8 @@ impl Grouping<'_> {
             });
         }
         let mut load = self.tx.prepare_cached(&format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM entries WHERE id = ?1"
+            "SELECT {CANDIDATE_COLUMNS} FROM entries e \
+             JOIN entry_story s ON s.entry_id = e.id WHERE e.id = ?1"
         ))?;
         Ok(load.query_row([entry_id], candidate)?)
     }
@@ -517,15 +579,20 @@ impl Grouping<'_> {
         Ok(())
     }
 
-    /// Puts an entry into a story and indexes its fingerprint: unassigned entries
-    /// are never candidates, so upserting them stays cheap. The entries placed
-    /// after it in this batch meet it in memory.
+    /// Puts an entry into a story and indexes its keys and fingerprint:
+    /// unassigned entries are never candidates, so upserting them stays cheap.
+    /// Only narrow rows are written; the entry's own row is left as it is. The
+    /// entries placed after it in this batch meet it in memory.
     fn assign(&self, stored: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
         self.tx
-            .prepare_cached("UPDATE entries SET story_id = ?2 WHERE id = ?1")?
+            .prepare_cached("INSERT INTO entry_story (entry_id, story_id) VALUES (?1, ?2)")?
             .execute(params![stored.id, story_id])?;
+        self.tx
+            .prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?
+            .execute(params![micros(stored.first_seen), stored.id])?;
         let entry = &stored.entry;
         let dated = micros(entry.published.unwrap_or(stored.first_seen));
+        insert_keys(&self.tx, stored.id, dated, entry)?;
         insert_bands(&self.tx, stored.id, dated, entry.fingerprint)?;
         let near = &mut *self.near.borrow_mut();
         near.add(

@@ -126,6 +126,55 @@ ALTER TABLE fingerprint_bands ADD COLUMN fingerprint INTEGER NOT NULL DEFAULT 0;
 UPDATE fingerprint_bands
     SET fingerprint = (SELECT e.fingerprint FROM entries e WHERE e.id = entry_id);
 "#,
+    r#"
+-- Which story an entry is in, and the keys grouping finds it by, live in narrow
+-- rows: placing an entry in a story writes a few small rows, not its 2-3 KB
+-- entry row and every index that tests its story.
+CREATE TABLE entry_story (
+    entry_id INTEGER PRIMARY KEY REFERENCES entries (id),
+    story_id INTEGER NOT NULL REFERENCES stories (id)
+);
+INSERT INTO entry_story (entry_id, story_id)
+    SELECT id, story_id FROM entries WHERE story_id IS NOT NULL;
+CREATE INDEX entry_story_by_story ON entry_story (story_id, entry_id);
+
+-- Entries waiting for a story, in the order grouping takes them. This table
+-- and the next are indexes kept by the store itself, beside the entry: they
+-- carry no foreign key, so writing a row costs no lookup in entries.
+CREATE TABLE unassigned (
+    first_seen INTEGER NOT NULL,
+    entry_id   INTEGER NOT NULL,
+    PRIMARY KEY (first_seen, entry_id)
+) WITHOUT ROWID;
+INSERT INTO unassigned (first_seen, entry_id)
+    SELECT first_seen, id FROM entries WHERE story_id IS NULL;
+
+-- The canonical link (kind 0), guid key (kind 1) and title (kind 2) of each
+-- entry in a story, with its date: only grouped entries are ever looked up.
+CREATE TABLE grouped_keys (
+    kind     INTEGER NOT NULL,
+    value    TEXT NOT NULL,
+    dated    INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, dated, entry_id)
+) WITHOUT ROWID;
+INSERT INTO grouped_keys (kind, value, dated, entry_id)
+    SELECT 0, canonical_link, dated, id FROM entries
+        WHERE story_id IS NOT NULL AND canonical_link IS NOT NULL
+    UNION ALL
+    SELECT 1, guid_key, dated, id FROM entries
+        WHERE story_id IS NOT NULL AND guid_key IS NOT NULL
+    UNION ALL
+    SELECT 2, title, dated, id FROM entries WHERE story_id IS NOT NULL;
+
+DROP INDEX entries_unassigned;
+DROP INDEX entries_by_story;
+DROP INDEX entries_by_canonical_link;
+DROP INDEX entries_by_guid_key;
+DROP INDEX entries_by_title;
+ALTER TABLE entries DROP COLUMN story_id;
+ALTER TABLE entries DROP COLUMN guid_key;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -157,5 +206,153 @@ pub fn migrate(conn: &mut Connection, name: &str) -> Result<(), StoreError> {
             version = found + 1,
             "database schema upgraded"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use rusqlite::{Connection, params};
+
+    use super::{CURRENT, STEPS};
+    use crate::config::DedupeConfig;
+    use crate::dedupe::{self, GroupReport};
+    use crate::model::{Entry, Lang, LangOrigin};
+    use crate::store::Store;
+
+    const LINK_1: &str = "https://krakow.example/news/tramwaj";
+    const GUID_2: &str = "urn:uuid:6f1c2a4e-2b1d-4c55-9a0e-0d3f6e1b7c11";
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 1, hour, 0, 0)
+            .single()
+            .unwrap()
+    }
+
+    /// A database as release 3 left it: story 1 holds an entry of `krakow`
+    /// and one of `lwow`; an entry of `wien` waits for grouping.
+    fn version_3(path: &std::path::Path) -> rusqlite::Result<()> {
+        let conn = Connection::open(path)?;
+        for step in &STEPS[..3] {
+            conn.execute_batch(step)?;
+        }
+        conn.pragma_update(None, "user_version", 3)?;
+        conn.execute(
+            "INSERT INTO stories (id, guid, published, updated) VALUES (1, 'hejnal:story:one', ?1, ?1)",
+            [at(9).timestamp_micros()],
+        )?;
+        let mut insert = conn.prepare(
+            "INSERT INTO entries (source_id, key, guid, guid_key, canonical_link, title, summary, \
+             authors, lang, lang_origin, fingerprint, content_hash, first_seen, dated, story_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '<p>text</p>', '[]', 'pl', 'feed', 0, 1, ?7, ?7, ?8)",
+        )?;
+        let rows = [
+            (
+                "krakow",
+                "k1",
+                LINK_1,
+                "krakow.example/news/tramwaj",
+                "Nowy tramwaj",
+                9,
+                Some(1),
+            ),
+            (
+                "lwow",
+                "l1",
+                GUID_2,
+                GUID_2,
+                "Tramwaj we Lwowie",
+                10,
+                Some(1),
+            ),
+            (
+                "wien",
+                "w1",
+                "https://wien.example/1",
+                "wien.example/1",
+                "Oper",
+                11,
+                None,
+            ),
+        ];
+        for (source, key, guid, guid_key, title, hour, story) in rows {
+            let link = guid.starts_with("https").then_some(guid);
+            insert.execute(params![
+                source,
+                key,
+                guid,
+                guid_key,
+                link,
+                title,
+                at(hour).timestamp_micros(),
+                story
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn entry(source: &str, guid: &str, canonical_link: &str) -> Entry {
+        Entry {
+            source_id: source.to_string(),
+            key: guid.to_string(),
+            guid: Some(guid.to_string()),
+            link: Some(canonical_link.to_string()),
+            canonical_link: Some(canonical_link.to_string()),
+            title: format!("Wiadomość {source}"),
+            summary: "<p>Inny tekst</p>".to_string(),
+            authors: Vec::new(),
+            published: Some(at(12)),
+            updated: None,
+            lang: Lang::parse("pl").unwrap(),
+            lang_origin: LangOrigin::Feed,
+            image: None,
+            fingerprint: 0,
+            content_hash: 7,
+        }
+    }
+
+    #[test]
+    fn a_version_3_database_keeps_its_stories_and_its_backlog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hejnal.db");
+        version_3(&path).unwrap();
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT);
+        assert!(store.integrity_check().unwrap());
+
+        let stories = store.latest_stories(10).unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].guid, "hejnal:story:one");
+        let sources: Vec<&str> = stories[0]
+            .entries
+            .iter()
+            .map(|e| e.entry.source_id.as_str())
+            .collect();
+        assert_eq!(sources, ["krakow", "lwow"]);
+        let waiting = store.unassigned_entries().unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].entry.source_id, "wien");
+        assert_eq!(waiting[0].story_id, 0);
+
+        // The story is still found by the link and the guid it had before.
+        let by_link = entry("nurnberg", "https://nurnberg.example/7", LINK_1);
+        let by_guid = entry("leipzig", GUID_2, "https://leipzig.example/3");
+        store.upsert_entries(&[by_link, by_guid], at(12)).unwrap();
+        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(13)).unwrap();
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 1,
+                joined: 2
+            }
+        );
+        let stories = store.latest_stories(10).unwrap();
+        let one = stories
+            .iter()
+            .find(|s| s.guid == "hejnal:story:one")
+            .unwrap();
+        assert_eq!(one.entries.len(), 4);
+        assert!(store.unassigned_entries().unwrap().is_empty());
+        assert!(store.integrity_check().unwrap());
     }
 }

@@ -140,8 +140,9 @@ impl Store {
     /// How many stories a source has taken part in with entries first seen since `since`.
     pub fn stories_since(&self, source_id: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
         self.count(
-            "SELECT count(DISTINCT story_id) FROM entries \
-             WHERE source_id = ?1 AND first_seen >= ?2 AND story_id IS NOT NULL",
+            "SELECT count(DISTINCT s.story_id) FROM entries e \
+             JOIN entry_story s ON s.entry_id = e.id \
+             WHERE e.source_id = ?1 AND e.first_seen >= ?2",
             params![source_id, micros(since)],
         )
     }
@@ -224,9 +225,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // back so one large cycle does not leave a large WAL behind.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
-    // Setting an entry's story is checked against its foreign key, so SQLite
-    // keeps a statement journal of the pages each such UPDATE changes; spilled
-    // to a temporary file, that is a second write of every entry page.
+    // A statement that may change several rows (moving a merged story's
+    // entries) keeps a statement journal of the pages it changes; spilled to a
+    // temporary file, that is a second write of each of them.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())

@@ -15,8 +15,8 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<Vec<StoredEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries WHERE source_id = ?1 AND story_id IS NOT NULL \
-             AND dated >= ?2 ORDER BY dated, id"
+            "SELECT {ENTRY_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
+             WHERE e.source_id = ?1 AND e.dated >= ?2 ORDER BY e.dated, e.id"
         ))?;
         let rows = stmt.query_map(params![source_id, micros(since)], stored_entry)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -25,7 +25,8 @@ impl Store {
     /// The languages of a story's entries.
     pub fn story_languages(&self, story_id: i64) -> Result<Vec<Lang>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT lang FROM entries WHERE story_id = ?1 ORDER BY lang",
+            "SELECT DISTINCT e.lang FROM entry_story s JOIN entries e ON e.id = s.entry_id \
+             WHERE s.story_id = ?1 ORDER BY e.lang",
         )?;
         let raw: Vec<String> = stmt
             .query_map([story_id], |r| r.get(0))?
@@ -58,7 +59,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.prepare_cached("UPDATE entries SET story_id = ?1 WHERE story_id = ?2")?
+        tx.prepare_cached("UPDATE entry_story SET story_id = ?1 WHERE story_id = ?2")?
             .execute(params![keep, gone])?;
         tx.prepare_cached("DELETE FROM story_variants WHERE story_id = ?1")?
             .execute([gone])?;

@@ -107,7 +107,8 @@ impl Store {
 
 fn fill(conn: &Connection, mut story: Story) -> Result<Story, StoreError> {
     let mut entries = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE story_id = ?1 ORDER BY dated, id"
+        "SELECT {ENTRY_COLUMNS} FROM entry_story s JOIN entries e ON e.id = s.entry_id \
+         WHERE s.story_id = ?1 ORDER BY e.dated, e.id"
     ))?;
     story.entries = entries
         .query_map([story.id], stored_entry)?
