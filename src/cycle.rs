@@ -183,7 +183,7 @@ pub async fn run(
 
     let fetch_started = Instant::now();
     let (sender, mut ready_harvests) = mpsc::channel(HARVEST_QUEUE);
-    let producer = tokio::spawn(produce(
+    let mut producer = Fetching(tokio::spawn(produce(
         Limits::of(config),
         Arc::clone(fetcher),
         due,
@@ -191,7 +191,7 @@ pub async fn run(
         Arc::clone(control),
         now,
         sender,
-    ));
+    )));
     while let Some(first) = ready_harvests.recv().await {
         let mut ready = vec![first];
         let mut entries = ready[0].entry_count();
@@ -226,7 +226,7 @@ pub async fn run(
         }
         control.beat();
     }
-    if let Err(e) = producer.await {
+    if let Err(e) = (&mut producer.0).await {
         tracing::error!(error = %e, "the fetching task ended abnormally");
     }
     report.stages.fetch = fetch_started
@@ -284,6 +284,16 @@ fn group(
     report.new_stories += dedupe::group(store, &config.dedupe, now)?.new_stories;
     report.stages.dedupe += started.elapsed();
     Ok(())
+}
+
+/// The fetching task of a cycle. A cycle that fails while storing returns
+/// early; its fetches must not go on in the background, into the next cycle.
+struct Fetching(tokio::task::JoinHandle<()>);
+
+impl Drop for Fetching {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What fetching, parsing and cleaning need from the configuration, owned, so
