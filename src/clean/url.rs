@@ -64,13 +64,13 @@ fn canonical_once(link: &str, extra_strip: &[String]) -> Option<String> {
         Some(p) => Some(format!(":{p}")),
     };
     let port = port.as_deref().unwrap_or_default();
-    let path = fold_path(&drop_session_id(&normalize_percent(url.path())));
+    let path = fold_path(drop_session_id(&normalize_percent(url.path())));
     let query = url
         .query()
         .map(|q| canonical_query(q, extra_strip))
         .filter(|q| !q.is_empty());
     let mut out = String::with_capacity(link.len() + 1);
-    for piece in ["https://", &host, &port, &path] {
+    for piece in ["https://", &host, port, &path] {
         out.push_str(piece);
     }
     if let Some(q) = query {
