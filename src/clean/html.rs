@@ -154,8 +154,20 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> String {
             Some(base) => UrlRelative::RewriteWithBase(base.clone()),
             None => UrlRelative::Deny,
         });
-        builder.clean(html).to_string()
+        serialized(&builder.clean(html), html.len())
     })
+}
+
+/// The markup of `doc`, written straight into one buffer: its `Display` writes a
+/// buffer of its own, checks it, then copies it through a formatter.
+fn serialized(doc: &ammonia::Document, size_hint: usize) -> String {
+    let mut out = Vec::with_capacity(size_hint);
+    // Writing into memory cannot fail, and the serializer writes only UTF-8: neither
+    // fallback is ever taken.
+    if doc.write_to(&mut out).is_err() {
+        return doc.to_string();
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn builder() -> Builder<'static> {

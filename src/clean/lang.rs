@@ -279,14 +279,32 @@ struct Evidence {
 impl Evidence {
     /// One pass over the characters, without an iterator per word: this runs for
     /// every entry, and detection it saves is only worth it when it is cheap.
+    /// ASCII, most of any Latin text, is read as bytes, without decoding and
+    /// without Unicode tables.
     fn read(profile: &Profile, text: &str) -> Evidence {
         let mut evidence = Evidence::default();
         let mut word = Word::default();
-        for c in text.chars() {
-            if c.is_alphanumeric() {
-                word.push(c);
-                evidence.read_letter(profile, c, word.first_lower_case);
-            } else if word.bytes > 0 {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                i += 1;
+                if b.is_ascii_alphanumeric() {
+                    word.push_ascii(b);
+                    evidence.letters += usize::from(b.is_ascii_alphabetic());
+                    continue;
+                }
+            } else {
+                let c = text[i..].chars().next().unwrap_or_default();
+                i += c.len_utf8();
+                if c.is_alphanumeric() {
+                    word.push(c);
+                    evidence.read_letter(profile, c, word.first_lower_case);
+                    continue;
+                }
+            }
+            if word.bytes > 0 {
                 evidence.end_word(&word);
                 if evidence.words == AGREEMENT_WORDS {
                     return evidence;
@@ -308,12 +326,8 @@ impl Evidence {
         }
     }
 
-    /// Counts `c`, a character of a word that starts in lower case or not.
+    /// Counts `c`, a character beyond ASCII of a word that starts in lower case or not.
     fn read_letter(&mut self, profile: &Profile, c: char, lower_case_word: bool) {
-        if c.is_ascii() {
-            self.letters += usize::from(c.is_ascii_alphabetic());
-            return;
-        }
         // The language's own letters first: they need no Unicode table.
         let lower = c.to_lowercase().next().unwrap_or(c);
         if profile.letters.contains(&lower) {
@@ -340,6 +354,7 @@ struct Word {
 }
 
 impl Word {
+    /// Adds `c`, a character beyond ASCII.
     fn push(&mut self, c: char) {
         if self.bytes == 0 {
             self.first_lower_case = c.is_lowercase();
@@ -347,11 +362,6 @@ impl Word {
         self.bytes += c.len_utf8();
         self.too_long |= self.bytes > MAX_FUNCTION_WORD_BYTES;
         if self.too_long {
-            return;
-        }
-        if c.is_ascii() && self.lower_len < MAX_FUNCTION_WORD_BYTES {
-            self.lower[self.lower_len] = c.to_ascii_lowercase() as u8;
-            self.lower_len += 1;
             return;
         }
         for lower in c.to_lowercase() {
@@ -365,44 +375,84 @@ impl Word {
         }
     }
 
+    fn push_ascii(&mut self, b: u8) {
+        if self.bytes == 0 {
+            self.first_lower_case = b.is_ascii_lowercase();
+        }
+        self.bytes += 1;
+        self.too_long |= self.bytes > MAX_FUNCTION_WORD_BYTES;
+        if self.too_long {
+            return;
+        }
+        if self.lower_len < MAX_FUNCTION_WORD_BYTES {
+            self.lower[self.lower_len] = b.to_ascii_lowercase();
+            self.lower_len += 1;
+        } else {
+            // Lower-casing lengthened an earlier letter: no function word is this long.
+            self.too_long = true;
+        }
+    }
+
     /// The profiles (one bit each) whose function words include this word in any
     /// case. As written, it must be as long as the function word.
     fn function_word_lists(&self) -> u8 {
         if self.too_long || self.lower_len != self.bytes {
             return 0;
         }
-        let key = word_key(&self.lower[..self.lower_len]);
-        FUNCTION_WORDS
-            .binary_search_by_key(&key, |(k, _)| *k)
-            .map_or(0, |i| FUNCTION_WORDS[i].1)
+        FUNCTION_WORDS.lists(word_key(&self.lower[..self.lower_len]))
     }
 }
 
 /// A word of at most `MAX_FUNCTION_WORD_BYTES` bytes as one number, zero-padded:
-/// numbers compare as the words do, and a comparison is one instruction.
+/// a comparison is one instruction. No word is zero.
 fn word_key(word: &[u8]) -> u128 {
     let mut bytes = [0u8; MAX_FUNCTION_WORD_BYTES];
     bytes[..word.len()].copy_from_slice(word);
     u128::from_be_bytes(bytes)
 }
 
-/// Every function word of every profile, sorted by key, with a bit per profile
-/// whose list holds it: one binary search instead of comparing each word with
-/// each list.
-static FUNCTION_WORDS: LazyLock<Vec<(u128, u8)>> = LazyLock::new(|| {
-    let mut words: Vec<(u128, u8)> = Vec::new();
-    for (k, profile) in PROFILES.iter().enumerate() {
-        for word in profile.function_words {
-            let key = word_key(word.as_bytes());
-            match words.iter_mut().find(|(w, _)| *w == key) {
-                Some((_, lists)) => *lists |= 1 << k,
-                None => words.push((key, 1 << k)),
+/// Slots of the function word table; a power of two, well above the 86 words
+/// so that most words not in it are told apart at the first slot.
+const WORD_SLOTS: usize = 256;
+
+/// Every function word of every profile, with a bit per profile whose list holds
+/// it, in an open-addressed hash table: most words of a text are not function
+/// words, and the first slot looked at usually says so.
+struct FunctionWords([(u128, u8); WORD_SLOTS]);
+
+impl FunctionWords {
+    fn build() -> FunctionWords {
+        let mut table = FunctionWords([(0, 0); WORD_SLOTS]);
+        for (k, profile) in PROFILES.iter().enumerate() {
+            for word in profile.function_words {
+                let key = word_key(word.as_bytes());
+                let slot = table.slot(key);
+                table.0[slot].0 = key;
+                table.0[slot].1 |= 1 << k;
             }
         }
+        table
     }
-    words.sort_unstable();
-    words
-});
+
+    /// The slot holding `key`, or the empty one where it would go.
+    fn slot(&self, key: u128) -> usize {
+        // The first eight bytes, folded with the rest, mixed by a multiplication
+        // whose top byte depends on all of them.
+        let folded = (key >> 64) as u64 ^ key as u64;
+        let mut slot = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+        while self.0[slot].0 != key && self.0[slot].0 != 0 {
+            slot = (slot + 1) % WORD_SLOTS;
+        }
+        slot
+    }
+
+    /// The profiles (one bit each) listing the word `key`.
+    fn lists(&self, key: u128) -> u8 {
+        self.0[self.slot(key)].1
+    }
+}
+
+static FUNCTION_WORDS: LazyLock<FunctionWords> = LazyLock::new(FunctionWords::build);
 
 #[cfg(test)]
 mod tests {
@@ -570,6 +620,21 @@ mod tests {
              pojadą objazdem przez Rondo Mogilskie."
         );
         assert!(plainly_in(&lang("pl"), &polish.to_uppercase()));
+    }
+
+    #[test]
+    fn the_table_finds_every_function_word_and_nothing_else() {
+        for (k, profile) in PROFILES.iter().enumerate() {
+            for word in profile.function_words {
+                let lists = FUNCTION_WORDS.lists(word_key(word.as_bytes()));
+                assert_ne!(lists & (1 << k), 0, "{word} of {}", profile.code);
+            }
+        }
+        // "die" is listed by German alone.
+        assert_eq!(FUNCTION_WORDS.lists(word_key(b"die")), 1 << 2);
+        for word in ["kraków", "tramwaj", "wi", "ther", "dies", "również1"] {
+            assert_eq!(FUNCTION_WORDS.lists(word_key(word.as_bytes())), 0, "{word}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn clean(
     let ctx = Context {
         source,
         feed,
-        feed_url,
+        feed_base: ::url::Url::parse(feed_url).ok(),
         strip_params,
         now,
     };
@@ -49,20 +49,24 @@ pub fn clean(
 struct Context<'a> {
     source: &'a SourceConfig,
     feed: &'a ParsedFeed,
-    feed_url: &'a str,
+    /// The URL the feed was fetched from, parsed, once for all the entries of the feed.
+    feed_base: Option<::url::Url>,
     strip_params: &'a [String],
     now: DateTime<Utc>,
 }
 
 impl Context<'_> {
     fn entry(&self, draft: &EntryDraft) -> Option<Entry> {
-        let link = non_empty(&draft.link).and_then(|l| url::absolute(l, self.feed_url));
+        let link = non_empty(&draft.link).and_then(|l| url::resolve(l, self.feed_base.as_ref()));
         // Relative URLs inside an item are relative to the item's page, when it has one.
-        let base_str = link.as_deref().unwrap_or(self.feed_url);
-        let base = ::url::Url::parse(base_str).ok();
+        let item_base = link.as_deref().and_then(|l| ::url::Url::parse(l).ok());
+        let base = match link {
+            Some(_) => item_base.as_ref(),
+            None => self.feed_base.as_ref(),
+        };
         let summary = non_empty(&draft.summary)
             .or(non_empty(&draft.content))
-            .map(|body| summary_html(body, base.as_ref()))
+            .map(|body| summary_html(body, base))
             .unwrap_or_default();
         let text = html::sanitized_text(&summary);
         let title = non_empty(&draft.title).map(title_text).unwrap_or_default();
@@ -99,7 +103,7 @@ impl Context<'_> {
             guid,
             fingerprint: fingerprint::simhash(&title, &text),
             content_hash: content_hash(&title, &summary, link.as_deref()),
-            image: non_empty(&draft.image).and_then(|i| url::absolute(i, base_str)),
+            image: non_empty(&draft.image).and_then(|i| url::resolve(i, base)),
             authors: authors(&draft.authors),
             link,
             canonical_link,

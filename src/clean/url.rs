@@ -16,13 +16,19 @@ const MAX_ROUNDS: usize = 4;
 
 /// `link` resolved against `base`; only http(s) links are kept.
 pub fn absolute(link: &str, base: &str) -> Option<String> {
+    resolve(link, Url::parse(base).ok().as_ref())
+}
+
+/// [`absolute`] against a base already parsed (a link of its own without one),
+/// so the links of a feed share one parse of its URL.
+pub fn resolve(link: &str, base: Option<&Url>) -> Option<String> {
     let link = link.trim();
     if link.is_empty() {
         return None;
     }
-    let resolved = match Url::parse(base) {
-        Ok(base) => base.join(link).ok()?,
-        Err(_) => Url::parse(link).ok()?,
+    let resolved = match base {
+        Some(base) => base.join(link).ok()?,
+        None => Url::parse(link).ok()?,
     };
     matches!(resolved.scheme(), "http" | "https").then(|| resolved.into())
 }
@@ -53,16 +59,20 @@ fn canonical_once(link: &str, extra_strip: &[String]) -> Option<String> {
     };
     // http and https serve the same article; only an unusual port makes a difference.
     let port = match url.port() {
-        Some(443) | None => String::new(),
-        Some(80) if url.scheme() == "http" => String::new(),
-        Some(p) => format!(":{p}"),
+        Some(443) | None => None,
+        Some(80) if url.scheme() == "http" => None,
+        Some(p) => Some(format!(":{p}")),
     };
-    let path = fold_path(&drop_session_id(&normalize_percent(url.path())));
+    let port = port.as_deref().unwrap_or_default();
+    let path = fold_path(drop_session_id(&normalize_percent(url.path())));
     let query = url
         .query()
         .map(|q| canonical_query(q, extra_strip))
         .filter(|q| !q.is_empty());
-    let mut out = format!("https://{host}{port}{path}");
+    let mut out = String::with_capacity(link.len() + 1);
+    for piece in ["https://", &host, port, &path] {
+        out.push_str(piece);
+    }
     if let Some(q) = query {
         out.push('?');
         out.push_str(&q);
@@ -73,11 +83,15 @@ fn canonical_once(link: &str, extra_strip: &[String]) -> Option<String> {
 
 /// Java servers put the visitor's session in the path (`/news;jsessionid=…`):
 /// it names the reader, not the article.
-fn drop_session_id(path: &str) -> String {
-    match path.to_ascii_lowercase().find(";jsessionid=") {
-        Some(at) => path[..at].to_string(),
-        None => path.to_string(),
-    }
+fn drop_session_id(path: &str) -> &str {
+    const SESSION: &[u8] = b";jsessionid=";
+    // Most paths have no ';' at all, and none need a lower-cased copy to be searched.
+    let at = memchr::memchr_iter(b';', path.as_bytes()).find(|&at| {
+        path.as_bytes()
+            .get(at..at + SESSION.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(SESSION))
+    });
+    at.map_or(path, |at| &path[..at])
 }
 
 /// Drops trailing slashes and index files until neither is left.
@@ -134,23 +148,23 @@ fn is_tracking(name: &str, extra_strip: &[String]) -> bool {
 fn normalize_percent(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(value) = hex_pair(bytes.get(i + 1..i + 3))
-        {
-            if is_unreserved(value) {
-                out.push(char::from(value));
-            } else {
-                out.push_str(&format!("%{value:02X}"));
-            }
-            i += 3;
+    // Text between escapes is copied as it is, a run at a time. A '%' is never
+    // inside an escape already read: those end in two hex digits.
+    let mut copied = 0;
+    for at in memchr::memchr_iter(b'%', bytes) {
+        let Some(value) = hex_pair(bytes.get(at + 1..at + 3)) else {
             continue;
+        };
+        out.push_str(&s[copied..at]);
+        if is_unreserved(value) {
+            out.push(char::from(value));
+        } else {
+            out.push('%');
+            out.push_str(&format!("{value:02X}"));
         }
-        let ch_len = s[i..].chars().next().map_or(1, char::len_utf8);
-        out.push_str(&s[i..i + ch_len]);
-        i += ch_len;
+        copied = at + 3;
     }
+    out.push_str(&s[copied..]);
     out
 }
 
@@ -263,5 +277,17 @@ mod tests {
         );
         assert_eq!(absolute("javascript:alert(1)", "https://a.pl/"), None);
         assert_eq!(absolute("  ", "https://a.pl/"), None);
+        assert_eq!(
+            absolute("https://a.pl/x", "not a base").as_deref(),
+            Some("https://a.pl/x")
+        );
+    }
+
+    #[test]
+    fn escapes_fold_around_stray_percent_signs_and_letters() {
+        assert_eq!(
+            c("https://a.pl/%%41%zz%4/ż%7e?q=%e2%82%ac%").as_deref(),
+            Some("https://a.pl/%A%zz%4/%C5%BC~?q=%E2%82%AC%")
+        );
     }
 }
