@@ -4,7 +4,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entries::unassigned;
@@ -83,8 +84,10 @@ pub(super) fn index_grouped(
     let dated: i64 = conn
         .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
-    insert_keys(conn, entry_id, dated, entry)?;
-    insert_bands(conn, entry_id, dated, entry.fingerprint)
+    let keys: Vec<KeyRow> = key_rows(entry_id, dated, entry).collect();
+    insert_keys(conn, &keys)?;
+    let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
+    insert_bands(conn, &bands)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -108,47 +111,80 @@ pub(super) fn unindex_grouped(
     drop_bands(conn, entry_id, fingerprint)
 }
 
-/// One row per key and statement, as `insert_bands`.
-fn insert_keys(
-    conn: &Connection,
-    entry_id: i64,
-    dated: i64,
-    entry: &Entry,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO grouped_keys (kind, value, dated, entry_id) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (kind, value) in keys(
+/// The `grouped_keys` rows of an entry dated `dated`.
+fn key_rows(entry_id: i64, dated: i64, entry: &Entry) -> impl Iterator<Item = KeyRow> {
+    keys(
         entry.canonical_link.as_deref(),
         entry.guid.as_deref(),
         &entry.title,
-    ) {
-        stmt.execute(params![kind as i64, value, dated, entry_id])?;
+    )
+    .into_iter()
+    .map(move |(kind, value)| (kind as i64, value, dated, entry_id))
+}
+
+/// The `fingerprint_bands` rows of an entry dated `dated`; a fingerprint of 0
+/// means "no words", which must never look like a near duplicate of anything.
+fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item = BandRow> {
+    let bands = (fingerprint != 0).then(|| bands(fingerprint));
+    bands
+        .into_iter()
+        .flatten()
+        .map(move |band| [band, dated, entry_id, to_sql_u64(fingerprint)])
+}
+
+type KeyRow = (i64, String, i64, i64);
+type BandRow = [i64; 4];
+
+const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, value, dated, entry_id)";
+const INSERT_BANDS: &str =
+    "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint)";
+const INSERT_ENTRY_STORY: &str = "INSERT INTO entry_story (entry_id, story_id)";
+
+/// Rows per multi-row INSERT: one statement for many rows saves the per-call
+/// work of a statement (binding, stepping, resetting) for all but one of them.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts `rows` of `W` values with the statement `head` (an INSERT up to its
+/// VALUES), `ROWS_PER_INSERT` rows to a statement. The few left over go one row
+/// to a statement, so only two statement texts are ever cached per `head`.
+fn insert_rows<const W: usize>(
+    conn: &Connection,
+    head: &str,
+    rows: &[[&dyn ToSql; W]],
+) -> rusqlite::Result<()> {
+    let one = format!("({})", vec!["?"; W].join(","));
+    let full = rows.len() - rows.len() % ROWS_PER_INSERT;
+    if full > 0 {
+        let sql = format!(
+            "{head} VALUES {}",
+            vec![one.as_str(); ROWS_PER_INSERT].join(",")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for chunk in rows[..full].chunks(ROWS_PER_INSERT) {
+            stmt.execute(params_from_iter(chunk.iter().flatten()))?;
+        }
+    }
+    let mut stmt = conn.prepare_cached(&format!("{head} VALUES {one}"))?;
+    for row in &rows[full..] {
+        stmt.execute(params_from_iter(row.iter()))?;
     }
     Ok(())
 }
 
-/// Indexes an entry's fingerprint under its date; 0 means "no words", which
-/// must never look like a near duplicate of anything. One row per band and
-/// statement: a single-row INSERT of values cannot stop half-way, so SQLite
-/// keeps no statement journal for it.
-fn insert_bands(
-    conn: &Connection,
-    entry_id: i64,
-    dated: i64,
-    fingerprint: u64,
-) -> rusqlite::Result<()> {
-    if fingerprint == 0 {
-        return Ok(());
-    }
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint) \
-         VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for band in bands(fingerprint) {
-        stmt.execute(params![band, dated, entry_id, to_sql_u64(fingerprint)])?;
-    }
-    Ok(())
+fn insert_keys(conn: &Connection, rows: &[KeyRow]) -> rusqlite::Result<()> {
+    let rows: Vec<[&dyn ToSql; 4]> = rows
+        .iter()
+        .map(|(kind, value, dated, id)| [kind as &dyn ToSql, value, dated, id])
+        .collect();
+    insert_rows(conn, INSERT_KEYS, &rows)
+}
+
+fn insert_bands(conn: &Connection, rows: &[BandRow]) -> rusqlite::Result<()> {
+    let rows: Vec<[&dyn ToSql; 4]> = rows
+        .iter()
+        .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
+        .collect();
+    insert_rows(conn, INSERT_BANDS, &rows)
 }
 
 fn drop_bands(conn: &Connection, entry_id: i64, fingerprint: u64) -> rusqlite::Result<()> {
@@ -290,11 +326,47 @@ fn int_list(items: impl Iterator<Item = i64>) -> String {
     format!("[{}]", items.join(","))
 }
 
+/// The rows placing entries writes besides their stories, held until the
+/// batch is placed: the entries placed meanwhile meet each other in memory.
+/// Written sorted, each index is walked once in its own order.
+#[derive(Debug, Default)]
+struct Placed {
+    /// (entry id, story id)
+    entry_story: Vec<[i64; 2]>,
+    /// (first seen, entry id) of the backlog rows to delete.
+    backlog: Vec<[i64; 2]>,
+    keys: Vec<KeyRow>,
+    bands: Vec<BandRow>,
+}
+
+impl Placed {
+    fn write(mut self, conn: &Connection) -> rusqlite::Result<()> {
+        self.entry_story.sort_unstable();
+        self.backlog.sort_unstable();
+        self.keys.sort_unstable();
+        self.bands.sort_unstable();
+        let entry_story: Vec<[&dyn ToSql; 2]> = self
+            .entry_story
+            .iter()
+            .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
+            .collect();
+        insert_rows(conn, INSERT_ENTRY_STORY, &entry_story)?;
+        let mut delete =
+            conn.prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?;
+        for row in &self.backlog {
+            delete.execute(*row)?;
+        }
+        insert_keys(conn, &self.keys)?;
+        insert_bands(conn, &self.bands)
+    }
+}
+
 /// One grouping pass: nothing it does is visible to others until `commit`, and
 /// a crash before that leaves every entry unassigned for the next pass.
 pub struct Grouping<'a> {
     tx: Transaction<'a>,
     near: RefCell<Neighbourhood>,
+    placed: RefCell<Placed>,
 }
 
 impl Store {
@@ -305,13 +377,21 @@ impl Store {
         Ok(Grouping {
             tx,
             near: RefCell::default(),
+            placed: RefCell::default(),
         })
     }
 }
 
 impl Grouping<'_> {
+    /// Writes the rows of the entries placed so far; every read of the
+    /// database comes after it.
+    fn write_placed(&self) -> Result<(), StoreError> {
+        Ok(self.placed.take().write(&self.tx)?)
+    }
+
     /// Entries not yet in a story, oldest first; grouping compares their texts.
     pub fn unassigned(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        self.write_placed()?;
         unassigned(&self.tx, usize::MAX)
     }
 
@@ -319,6 +399,7 @@ impl Grouping<'_> {
     /// a batch at a time: after a cold start it is every entry of every source,
     /// too much text to hold at once.
     pub fn next_unassigned(&self, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        self.write_placed()?;
         unassigned(&self.tx, limit)
     }
 
@@ -326,6 +407,7 @@ impl Grouping<'_> {
     /// forgetting those of the batch before: they are in the database now.
     /// Lookups for an entry not in `batch` may miss what the database holds.
     pub fn meet(&self, batch: &[Search<'_>], max_distance: u32) -> Result<(), StoreError> {
+        self.write_placed()?;
         let mut near = Neighbourhood::default();
         let (Some(from), Some(until)) = (
             batch.iter().map(|s| micros(s.from)).min(),
@@ -581,19 +663,21 @@ impl Grouping<'_> {
 
     /// Puts an entry into a story and indexes its keys and fingerprint:
     /// unassigned entries are never candidates, so upserting them stays cheap.
-    /// Only narrow rows are written; the entry's own row is left as it is. The
-    /// entries placed after it in this batch meet it in memory.
+    /// Only narrow rows are written, when the batch ends (`Placed`); the entry's
+    /// own row is left as it is. The entries placed after it in this batch meet
+    /// it in memory.
     fn assign(&self, stored: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("INSERT INTO entry_story (entry_id, story_id) VALUES (?1, ?2)")?
-            .execute(params![stored.id, story_id])?;
-        self.tx
-            .prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?
-            .execute(params![micros(stored.first_seen), stored.id])?;
         let entry = &stored.entry;
         let dated = micros(entry.published.unwrap_or(stored.first_seen));
-        insert_keys(&self.tx, stored.id, dated, entry)?;
-        insert_bands(&self.tx, stored.id, dated, entry.fingerprint)?;
+        {
+            let placed = &mut *self.placed.borrow_mut();
+            placed.entry_story.push([stored.id, story_id]);
+            placed.backlog.push([micros(stored.first_seen), stored.id]);
+            placed.keys.extend(key_rows(stored.id, dated, entry));
+            placed
+                .bands
+                .extend(band_rows(stored.id, dated, entry.fingerprint));
+        }
         let near = &mut *self.near.borrow_mut();
         near.add(
             stored.id,
@@ -622,6 +706,7 @@ impl Grouping<'_> {
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
+        self.write_placed()?;
         Ok(self.tx.commit()?)
     }
 }
