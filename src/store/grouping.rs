@@ -1,12 +1,12 @@
 //! What story grouping asks of the store, all inside one transaction.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::entries::unassigned;
 use super::{Store, StoreError, date, from_sql_u64, micros, to_sql_u64};
@@ -85,9 +85,9 @@ pub(super) fn index_grouped(
         .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
     let keys: Vec<KeyRow> = key_rows(entry_id, dated, entry).collect();
-    insert_keys(conn, &keys)?;
+    insert_int_rows(conn, INSERT_KEYS, &keys)?;
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
-    insert_bands(conn, &bands)
+    insert_int_rows(conn, INSERT_BANDS, &bands)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -103,10 +103,10 @@ pub(super) fn unindex_grouped(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
     let mut stmt = conn.prepare_cached(
-        "DELETE FROM grouped_keys WHERE kind = ?1 AND value = ?2 AND dated = ?3 AND entry_id = ?4",
+        "DELETE FROM grouped_keys WHERE kind = ?1 AND hash = ?2 AND dated = ?3 AND entry_id = ?4",
     )?;
     for (kind, value) in keys(canonical_link.as_deref(), guid.as_deref(), &title) {
-        stmt.execute(params![kind as i64, value, dated, entry_id])?;
+        stmt.execute(params![kind as i64, key_hash(&value), dated, entry_id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
 }
@@ -119,7 +119,44 @@ fn key_rows(entry_id: i64, dated: i64, entry: &Entry) -> impl Iterator<Item = Ke
         &entry.title,
     )
     .into_iter()
-    .map(move |(kind, value)| (kind as i64, value, dated, entry_id))
+    .map(move |(kind, value)| [kind as i64, key_hash(&value), dated, entry_id])
+}
+
+/// What `grouped_keys` holds of a key: a 64-bit hash, so its index compares
+/// integers and its rows are a quarter the size. Two values may share a hash;
+/// a lookup confirms each match against the entry's own row.
+fn key_hash(value: &str) -> i64 {
+    to_sql_u64(xxh3_64(value.as_bytes()))
+}
+
+/// Migration step 5: `grouped_keys` holds the hash of each key, not its text.
+pub(super) fn hash_grouped_keys(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE grouped_key_hashes (
+            kind     INTEGER NOT NULL,
+            hash     INTEGER NOT NULL,
+            dated    INTEGER NOT NULL,
+            entry_id INTEGER NOT NULL,
+            PRIMARY KEY (kind, hash, dated, entry_id)
+        ) WITHOUT ROWID;",
+    )?;
+    {
+        let mut read = conn.prepare("SELECT kind, value, dated, entry_id FROM grouped_keys")?;
+        let mut write = conn.prepare(
+            "INSERT OR IGNORE INTO grouped_key_hashes (kind, hash, dated, entry_id) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let (kind, value, dated, id): (i64, String, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            write.execute(params![kind, key_hash(&value), dated, id])?;
+        }
+    }
+    conn.execute_batch(
+        "DROP TABLE grouped_keys;
+         ALTER TABLE grouped_key_hashes RENAME TO grouped_keys;",
+    )
 }
 
 /// The `fingerprint_bands` rows of an entry dated `dated`; a fingerprint of 0
@@ -132,10 +169,11 @@ fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item 
         .map(move |band| [band, dated, entry_id, to_sql_u64(fingerprint)])
 }
 
-type KeyRow = (i64, String, i64, i64);
+/// (kind, hash, dated, entry id)
+type KeyRow = [i64; 4];
 type BandRow = [i64; 4];
 
-const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, value, dated, entry_id)";
+const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, hash, dated, entry_id)";
 const INSERT_BANDS: &str =
     "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint)";
 const INSERT_ENTRY_STORY: &str = "INSERT INTO entry_story (entry_id, story_id)";
@@ -171,20 +209,12 @@ fn insert_rows<const W: usize>(
     Ok(())
 }
 
-fn insert_keys(conn: &Connection, rows: &[KeyRow]) -> rusqlite::Result<()> {
-    let rows: Vec<[&dyn ToSql; 4]> = rows
-        .iter()
-        .map(|(kind, value, dated, id)| [kind as &dyn ToSql, value, dated, id])
-        .collect();
-    insert_rows(conn, INSERT_KEYS, &rows)
-}
-
-fn insert_bands(conn: &Connection, rows: &[BandRow]) -> rusqlite::Result<()> {
+fn insert_int_rows(conn: &Connection, head: &str, rows: &[[i64; 4]]) -> rusqlite::Result<()> {
     let rows: Vec<[&dyn ToSql; 4]> = rows
         .iter()
         .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
         .collect();
-    insert_rows(conn, INSERT_BANDS, &rows)
+    insert_rows(conn, head, &rows)
 }
 
 fn drop_bands(conn: &Connection, entry_id: i64, fingerprint: u64) -> rusqlite::Result<()> {
@@ -298,28 +328,8 @@ impl Neighbourhood {
     }
 }
 
-/// Strings travel to SQLite as hex inside one JSON array: JSON alone would
-/// lose a NUL, and a list in one parameter keeps it one statement.
-fn hex_list<'s>(items: impl Iterator<Item = &'s str>) -> String {
-    let quoted: Vec<String> = items
-        .map(|s| {
-            let mut hex = String::with_capacity(2 * s.len() + 2);
-            hex.push('"');
-            for b in s.bytes() {
-                hex.push(char::from(HEX[usize::from(b >> 4)]));
-                hex.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-            hex.push('"');
-            hex
-        })
-        .collect();
-    format!("[{}]", quoted.join(","))
-}
-
 /// Links and guids name one article whenever it was published.
 const ANY_DATE: (i64, i64) = (i64::MIN, i64::MAX);
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn int_list(items: impl Iterator<Item = i64>) -> String {
     let items: Vec<String> = items.map(|i| i.to_string()).collect();
@@ -356,8 +366,8 @@ impl Placed {
         for row in &self.backlog {
             delete.execute(*row)?;
         }
-        insert_keys(conn, &self.keys)?;
-        insert_bands(conn, &self.bands)
+        insert_int_rows(conn, INSERT_KEYS, &self.keys)?;
+        insert_int_rows(conn, INSERT_BANDS, &self.bands)
     }
 }
 
@@ -417,7 +427,9 @@ impl Grouping<'_> {
             return Ok(());
         };
         let entries = || batch.iter().map(|s| &s.entry.entry);
-        let links = hex_list(entries().filter_map(|e| e.canonical_link.as_deref()));
+        let links: HashSet<&str> = entries()
+            .filter_map(|e| e.canonical_link.as_deref())
+            .collect();
         for (link, id, member) in self.members_by(Lookup::CanonicalLink, &links, ANY_DATE)? {
             near.add(id, member);
             near.add_link(&link, id);
@@ -425,12 +437,12 @@ impl Grouping<'_> {
         let keys: Vec<String> = entries()
             .filter_map(|e| e.guid.as_deref().and_then(guid_key))
             .collect();
-        let keys = hex_list(keys.iter().map(String::as_str));
+        let keys: HashSet<&str> = keys.iter().map(String::as_str).collect();
         for (key, id, member) in self.members_by(Lookup::Guid, &keys, ANY_DATE)? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_guid_key, &key, id);
         }
-        let titles = hex_list(entries().map(|e| e.title.as_str()));
+        let titles: HashSet<&str> = entries().map(|e| e.title.as_str()).collect();
         for (title, id, member) in self.members_by(Lookup::Title, &titles, (from, until))? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_title, &title, id);
@@ -440,28 +452,46 @@ impl Grouping<'_> {
         Ok(())
     }
 
-    /// Grouped entries whose key of `kind` is one of `hex_values`, dated within
+    /// Grouped entries whose key of `kind` is one of `wanted`, dated within
     /// `from..=until`: (the matched value, entry id, what lookups need of it).
     fn members_by(
         &self,
         kind: Lookup,
-        hex_values: &str,
+        wanted: &HashSet<&str>,
         (from, until): (i64, i64),
     ) -> Result<Vec<(String, i64, Member)>, StoreError> {
+        let column = match kind {
+            Lookup::CanonicalLink => "e.canonical_link",
+            Lookup::Guid => "e.guid",
+            Lookup::Title => "e.title",
+        };
         // The kind is part of the text, so each kind's statement is planned once.
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT k.value, {MEMBER_COLUMNS} FROM grouped_keys k \
+            "SELECT {column}, {MEMBER_COLUMNS} FROM grouped_keys k \
              JOIN entries e ON e.id = k.entry_id JOIN entry_story s ON s.entry_id = k.entry_id \
-             WHERE k.kind = {} AND k.value IN \
-             (SELECT CAST(unhex(value) AS TEXT) FROM json_each(?1)) \
+             WHERE k.kind = {} AND k.hash IN (SELECT value FROM json_each(?1)) \
              AND k.dated BETWEEN ?2 AND ?3",
             kind as i64
         ))?;
-        let rows = stmt.query_map(params![hex_values, from, until], |r| {
+        let hashes = int_list(wanted.iter().map(|v| key_hash(v)));
+        let rows = stmt.query_map(params![hashes, from, until], |r| {
+            let value: Option<String> = r.get(0)?;
             let (id, member) = member(r, 1)?;
-            Ok((r.get(0)?, id, member))
+            Ok((value, id, member))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut found = Vec::new();
+        for row in rows {
+            let (value, id, member) = row?;
+            let key = match kind {
+                Lookup::Guid => value.as_deref().and_then(guid_key),
+                Lookup::CanonicalLink | Lookup::Title => value,
+            };
+            // Only the key itself matches, never another value with its hash.
+            if let Some(key) = key.filter(|k| wanted.contains(k.as_str())) {
+                found.push((key, id, member));
+            }
+        }
+        Ok(found)
     }
 
     /// The fingerprint bands the batch probes that are near enough to some
@@ -713,7 +743,63 @@ impl Grouping<'_> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
+    use crate::config::DedupeConfig;
+    use crate::dedupe::{self, GroupReport};
+    use crate::model::{Lang, LangOrigin};
+
+    fn linked(source: &str, link: &str, title: &str) -> Entry {
+        Entry {
+            source_id: source.to_string(),
+            key: link.to_string(),
+            guid: Some(link.to_string()),
+            link: Some(link.to_string()),
+            canonical_link: Some(link.to_string()),
+            title: title.to_string(),
+            summary: format!("<p>{title}</p>"),
+            authors: Vec::new(),
+            published: None,
+            updated: None,
+            lang: Lang::parse("pl").unwrap(),
+            lang_origin: LangOrigin::Feed,
+            image: None,
+            fingerprint: 0,
+            content_hash: 1,
+        }
+    }
+
+    #[test]
+    fn keys_that_share_a_hash_do_not_share_a_story() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("hejnal.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).single().unwrap();
+        let settings = DedupeConfig::default();
+        let first = linked("krakow", "https://krakow.example/a", "Nowy tramwaj");
+        let second = linked("wien", "https://wien.example/b", "Neue Oper");
+        store.upsert_entries(&[first], now).unwrap();
+        dedupe::group(&mut store, &settings, now).unwrap();
+        // Every key of the grouped entry now reads as the second entry's link
+        // and title would: a collision of 64-bit hashes.
+        store
+            .conn
+            .execute(
+                "UPDATE grouped_keys SET hash = CASE kind WHEN 2 THEN ?2 ELSE ?1 END",
+                params![key_hash("https://wien.example/b"), key_hash("Neue Oper")],
+            )
+            .unwrap();
+        store.upsert_entries(&[second], now).unwrap();
+        let report = dedupe::group(&mut store, &settings, now).unwrap();
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 1,
+                joined: 0
+            }
+        );
+        assert_eq!(store.story_count().unwrap(), 2);
+    }
 
     #[test]
     fn probes_reach_every_fingerprint_within_the_distance() {
