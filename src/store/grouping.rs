@@ -1,11 +1,12 @@
 //! What story grouping asks of the store, all inside one transaction.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::entries::unassigned;
 use super::{Store, StoreError, date, from_sql_u64, micros, to_sql_u64};
@@ -83,8 +84,10 @@ pub(super) fn index_grouped(
     let dated: i64 = conn
         .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
-    insert_keys(conn, entry_id, dated, entry)?;
-    insert_bands(conn, entry_id, dated, entry.fingerprint)
+    let keys: Vec<KeyRow> = key_rows(entry_id, dated, entry).collect();
+    insert_int_rows(conn, INSERT_KEYS, &keys)?;
+    let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
+    insert_int_rows(conn, INSERT_BANDS, &bands)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -100,55 +103,118 @@ pub(super) fn unindex_grouped(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
     let mut stmt = conn.prepare_cached(
-        "DELETE FROM grouped_keys WHERE kind = ?1 AND value = ?2 AND dated = ?3 AND entry_id = ?4",
+        "DELETE FROM grouped_keys WHERE kind = ?1 AND hash = ?2 AND dated = ?3 AND entry_id = ?4",
     )?;
     for (kind, value) in keys(canonical_link.as_deref(), guid.as_deref(), &title) {
-        stmt.execute(params![kind as i64, value, dated, entry_id])?;
+        stmt.execute(params![kind as i64, key_hash(&value), dated, entry_id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
 }
 
-/// One row per key and statement, as `insert_bands`.
-fn insert_keys(
-    conn: &Connection,
-    entry_id: i64,
-    dated: i64,
-    entry: &Entry,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO grouped_keys (kind, value, dated, entry_id) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (kind, value) in keys(
+/// The `grouped_keys` rows of an entry dated `dated`.
+fn key_rows(entry_id: i64, dated: i64, entry: &Entry) -> impl Iterator<Item = KeyRow> {
+    keys(
         entry.canonical_link.as_deref(),
         entry.guid.as_deref(),
         &entry.title,
-    ) {
-        stmt.execute(params![kind as i64, value, dated, entry_id])?;
+    )
+    .into_iter()
+    .map(move |(kind, value)| [kind as i64, key_hash(&value), dated, entry_id])
+}
+
+/// What `grouped_keys` holds of a key: a 64-bit hash, so its index compares
+/// integers and its rows are a quarter the size. Two values may share a hash;
+/// a lookup confirms each match against the entry's own row.
+fn key_hash(value: &str) -> i64 {
+    to_sql_u64(xxh3_64(value.as_bytes()))
+}
+
+/// Migration step 5: `grouped_keys` holds the hash of each key, not its text.
+pub(super) fn hash_grouped_keys(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE grouped_key_hashes (
+            kind     INTEGER NOT NULL,
+            hash     INTEGER NOT NULL,
+            dated    INTEGER NOT NULL,
+            entry_id INTEGER NOT NULL,
+            PRIMARY KEY (kind, hash, dated, entry_id)
+        ) WITHOUT ROWID;",
+    )?;
+    {
+        let mut read = conn.prepare("SELECT kind, value, dated, entry_id FROM grouped_keys")?;
+        let mut write = conn.prepare(
+            "INSERT OR IGNORE INTO grouped_key_hashes (kind, hash, dated, entry_id) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let (kind, value, dated, id): (i64, String, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            write.execute(params![kind, key_hash(&value), dated, id])?;
+        }
+    }
+    conn.execute_batch(
+        "DROP TABLE grouped_keys;
+         ALTER TABLE grouped_key_hashes RENAME TO grouped_keys;",
+    )
+}
+
+/// The `fingerprint_bands` rows of an entry dated `dated`; a fingerprint of 0
+/// means "no words", which must never look like a near duplicate of anything.
+fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item = BandRow> {
+    let bands = (fingerprint != 0).then(|| bands(fingerprint));
+    bands
+        .into_iter()
+        .flatten()
+        .map(move |band| [band, dated, entry_id, to_sql_u64(fingerprint)])
+}
+
+/// (kind, hash, dated, entry id)
+type KeyRow = [i64; 4];
+type BandRow = [i64; 4];
+
+const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, hash, dated, entry_id)";
+const INSERT_BANDS: &str =
+    "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint)";
+const INSERT_ENTRY_STORY: &str = "INSERT INTO entry_story (entry_id, story_id)";
+
+/// Rows per multi-row INSERT: one statement for many rows saves the per-call
+/// work of a statement (binding, stepping, resetting) for all but one of them.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts `rows` of `W` values with the statement `head` (an INSERT up to its
+/// VALUES), `ROWS_PER_INSERT` rows to a statement. The few left over go one row
+/// to a statement, so only two statement texts are ever cached per `head`.
+fn insert_rows<const W: usize>(
+    conn: &Connection,
+    head: &str,
+    rows: &[[&dyn ToSql; W]],
+) -> rusqlite::Result<()> {
+    let one = format!("({})", vec!["?"; W].join(","));
+    let full = rows.len() - rows.len() % ROWS_PER_INSERT;
+    if full > 0 {
+        let sql = format!(
+            "{head} VALUES {}",
+            vec![one.as_str(); ROWS_PER_INSERT].join(",")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for chunk in rows[..full].chunks(ROWS_PER_INSERT) {
+            stmt.execute(params_from_iter(chunk.iter().flatten()))?;
+        }
+    }
+    let mut stmt = conn.prepare_cached(&format!("{head} VALUES {one}"))?;
+    for row in &rows[full..] {
+        stmt.execute(params_from_iter(row.iter()))?;
     }
     Ok(())
 }
 
-/// Indexes an entry's fingerprint under its date; 0 means "no words", which
-/// must never look like a near duplicate of anything. One row per band and
-/// statement: a single-row INSERT of values cannot stop half-way, so SQLite
-/// keeps no statement journal for it.
-fn insert_bands(
-    conn: &Connection,
-    entry_id: i64,
-    dated: i64,
-    fingerprint: u64,
-) -> rusqlite::Result<()> {
-    if fingerprint == 0 {
-        return Ok(());
-    }
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint) \
-         VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for band in bands(fingerprint) {
-        stmt.execute(params![band, dated, entry_id, to_sql_u64(fingerprint)])?;
-    }
-    Ok(())
+fn insert_int_rows(conn: &Connection, head: &str, rows: &[[i64; 4]]) -> rusqlite::Result<()> {
+    let rows: Vec<[&dyn ToSql; 4]> = rows
+        .iter()
+        .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
+        .collect();
+    insert_rows(conn, head, &rows)
 }
 
 fn drop_bands(conn: &Connection, entry_id: i64, fingerprint: u64) -> rusqlite::Result<()> {
@@ -262,32 +328,47 @@ impl Neighbourhood {
     }
 }
 
-/// Strings travel to SQLite as hex inside one JSON array: JSON alone would
-/// lose a NUL, and a list in one parameter keeps it one statement.
-fn hex_list<'s>(items: impl Iterator<Item = &'s str>) -> String {
-    let quoted: Vec<String> = items
-        .map(|s| {
-            let mut hex = String::with_capacity(2 * s.len() + 2);
-            hex.push('"');
-            for b in s.bytes() {
-                hex.push(char::from(HEX[usize::from(b >> 4)]));
-                hex.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-            hex.push('"');
-            hex
-        })
-        .collect();
-    format!("[{}]", quoted.join(","))
-}
-
 /// Links and guids name one article whenever it was published.
 const ANY_DATE: (i64, i64) = (i64::MIN, i64::MAX);
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn int_list(items: impl Iterator<Item = i64>) -> String {
     let items: Vec<String> = items.map(|i| i.to_string()).collect();
     format!("[{}]", items.join(","))
+}
+
+/// The rows placing entries writes besides their stories, held until the
+/// batch is placed: the entries placed meanwhile meet each other in memory.
+/// Written sorted, each index is walked once in its own order.
+#[derive(Debug, Default)]
+struct Placed {
+    /// (entry id, story id)
+    entry_story: Vec<[i64; 2]>,
+    /// (first seen, entry id) of the backlog rows to delete.
+    backlog: Vec<[i64; 2]>,
+    keys: Vec<KeyRow>,
+    bands: Vec<BandRow>,
+}
+
+impl Placed {
+    fn write(mut self, conn: &Connection) -> rusqlite::Result<()> {
+        self.entry_story.sort_unstable();
+        self.backlog.sort_unstable();
+        self.keys.sort_unstable();
+        self.bands.sort_unstable();
+        let entry_story: Vec<[&dyn ToSql; 2]> = self
+            .entry_story
+            .iter()
+            .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
+            .collect();
+        insert_rows(conn, INSERT_ENTRY_STORY, &entry_story)?;
+        let mut delete =
+            conn.prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?;
+        for row in &self.backlog {
+            delete.execute(*row)?;
+        }
+        insert_int_rows(conn, INSERT_KEYS, &self.keys)?;
+        insert_int_rows(conn, INSERT_BANDS, &self.bands)
+    }
 }
 
 /// One grouping pass: nothing it does is visible to others until `commit`, and
@@ -295,6 +376,7 @@ fn int_list(items: impl Iterator<Item = i64>) -> String {
 pub struct Grouping<'a> {
     tx: Transaction<'a>,
     near: RefCell<Neighbourhood>,
+    placed: RefCell<Placed>,
 }
 
 impl Store {
@@ -305,13 +387,21 @@ impl Store {
         Ok(Grouping {
             tx,
             near: RefCell::default(),
+            placed: RefCell::default(),
         })
     }
 }
 
 impl Grouping<'_> {
+    /// Writes the rows of the entries placed so far; every read of the
+    /// database comes after it.
+    fn write_placed(&self) -> Result<(), StoreError> {
+        Ok(self.placed.take().write(&self.tx)?)
+    }
+
     /// Entries not yet in a story, oldest first; grouping compares their texts.
     pub fn unassigned(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        self.write_placed()?;
         unassigned(&self.tx, usize::MAX)
     }
 
@@ -319,6 +409,7 @@ impl Grouping<'_> {
     /// a batch at a time: after a cold start it is every entry of every source,
     /// too much text to hold at once.
     pub fn next_unassigned(&self, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        self.write_placed()?;
         unassigned(&self.tx, limit)
     }
 
@@ -326,6 +417,7 @@ impl Grouping<'_> {
     /// forgetting those of the batch before: they are in the database now.
     /// Lookups for an entry not in `batch` may miss what the database holds.
     pub fn meet(&self, batch: &[Search<'_>], max_distance: u32) -> Result<(), StoreError> {
+        self.write_placed()?;
         let mut near = Neighbourhood::default();
         let (Some(from), Some(until)) = (
             batch.iter().map(|s| micros(s.from)).min(),
@@ -335,7 +427,9 @@ impl Grouping<'_> {
             return Ok(());
         };
         let entries = || batch.iter().map(|s| &s.entry.entry);
-        let links = hex_list(entries().filter_map(|e| e.canonical_link.as_deref()));
+        let links: HashSet<&str> = entries()
+            .filter_map(|e| e.canonical_link.as_deref())
+            .collect();
         for (link, id, member) in self.members_by(Lookup::CanonicalLink, &links, ANY_DATE)? {
             near.add(id, member);
             near.add_link(&link, id);
@@ -343,12 +437,12 @@ impl Grouping<'_> {
         let keys: Vec<String> = entries()
             .filter_map(|e| e.guid.as_deref().and_then(guid_key))
             .collect();
-        let keys = hex_list(keys.iter().map(String::as_str));
+        let keys: HashSet<&str> = keys.iter().map(String::as_str).collect();
         for (key, id, member) in self.members_by(Lookup::Guid, &keys, ANY_DATE)? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_guid_key, &key, id);
         }
-        let titles = hex_list(entries().map(|e| e.title.as_str()));
+        let titles: HashSet<&str> = entries().map(|e| e.title.as_str()).collect();
         for (title, id, member) in self.members_by(Lookup::Title, &titles, (from, until))? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_title, &title, id);
@@ -358,28 +452,46 @@ impl Grouping<'_> {
         Ok(())
     }
 
-    /// Grouped entries whose key of `kind` is one of `hex_values`, dated within
+    /// Grouped entries whose key of `kind` is one of `wanted`, dated within
     /// `from..=until`: (the matched value, entry id, what lookups need of it).
     fn members_by(
         &self,
         kind: Lookup,
-        hex_values: &str,
+        wanted: &HashSet<&str>,
         (from, until): (i64, i64),
     ) -> Result<Vec<(String, i64, Member)>, StoreError> {
+        let column = match kind {
+            Lookup::CanonicalLink => "e.canonical_link",
+            Lookup::Guid => "e.guid",
+            Lookup::Title => "e.title",
+        };
         // The kind is part of the text, so each kind's statement is planned once.
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT k.value, {MEMBER_COLUMNS} FROM grouped_keys k \
+            "SELECT {column}, {MEMBER_COLUMNS} FROM grouped_keys k \
              JOIN entries e ON e.id = k.entry_id JOIN entry_story s ON s.entry_id = k.entry_id \
-             WHERE k.kind = {} AND k.value IN \
-             (SELECT CAST(unhex(value) AS TEXT) FROM json_each(?1)) \
+             WHERE k.kind = {} AND k.hash IN (SELECT value FROM json_each(?1)) \
              AND k.dated BETWEEN ?2 AND ?3",
             kind as i64
         ))?;
-        let rows = stmt.query_map(params![hex_values, from, until], |r| {
+        let hashes = int_list(wanted.iter().map(|v| key_hash(v)));
+        let rows = stmt.query_map(params![hashes, from, until], |r| {
+            let value: Option<String> = r.get(0)?;
             let (id, member) = member(r, 1)?;
-            Ok((r.get(0)?, id, member))
+            Ok((value, id, member))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut found = Vec::new();
+        for row in rows {
+            let (value, id, member) = row?;
+            let key = match kind {
+                Lookup::Guid => value.as_deref().and_then(guid_key),
+                Lookup::CanonicalLink | Lookup::Title => value,
+            };
+            // Only the key itself matches, never another value with its hash.
+            if let Some(key) = key.filter(|k| wanted.contains(k.as_str())) {
+                found.push((key, id, member));
+            }
+        }
+        Ok(found)
     }
 
     /// The fingerprint bands the batch probes that are near enough to some
@@ -581,19 +693,21 @@ impl Grouping<'_> {
 
     /// Puts an entry into a story and indexes its keys and fingerprint:
     /// unassigned entries are never candidates, so upserting them stays cheap.
-    /// Only narrow rows are written; the entry's own row is left as it is. The
-    /// entries placed after it in this batch meet it in memory.
+    /// Only narrow rows are written, when the batch ends (`Placed`); the entry's
+    /// own row is left as it is. The entries placed after it in this batch meet
+    /// it in memory.
     fn assign(&self, stored: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("INSERT INTO entry_story (entry_id, story_id) VALUES (?1, ?2)")?
-            .execute(params![stored.id, story_id])?;
-        self.tx
-            .prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?
-            .execute(params![micros(stored.first_seen), stored.id])?;
         let entry = &stored.entry;
         let dated = micros(entry.published.unwrap_or(stored.first_seen));
-        insert_keys(&self.tx, stored.id, dated, entry)?;
-        insert_bands(&self.tx, stored.id, dated, entry.fingerprint)?;
+        {
+            let placed = &mut *self.placed.borrow_mut();
+            placed.entry_story.push([stored.id, story_id]);
+            placed.backlog.push([micros(stored.first_seen), stored.id]);
+            placed.keys.extend(key_rows(stored.id, dated, entry));
+            placed
+                .bands
+                .extend(band_rows(stored.id, dated, entry.fingerprint));
+        }
         let near = &mut *self.near.borrow_mut();
         near.add(
             stored.id,
@@ -622,13 +736,70 @@ impl Grouping<'_> {
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
+        self.write_placed()?;
         Ok(self.tx.commit()?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
+    use crate::config::DedupeConfig;
+    use crate::dedupe::{self, GroupReport};
+    use crate::model::{Lang, LangOrigin};
+
+    fn linked(source: &str, link: &str, title: &str) -> Entry {
+        Entry {
+            source_id: source.to_string(),
+            key: link.to_string(),
+            guid: Some(link.to_string()),
+            link: Some(link.to_string()),
+            canonical_link: Some(link.to_string()),
+            title: title.to_string(),
+            summary: format!("<p>{title}</p>"),
+            authors: Vec::new(),
+            published: None,
+            updated: None,
+            lang: Lang::parse("pl").unwrap(),
+            lang_origin: LangOrigin::Feed,
+            image: None,
+            fingerprint: 0,
+            content_hash: 1,
+        }
+    }
+
+    #[test]
+    fn keys_that_share_a_hash_do_not_share_a_story() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("hejnal.db")).unwrap();
+        let now = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).single().unwrap();
+        let settings = DedupeConfig::default();
+        let first = linked("krakow", "https://krakow.example/a", "Nowy tramwaj");
+        let second = linked("wien", "https://wien.example/b", "Neue Oper");
+        store.upsert_entries(&[first], now).unwrap();
+        dedupe::group(&mut store, &settings, now).unwrap();
+        // Every key of the grouped entry now reads as the second entry's link
+        // and title would: a collision of 64-bit hashes.
+        store
+            .conn
+            .execute(
+                "UPDATE grouped_keys SET hash = CASE kind WHEN 2 THEN ?2 ELSE ?1 END",
+                params![key_hash("https://wien.example/b"), key_hash("Neue Oper")],
+            )
+            .unwrap();
+        store.upsert_entries(&[second], now).unwrap();
+        let report = dedupe::group(&mut store, &settings, now).unwrap();
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 1,
+                joined: 0
+            }
+        );
+        assert_eq!(store.story_count().unwrap(), 2);
+    }
 
     #[test]
     fn probes_reach_every_fingerprint_within_the_distance() {

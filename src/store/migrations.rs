@@ -5,11 +5,19 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
+use super::grouping::hash_grouped_keys;
+
+/// A step of the schema: SQL, or code where SQL alone cannot compute the values.
+enum Step {
+    Sql(&'static str),
+    Code(fn(&Connection) -> rusqlite::Result<()>),
+}
 
 /// Dates are Unix microseconds; 64-bit hashes are stored as their bit pattern in
 /// an INTEGER.
-const STEPS: &[&str] = &[
-    r#"
+const STEPS: &[Step] = &[
+    Step::Sql(
+        r#"
 CREATE TABLE source_state (
     source_id            TEXT PRIMARY KEY,
     etag                 TEXT,
@@ -102,7 +110,9 @@ CREATE TABLE story_variants (
     PRIMARY KEY (story_id, lang)
 ) WITHOUT ROWID;
 "#,
-    r#"
+    ),
+    Step::Sql(
+        r#"
 -- Bands carry the entry's date, so a lookup reads only the bands of the dedupe
 -- window: the cost of placing one entry does not grow with the store.
 CREATE TABLE fingerprint_bands (
@@ -118,7 +128,9 @@ DROP TABLE simhash_bands;
 -- A syndicated copy usually keeps the headline: the second way to find one.
 CREATE INDEX entries_by_title ON entries (title, dated) WHERE story_id IS NOT NULL;
 "#,
-    r#"
+    ),
+    Step::Sql(
+        r#"
 -- Bands carry the whole fingerprint: fingerprints are far from uniform, so a
 -- band value is shared by many entries, and telling the near ones from the far
 -- ones must not read every entry row.
@@ -126,7 +138,9 @@ ALTER TABLE fingerprint_bands ADD COLUMN fingerprint INTEGER NOT NULL DEFAULT 0;
 UPDATE fingerprint_bands
     SET fingerprint = (SELECT e.fingerprint FROM entries e WHERE e.id = entry_id);
 "#,
-    r#"
+    ),
+    Step::Sql(
+        r#"
 -- Which story an entry is in, and the keys grouping finds it by, live in narrow
 -- rows: placing an entry in a story writes a few small rows, not its 2-3 KB
 -- entry row and every index that tests its story.
@@ -175,6 +189,9 @@ DROP INDEX entries_by_title;
 ALTER TABLE entries DROP COLUMN story_id;
 ALTER TABLE entries DROP COLUMN guid_key;
 "#,
+    ),
+    // `grouped_keys` holds a 64-bit hash of each key instead of its text.
+    Step::Code(hash_grouped_keys),
 ];
 
 /// The schema version this build writes.
@@ -195,10 +212,11 @@ pub fn migrate(conn: &mut Connection, name: &str) -> Result<(), StoreError> {
                 found,
                 known: CURRENT,
             })?;
-        let Some(sql) = STEPS.get(step) else {
-            return Ok(());
-        };
-        tx.execute_batch(sql)?;
+        match STEPS.get(step) {
+            None => return Ok(()),
+            Some(Step::Sql(sql)) => tx.execute_batch(sql)?,
+            Some(Step::Code(run)) => run(&tx)?,
+        }
         tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
         tracing::info!(
@@ -234,7 +252,9 @@ mod tests {
     fn version_3(path: &std::path::Path) -> rusqlite::Result<()> {
         let conn = Connection::open(path)?;
         for step in &STEPS[..3] {
-            conn.execute_batch(step)?;
+            if let super::Step::Sql(sql) = step {
+                conn.execute_batch(sql)?;
+            }
         }
         conn.pragma_update(None, "user_version", 3)?;
         conn.execute(
