@@ -206,7 +206,7 @@ fn card(item: &ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Car
             .sources
             .iter()
             .filter(|s| s.id != author.id)
-            .map(other)
+            .map(|source| other(source))
             .collect(),
     }
 }

@@ -69,7 +69,7 @@ fn item(xml: &mut String, view: &ItemView) {
     xml.push_str("<guid isPermaLink=\"false\">");
     escape_xml_into(xml, &view.guid);
     xml.push_str("</guid>");
-    xml_element(xml, "pubDate", &view.published.to_rfc2822());
+    xml_element(xml, "pubDate", &view.dates.published_rfc2822);
     if let Some(url) = &lead.feed_url {
         xml.push_str("<source url=\"");
         escape_xml_into(xml, url);

@@ -70,7 +70,6 @@ pub(crate) struct ItemView {
     pub title: String,
     pub link: Option<String>,
     pub published: DateTime<Utc>,
-    pub updated: DateTime<Utc>,
     pub lang: Lang,
     pub body_html: String,
     /// The same body as XHTML, for Atom.
@@ -78,11 +77,31 @@ pub(crate) struct ItemView {
     /// The HTML body escaped as the contents of a JSON string.
     pub body_json: String,
     /// The source whose text the item shows first: author, `<source>`, city.
-    pub author: SourceRef,
+    pub author: Arc<SourceRef>,
     /// The texts shown in the body, in body order.
     pub variants: Vec<Shown>,
     /// Every source that told the story, lead first, each once.
-    pub sources: Vec<SourceRef>,
+    pub sources: Vec<Arc<SourceRef>>,
+    pub dates: Arc<Dates>,
+}
+
+/// A story's dates as the feeds write them, formatted once per render
+/// rather than once per feed and format.
+pub(crate) struct Dates {
+    pub published_rfc3339: String,
+    pub updated_rfc3339: String,
+    /// For RSS.
+    pub published_rfc2822: String,
+}
+
+impl Dates {
+    fn of(story: &Story) -> Dates {
+        Dates {
+            published_rfc3339: story.published.to_rfc3339(),
+            updated_rfc3339: story.updated.to_rfc3339(),
+            published_rfc2822: story.published.to_rfc2822(),
+        }
+    }
 }
 
 /// One text of an item.
@@ -150,11 +169,13 @@ pub(crate) fn newest(stories: &[Story], max: usize) -> Vec<&Story> {
 /// of a render.
 pub(crate) struct Told<'a> {
     story: &'a Story,
-    /// One for each entry, in the story's order.
-    sources: Vec<SourceRef>,
+    /// One for each entry, in the story's order; shared, not copied, by the
+    /// items of every feed that shows the story.
+    sources: Vec<Arc<SourceRef>>,
     /// The links of the story's texts made absolute so far: each feed shows
     /// the same texts, and parsing a URL costs more than looking it up.
     links: RefCell<Vec<Resolved>>,
+    dates: Arc<Dates>,
 }
 
 /// A link as written, the base it was resolved against, and the result.
@@ -207,9 +228,10 @@ pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> 
             sources: story
                 .entries
                 .iter()
-                .map(|stored| source_ref(config, stored, &mut urls))
+                .map(|stored| Arc::new(source_ref(config, stored, &mut urls)))
                 .collect(),
             links: RefCell::new(Vec::new()),
+            dates: Arc::new(Dates::of(story)),
         })
         .collect()
 }
@@ -339,7 +361,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
     let sources = story_sources(told);
     // The lead entry comes first.
     let original = told.sources.first()?.link.clone();
-    let teller = told.sources.get(teller(story, &primary))?.clone();
+    let teller = Arc::clone(told.sources.get(teller(story, &primary))?);
     let base = teller.feed_url.as_deref();
     let shown: Vec<Shown> = shown
         .into_iter()
@@ -360,14 +382,17 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
             original_link: original.as_deref(),
         })
         .collect();
-    let others: Vec<&SourceRef> = sources.iter().filter(|s| s.id != teller.id).collect();
+    let others: Vec<&SourceRef> = sources
+        .iter()
+        .filter(|s| s.id != teller.id)
+        .map(Arc::as_ref)
+        .collect();
     let body = body::render(&sections, &others, ui, missing);
     Some(ItemView {
         guid: xml_safe(&story.guid),
         title: xml_safe(&title),
         link,
         published: story.published,
-        updated: story.updated,
         lang: primary.lang.clone(),
         body_html: body.html,
         body_xhtml: body.xhtml,
@@ -375,6 +400,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         author: teller,
         variants: shown,
         sources,
+        dates: Arc::clone(&told.dates),
     })
 }
 
@@ -462,11 +488,11 @@ fn next_placeholder(text: &str) -> Option<(Lang, &str, &str)> {
 }
 
 /// Every source of the story, lead first, each source once.
-fn story_sources(told: &Told) -> Vec<SourceRef> {
-    let mut out: Vec<SourceRef> = Vec::new();
+fn story_sources(told: &Told) -> Vec<Arc<SourceRef>> {
+    let mut out: Vec<Arc<SourceRef>> = Vec::new();
     for source in &told.sources {
         if out.iter().all(|s| s.id != source.id) {
-            out.push(source.clone());
+            out.push(Arc::clone(source));
         }
     }
     out
