@@ -635,18 +635,81 @@ pub(crate) fn xml_link(
 /// the entities the rss and atom_syndication crates' writers use, so the bytes stay the same.
 pub(crate) fn escape_xml_into(xml: &mut String, text: &str) {
     let mut clean = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'&' => "&amp;",
-            b'\'' => "&apos;",
-            b'"' => "&quot;",
-            _ => continue,
-        };
+    while let Some((at, entity)) = next_to_escape(text.as_bytes(), clean) {
         xml.push_str(&text[clean..at]);
         xml.push_str(entity);
         clean = at + 1;
     }
     xml.push_str(&text[clean..]);
+}
+
+fn xml_entity(byte: u8) -> Option<&'static str> {
+    match byte {
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'&' => Some("&amp;"),
+        b'\'' => Some("&apos;"),
+        b'"' => Some("&quot;"),
+        _ => None,
+    }
+}
+
+/// The first byte from `from` on that XML must escape, and its entity. The
+/// feeds escape some fifteen thousand titles, names, links and dates a render,
+/// nearly all with nothing to escape, so eight bytes are tested at a time: a
+/// lane equal to one of the five bytes gets its high bit set (a borrow may
+/// flag lanes after a true one too, never a lane alone, so the byte-wise scan
+/// of a flagged word finds the true one).
+fn next_to_escape(bytes: &[u8], from: usize) -> Option<(usize, &'static str)> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let equal = |x: u64, b: u8| {
+        let y = x ^ (ONES * u64::from(b));
+        y.wrapping_sub(ONES) & !y & HIGH
+    };
+    let mut at = from;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let mut lanes = [0; 8];
+        lanes.copy_from_slice(word);
+        let x = u64::from_ne_bytes(lanes);
+        if equal(x, b'<') | equal(x, b'>') | equal(x, b'&') | equal(x, b'\'') | equal(x, b'"') != 0
+        {
+            break;
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..)?;
+    rest.iter()
+        .enumerate()
+        .find_map(|(i, &b)| xml_entity(b).map(|entity| (at + i, entity)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escaping one byte at a time that the word-wise scan must match.
+    fn escaped_bytewise(text: &str) -> String {
+        text.chars()
+            .map(|c| match u8::try_from(c).ok().and_then(xml_entity) {
+                Some(entity) => entity.to_string(),
+                None => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_character_to_escape_is_found_at_any_position() {
+        for special in ['<', '>', '&', '\'', '"', 'ż', '=', ';', '\u{7f}'] {
+            for at in 0..20 {
+                for len in at + 1..24 {
+                    let mut text: String = "ab".repeat(12)[..len].to_string();
+                    text.replace_range(at..at + 1, &special.to_string());
+                    let mut xml = String::new();
+                    escape_xml_into(&mut xml, &text);
+                    assert_eq!(xml, escaped_bytewise(&text), "{text:?}");
+                }
+            }
+        }
+    }
 }
