@@ -510,11 +510,7 @@ fn source_ref<'c>(
     let (feed_url, site) = match known {
         Some(source) => urls
             .entry(source.url.as_str())
-            .or_insert_with(|| {
-                let feed_url = absolute(&source.url, None);
-                let site = feed_url.as_deref().and_then(site_of);
-                (feed_url, site)
-            })
+            .or_insert_with(|| source_urls(&source.url))
             .clone(),
         None => (None, None),
     };
@@ -532,6 +528,19 @@ fn source_ref<'c>(
     }
 }
 
+/// A source's feed URL as configured, made absolute, and its site: as
+/// `absolute(url, None)` and `site_of` it, from one parse of the URL.
+fn source_urls(url: &str) -> SourceUrls {
+    let Some(mut url) = Url::parse(url.trim())
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+    else {
+        return (None, None);
+    };
+    let feed_url = url.to_string();
+    (Some(feed_url), Some(site_from(&mut url)))
+}
+
 /// An absolute http(s) link, resolving a relative one against `base`; any
 /// other scheme (javascript:, data:, …) is no link at all.
 pub(crate) fn absolute(link: &str, base: Option<&str>) -> Option<String> {
@@ -547,10 +556,14 @@ pub(crate) fn absolute(link: &str, base: Option<&str>) -> Option<String> {
 /// The root of a URL's host: the best guess of a site from its feed's address.
 pub(crate) fn site_of(feed_url: &str) -> Option<String> {
     let mut url = Url::parse(feed_url).ok()?;
+    Some(site_from(&mut url))
+}
+
+fn site_from(url: &mut Url) -> String {
     url.set_path("/");
     url.set_query(None);
     url.set_fragment(None);
-    Some(url.to_string())
+    url.to_string()
 }
 
 fn join(home: &Url, path: &str) -> String {
