@@ -114,8 +114,8 @@ pub(crate) struct Shown {
 }
 
 impl Shown {
-    fn new(mut variant: Variant, texts: &mut Texts) -> Shown {
-        let text = texts.prepare(std::mem::take(&mut variant.summary));
+    fn new(mut variant: Variant, told: &Told, texts: &mut Texts) -> Shown {
+        let text = told.prepare(std::mem::take(&mut variant.summary), texts);
         variant.title = xml_safe(&variant.title);
         Shown { variant, text }
     }
@@ -175,6 +175,9 @@ pub(crate) struct Told<'a> {
     /// The links of the story's texts made absolute so far: each feed shows
     /// the same texts, and parsing a URL costs more than looking it up.
     links: RefCell<Vec<Resolved>>,
+    /// The story's summaries prepared so far: each feed shows the same texts,
+    /// and comparing a summary costs a fraction of hashing it for `Texts`.
+    prepared: RefCell<Vec<(String, Arc<Prepared>)>>,
     dates: Arc<Dates>,
 }
 
@@ -186,6 +189,17 @@ struct Resolved {
 }
 
 impl Told<'_> {
+    /// `summary` prepared, looked up in `texts` once per story and render.
+    fn prepare(&self, summary: String, texts: &mut Texts) -> Arc<Prepared> {
+        let mut prepared = self.prepared.borrow_mut();
+        if let Some((_, done)) = prepared.iter().find(|(s, _)| *s == summary) {
+            return Arc::clone(done);
+        }
+        let done = texts.prepare(&summary);
+        prepared.push((summary, Arc::clone(&done)));
+        done
+    }
+
     /// `absolute(link, base)`, computed once per story and render.
     fn absolute(&self, link: &str, base: Option<&str>) -> Option<String> {
         let mut links = self.links.borrow_mut();
@@ -231,6 +245,7 @@ pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> 
                 .map(|stored| Arc::new(source_ref(config, stored, &mut urls)))
                 .collect(),
             links: RefCell::new(Vec::new()),
+            prepared: RefCell::new(Vec::new()),
             dates: Arc::new(Dates::of(story)),
         })
         .collect()
@@ -365,7 +380,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
     let base = teller.feed_url.as_deref();
     let shown: Vec<Shown> = shown
         .into_iter()
-        .map(|v| Shown::new(told.absolute_variant(v, base), texts))
+        .map(|v| Shown::new(told.absolute_variant(v, base), told, texts))
         .collect();
     // The shown texts' links are absolute already.
     let link = primary
