@@ -55,7 +55,7 @@ fn entry(xml: &mut String, view: &ItemView) {
     xml.push_str("<entry>");
     xml_element(xml, "title", &view.title);
     xml_element(xml, "id", &view.guid);
-    date(xml, "updated", view.updated);
+    xml_element(xml, "updated", &view.dates.updated_rfc3339);
     author(xml, &lead.name);
     if !lead.city.trim().is_empty() {
         xml.push_str("<category term=\"");
@@ -65,12 +65,12 @@ fn entry(xml: &mut String, view: &ItemView) {
     if let Some(href) = &view.link {
         xml_link(xml, "link", href, "alternate", Some("text/html"));
     }
-    date(xml, "published", view.published);
+    xml_element(xml, "published", &view.dates.published_rfc3339);
     if let Some(feed_url) = &lead.feed_url {
         xml.push_str("<source>");
         xml_element(xml, "title", &lead.name);
         xml_element(xml, "id", feed_url);
-        date(xml, "updated", view.updated);
+        xml_element(xml, "updated", &view.dates.updated_rfc3339);
         xml_link(xml, "link", feed_url, "self", Some("application/xml"));
         if let Some(site) = &lead.site {
             xml_link(xml, "link", site, "alternate", Some("text/html"));

@@ -95,11 +95,50 @@ impl Out {
 
     /// The attributes that give an element's language.
     fn lang(&mut self, lang: &str) -> fmt::Result {
-        let lang = escape_html(lang);
-        match self.markup {
-            Markup::Html | Markup::Json => write!(self, "lang=\"{lang}\""),
-            Markup::Xhtml => write!(self, "lang=\"{lang}\" xml:lang=\"{lang}\""),
+        self.attribute("lang", lang)?;
+        if self.markup == Markup::Xhtml {
+            self.write_str(" ")?;
+            self.attribute("xml:lang", lang)?;
         }
+        Ok(())
+    }
+
+    /// `name="value"`, the value escaped.
+    fn attribute(&mut self, name: &str, value: &str) -> fmt::Result {
+        self.write_str(name)?;
+        self.write_str("=\"")?;
+        self.escaped(value)?;
+        self.write_str("\"")
+    }
+
+    /// `text` escaped as `escape_html` does it, written straight into the body
+    /// rather than through a string of its own: a body has a dozen such
+    /// pieces, and each feed writes every body in three markups.
+    fn escaped(&mut self, text: &str) -> fmt::Result {
+        let mut clean = 0;
+        for (at, byte) in text.bytes().enumerate() {
+            let entity = match byte {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            self.write_str(&text[clean..at])?;
+            self.write_str(entity)?;
+            clean = at + 1;
+        }
+        self.write_str(&text[clean..])
+    }
+
+    /// `<a href="link">label</a>`, the link escaped; the label is markup.
+    fn anchor(&mut self, link: &str, label: &str) -> fmt::Result {
+        self.write_str("<a ")?;
+        self.attribute("href", link)?;
+        self.write_str(">")?;
+        self.write_str(label)?;
+        self.write_str("</a>")
     }
 }
 
@@ -131,12 +170,11 @@ fn write_body(
     if let (Some(missing), Some(first)) = (missing, sections.first()) {
         out.write_str("<p ")?;
         out.lang(missing.as_str())?;
-        write!(
-            out,
-            "><em>{} ({})</em></p>",
-            words.original_text,
-            escape_html(&first.variant.lang.as_str().to_ascii_uppercase()),
-        )?;
+        out.write_str("><em>")?;
+        out.write_str(words.original_text)?;
+        out.write_str(" (")?;
+        out.escaped(&first.variant.lang.as_str().to_ascii_uppercase())?;
+        out.write_str(")</em></p>")?;
     }
     for section in sections {
         write_section(out, section)?;
@@ -155,12 +193,9 @@ fn write_section(out: &mut Out, section: &Section) -> fmt::Result {
     out.write_str(">")?;
     out.text(section.text);
     if let Some(link) = &v.link {
-        write!(
-            out,
-            "<p><a href=\"{}\">{}</a></p>",
-            escape_html(link),
-            words.read_more
-        )?;
+        out.write_str("<p>")?;
+        out.anchor(link, words.read_more)?;
+        out.write_str("</p>")?;
     }
     if let Provenance::Machine {
         engine,
@@ -179,29 +214,31 @@ fn write_section(out: &mut Out, section: &Section) -> fmt::Result {
 }
 
 fn machine_mark(out: &mut Out, engine: &str, original: Option<&str>, words: &Words) -> fmt::Result {
-    write!(
-        out,
-        "<p><small>{} ({})",
-        words.machine_translation,
-        escape_html(&xml_safe(engine))
-    )?;
+    out.write_str("<p><small>")?;
+    out.write_str(words.machine_translation)?;
+    out.write_str(" (")?;
+    out.escaped(&xml_safe(engine))?;
+    out.write_str(")")?;
     if let Some(link) = original {
-        let link = escape_html(link);
-        write!(out, " · {}: <a href=\"{link}\">{link}</a>", words.original)?;
+        out.write_str(" · ")?;
+        out.write_str(words.original)?;
+        out.write_str(": ")?;
+        out.anchor(link, &escape_html(link))?;
     }
     out.write_str("</small></p>")
 }
 
 fn write_others(out: &mut Out, others: &[&SourceRef], words: &Words) -> fmt::Result {
-    write!(out, "<p>{} ", words.also_reported_by)?;
+    out.write_str("<p>")?;
+    out.write_str(words.also_reported_by)?;
+    out.write_str(" ")?;
     for (n, source) in others.iter().enumerate() {
         if n > 0 {
             out.write_str(", ")?;
         }
-        let name = escape_html(&source.name);
         match &source.link {
-            Some(link) => write!(out, "<a href=\"{}\">{name}</a>", escape_html(link))?,
-            None => out.write_str(&name)?,
+            Some(link) => out.anchor(link, &escape_html(&source.name))?,
+            None => out.escaped(&source.name)?,
         }
     }
     out.write_str("</p>")

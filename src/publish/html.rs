@@ -36,7 +36,7 @@ struct Page<'a> {
     alternates: Vec<FeedLink>,
     groups: Vec<FeedGroup>,
     opml: String,
-    stories: Vec<Card>,
+    stories: Vec<Card<'a>>,
 }
 
 /// One entry of the language switch.
@@ -62,34 +62,36 @@ struct FeedGroup {
     links: Vec<FeedLink>,
 }
 
-/// One story on the page.
-struct Card {
-    texts: Vec<TextView>,
-    source: String,
-    source_link: Option<String>,
-    city: String,
+/// One story on the page. Cards borrow from the feed's items: a page shows
+/// hundreds of stories, and copying each of their strings once per page was
+/// a good part of rendering one.
+struct Card<'a> {
+    texts: Vec<TextView<'a>>,
+    source: &'a str,
+    source_link: Option<&'a str>,
+    city: &'a str,
     date_iso: String,
     date: String,
-    others: Vec<Other>,
+    others: Vec<Other<'a>>,
 }
 
 /// One text of a story, in its own language.
-struct TextView {
-    lang: String,
-    title: String,
-    link: Option<String>,
-    excerpt: String,
+struct TextView<'a> {
+    lang: &'a str,
+    title: &'a str,
+    link: Option<&'a str>,
+    excerpt: &'a str,
     /// "Machine translation (ENGINE)", in the text's language.
     machine: Option<String>,
-    original_link: Option<String>,
+    original_link: Option<&'a str>,
     original_label: &'static str,
     /// Set on a language page when the story has no text in its language.
     original_language: Option<String>,
 }
 
-struct Other {
-    name: String,
-    link: Option<String>,
+struct Other<'a> {
+    name: &'a str,
+    link: Option<&'a str>,
 }
 
 /// Renders `index.html` for the combined feed (`feeds[0]`) and one
@@ -180,7 +182,7 @@ fn group_label(feed: &FeedView, words: &Words) -> String {
 }
 
 /// One story; `excerpt` says whether it shows the start of its summary.
-fn card(item: &ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Card {
+fn card<'a>(item: &'a ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Card<'a> {
     let author = &item.author;
     let texts: Vec<TextView> = item
         .variants
@@ -193,25 +195,30 @@ fn card(item: &ItemView, page_lang: &Lang, combined: bool, excerpt: bool) -> Car
     // The source's article is linked from the title already.
     let source_link = author
         .link
-        .clone()
-        .filter(|link| texts.iter().all(|t| t.link.as_ref() != Some(link)));
+        .as_deref()
+        .filter(|link| texts.iter().all(|t| t.link != Some(*link)));
     Card {
         texts,
-        source: author.name.clone(),
+        source: &author.name,
         source_link,
-        city: author.city.clone(),
+        city: &author.city,
         date_iso: item.published.format("%Y-%m-%d").to_string(),
         date: long_date(item.published, page_lang),
         others: item
             .sources
             .iter()
             .filter(|s| s.id != author.id)
-            .map(other)
+            .map(|source| other(source))
             .collect(),
     }
 }
 
-fn text_view(shown: &Shown, page_lang: &Lang, combined: bool, excerpt: bool) -> TextView {
+fn text_view<'a>(
+    shown: &'a Shown,
+    page_lang: &Lang,
+    combined: bool,
+    excerpt: bool,
+) -> TextView<'a> {
     let v = &shown.variant;
     let own = Words::of(&v.lang);
     let (machine, original_link) = match &v.provenance {
@@ -221,7 +228,7 @@ fn text_view(shown: &Shown, page_lang: &Lang, combined: bool, excerpt: bool) -> 
             ..
         } => (
             Some(format!("{} ({engine})", own.machine_translation)),
-            original_link.clone(),
+            original_link.as_deref(),
         ),
         Provenance::Native { .. } => (None, None),
     };
@@ -233,14 +240,10 @@ fn text_view(shown: &Shown, page_lang: &Lang, combined: bool, excerpt: bool) -> 
         )
     });
     TextView {
-        lang: v.lang.to_string(),
-        title: v.title.clone(),
-        link: v.link.clone(),
-        excerpt: if excerpt {
-            shown.text.excerpt().to_string()
-        } else {
-            String::new()
-        },
+        lang: v.lang.as_str(),
+        title: &v.title,
+        link: v.link.as_deref(),
+        excerpt: if excerpt { shown.text.excerpt() } else { "" },
         machine,
         original_link,
         original_label: own.original,
@@ -248,10 +251,10 @@ fn text_view(shown: &Shown, page_lang: &Lang, combined: bool, excerpt: bool) -> 
     }
 }
 
-fn other(source: &SourceRef) -> Other {
+fn other(source: &SourceRef) -> Other<'_> {
     Other {
-        name: source.name.clone(),
-        link: source.link.clone(),
+        name: &source.name,
+        link: source.link.as_deref(),
     }
 }
 

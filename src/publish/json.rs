@@ -6,6 +6,8 @@
 //! layout is serde_json's pretty one (two spaces, `"key": value`), so the
 //! files are the same as when serde wrote them.
 
+use std::sync::Arc;
+
 use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{Links, PublishError};
 use crate::model::Provenance;
@@ -53,8 +55,8 @@ fn item(json: &mut Json, view: &ItemView) {
     json.field("title", &view.title);
     json.key("content_html");
     json.escaped(&view.body_json);
-    json.field("date_published", &view.published.to_rfc3339());
-    json.field("date_modified", &view.updated.to_rfc3339());
+    json.field("date_published", &view.dates.published_rfc3339);
+    json.field("date_modified", &view.dates.updated_rfc3339);
     json.key("authors");
     json.open('[');
     json.next();
@@ -103,7 +105,7 @@ fn variant(json: &mut Json, shown: &Shown) {
     json.close('}');
 }
 
-fn source(json: &mut Json, s: &SourceRef) {
+fn source(json: &mut Json, s: &Arc<SourceRef>) {
     json.open('{');
     json.field("id", &s.id);
     json.field("name", &s.name);

@@ -69,7 +69,7 @@ fn item(xml: &mut String, view: &ItemView) {
     xml.push_str("<guid isPermaLink=\"false\">");
     escape_xml_into(xml, &view.guid);
     xml.push_str("</guid>");
-    xml_element(xml, "pubDate", &view.published.to_rfc2822());
+    xml_element(xml, "pubDate", &view.dates.published_rfc2822);
     if let Some(url) = &lead.feed_url {
         xml.push_str("<source url=\"");
         escape_xml_into(xml, url);
@@ -82,15 +82,19 @@ fn item(xml: &mut String, view: &ItemView) {
 
 /// `text` as CDATA; a `]]>` in it, which would end the section, is split
 /// between two sections.
+///
+/// The bodies are most of the feed's bytes: memchr's vectorized search finds
+/// the (rare) section ends for a fraction of what `str::find`'s two-way
+/// search costs a byte.
 fn cdata(xml: &mut String, text: &str) {
     xml.push_str("<![CDATA[");
-    let mut rest = text;
-    while let Some(at) = rest.find("]]>") {
-        xml.push_str(&rest[..at + 2]);
+    let mut clean = 0;
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"]]>") {
+        xml.push_str(&text[clean..at + 2]);
         xml.push_str("]]><![CDATA[");
-        rest = &rest[at + 2..];
+        clean = at + 2;
     }
-    xml.push_str(rest);
+    xml.push_str(&text[clean..]);
     xml.push_str("]]>");
 }
 

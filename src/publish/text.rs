@@ -86,15 +86,16 @@ impl Texts {
     }
 
     /// `summary` prepared, sanitizing it only if this render or the last has not.
-    pub fn prepare(&mut self, summary: String) -> Arc<Prepared> {
-        if let Some(done) = self.current.get(&summary) {
+    pub fn prepare(&mut self, summary: &str) -> Arc<Prepared> {
+        if let Some(done) = self.current.get(summary) {
             return Arc::clone(done);
         }
-        let done = match self.previous.remove(&summary) {
-            Some(done) => done,
-            None => Arc::new(Prepared::of(&summary)),
-        };
-        self.current.insert(summary, Arc::clone(&done));
+        // A text kept from the last render brings its key along: no copy.
+        let (key, done) = self
+            .previous
+            .remove_entry(summary)
+            .unwrap_or_else(|| (summary.to_string(), Arc::new(Prepared::of(summary))));
+        self.current.insert(key, Arc::clone(&done));
         done
     }
 }
@@ -120,8 +121,8 @@ mod tests {
     fn a_summary_shown_in_many_feeds_is_sanitized_once() {
         let mut texts = Texts::own();
         let summary = "<p>Rynek</p><script>alert(1)</script>";
-        let first = texts.prepare(summary.to_string());
-        let again = texts.prepare(summary.to_string());
+        let first = texts.prepare(summary);
+        let again = texts.prepare(summary);
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(first.html, "<p>Rynek</p>");
         assert_eq!(first.xhtml, "<p>Rynek</p>");
@@ -130,10 +131,10 @@ mod tests {
     #[test]
     fn a_changed_summary_is_sanitized_again_on_the_next_render() {
         let mut last = Texts::shared();
-        last.prepare("<p>old</p>".to_string());
+        last.prepare("<p>old</p>");
         drop(last);
         let mut next = Texts::shared();
-        let text = next.prepare("<p>new<img src=x onerror=alert(1)></p>".to_string());
+        let text = next.prepare("<p>new<img src=x onerror=alert(1)></p>");
         assert_eq!(text.html, "<p>new<img src=\"x\"></p>");
         assert_eq!(text.xhtml, "<p>new<img src=\"x\"/></p>");
     }
