@@ -438,17 +438,29 @@ static PLAIN_BYTES: [bool; 256] = {
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    // Writing into a String cannot fail.
+    let _ = escape_html_into(&mut out, text);
     out
+}
+
+/// [`escape_html`], written into `out` instead of a string of its own. The
+/// five characters are ASCII, so runs between them are copied as they are.
+pub fn escape_html_into(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    let mut clean = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[clean..at])?;
+        out.write_str(entity)?;
+        clean = at + 1;
+    }
+    out.write_str(&text[clean..])
 }
 
 /// Collects character tokens; a tokenizer alone needs no tree, so any nesting depth is fine.

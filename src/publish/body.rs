@@ -7,6 +7,7 @@ use super::json::escape_json_into;
 use super::text::Prepared;
 use super::view::{SourceRef, xml_safe};
 pub use crate::clean::html::escape_html;
+use crate::clean::html::escape_html_into;
 use crate::model::{Lang, Provenance, Variant};
 
 /// One text of the body.
@@ -115,21 +116,7 @@ impl Out {
     /// rather than through a string of its own: a body has a dozen such
     /// pieces, and each feed writes every body in three markups.
     fn escaped(&mut self, text: &str) -> fmt::Result {
-        let mut clean = 0;
-        for (at, byte) in text.bytes().enumerate() {
-            let entity = match byte {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
-                _ => continue,
-            };
-            self.write_str(&text[clean..at])?;
-            self.write_str(entity)?;
-            clean = at + 1;
-        }
-        self.write_str(&text[clean..])
+        escape_html_into(self, text)
     }
 
     /// `<a href="link">label</a>`, the link escaped; the label is markup.
