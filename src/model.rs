@@ -154,6 +154,30 @@ pub struct Entry {
     pub content_hash: u64,
 }
 
+/// The store's unit tests place entries known by a guid and a link.
+#[cfg(test)]
+impl Entry {
+    pub(crate) fn for_test(source: &str, guid: &str, link: &str, title: &str) -> Entry {
+        Entry {
+            source_id: source.to_string(),
+            key: guid.to_string(),
+            guid: Some(guid.to_string()),
+            link: Some(link.to_string()),
+            canonical_link: Some(link.to_string()),
+            title: title.to_string(),
+            summary: format!("<p>{title}</p>"),
+            authors: Vec::new(),
+            published: None,
+            updated: None,
+            lang: Lang::parse("pl").unwrap_or_else(|| panic!("pl is a language")),
+            lang_origin: LangOrigin::Feed,
+            image: None,
+            fingerprint: 0,
+            content_hash: 1,
+        }
+    }
+}
+
 /// An entry as the store knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEntry {

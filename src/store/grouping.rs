@@ -748,26 +748,9 @@ mod tests {
     use super::*;
     use crate::config::DedupeConfig;
     use crate::dedupe::{self, GroupReport};
-    use crate::model::{Lang, LangOrigin};
 
     fn linked(source: &str, link: &str, title: &str) -> Entry {
-        Entry {
-            source_id: source.to_string(),
-            key: link.to_string(),
-            guid: Some(link.to_string()),
-            link: Some(link.to_string()),
-            canonical_link: Some(link.to_string()),
-            title: title.to_string(),
-            summary: format!("<p>{title}</p>"),
-            authors: Vec::new(),
-            published: None,
-            updated: None,
-            lang: Lang::parse("pl").unwrap(),
-            lang_origin: LangOrigin::Feed,
-            image: None,
-            fingerprint: 0,
-            content_hash: 1,
-        }
+        Entry::for_test(source, link, link, title)
     }
 
     #[test]

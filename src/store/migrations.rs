@@ -235,7 +235,7 @@ mod tests {
     use super::{CURRENT, STEPS};
     use crate::config::DedupeConfig;
     use crate::dedupe::{self, GroupReport};
-    use crate::model::{Entry, Lang, LangOrigin};
+    use crate::model::Entry;
     use crate::store::Store;
 
     const LINK_1: &str = "https://krakow.example/news/tramwaj";
@@ -313,21 +313,10 @@ mod tests {
 
     fn entry(source: &str, guid: &str, canonical_link: &str) -> Entry {
         Entry {
-            source_id: source.to_string(),
-            key: guid.to_string(),
-            guid: Some(guid.to_string()),
-            link: Some(canonical_link.to_string()),
-            canonical_link: Some(canonical_link.to_string()),
-            title: format!("Wiadomość {source}"),
             summary: "<p>Inny tekst</p>".to_string(),
-            authors: Vec::new(),
             published: Some(at(12)),
-            updated: None,
-            lang: Lang::parse("pl").unwrap(),
-            lang_origin: LangOrigin::Feed,
-            image: None,
-            fingerprint: 0,
             content_hash: 7,
+            ..Entry::for_test(source, guid, canonical_link, &format!("Wiadomość {source}"))
         }
     }
 
