@@ -67,19 +67,27 @@ fn source<'c>(config: &'c Config, id: &str) -> &'c SourceConfig {
         .unwrap_or_else(|| panic!("no source {id}"))
 }
 
-/// Every farm feed parsed and cleaned, one batch per source as the cycle stores them.
-fn entries(feeds: &Feeds, config: &Config) -> Vec<Vec<Entry>> {
-    let now = Utc::now();
+/// Every farm feed parsed, with its source and the URL it was served from.
+fn parsed<'c>(feeds: &Feeds, config: &'c Config) -> Vec<(&'c SourceConfig, ParsedFeed, String)> {
     feeds
         .sources
         .iter()
         .map(|s| {
             let doc = &feeds.documents[&s.path];
             let url = format!("http://{}{}", farm::host_ip(s.host), s.path);
-            let parsed = parse::parse(&doc.body, Some(doc.content_type), &url, MAX_ITEMS)
+            let feed = parse::parse(&doc.body, Some(doc.content_type), &url, MAX_ITEMS)
                 .unwrap_or_else(|e| panic!("farm feed {} does not parse: {e}", s.path));
-            clean::clean(source(config, &s.id), &parsed, &url, &[], now)
+            (source(config, &s.id), feed, url)
         })
+        .collect()
+}
+
+/// Every farm feed parsed and cleaned, one batch per source as the cycle stores them.
+fn entries(feeds: &Feeds, config: &Config) -> Vec<Vec<Entry>> {
+    let now = Utc::now();
+    parsed(feeds, config)
+        .into_iter()
+        .map(|(source, feed, url)| clean::clean(source, &feed, &url, &[], now))
         .collect()
 }
 
@@ -176,17 +184,7 @@ fn clean_two_threads(c: &mut Criterion) {
     let feeds = feeds(8, 50);
     let config = config(&feeds, Path::new("."));
     let now = Utc::now();
-    let parsed: Vec<(&SourceConfig, ParsedFeed, String)> = feeds
-        .sources
-        .iter()
-        .map(|s| {
-            let doc = &feeds.documents[&s.path];
-            let url = format!("http://{}{}", farm::host_ip(s.host), s.path);
-            let feed = parse::parse(&doc.body, Some(doc.content_type), &url, MAX_ITEMS)
-                .unwrap_or_else(|e| panic!("{e}"));
-            (source(&config, &s.id), feed, url)
-        })
-        .collect();
+    let parsed = parsed(&feeds, &config);
     let clean_all = |feeds: &[(&SourceConfig, ParsedFeed, String)]| -> usize {
         feeds
             .iter()
