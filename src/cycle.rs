@@ -233,6 +233,8 @@ pub async fn run(
         .elapsed()
         .saturating_sub(report.stages.store + report.stages.dedupe);
 
+    // Every stored batch is grouped already; this places what an interrupted
+    // cycle stored and never grouped, when this one stored nothing.
     group(config, store, now, &mut report)?;
     let pairs_started = Instant::now();
     pairs::pair(store, config, now)?;

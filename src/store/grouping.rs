@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::ToSql;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
@@ -85,9 +84,9 @@ pub(super) fn index_grouped(
         .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
     let keys: Vec<KeyRow> = key_rows(entry_id, dated, entry).collect();
-    insert_int_rows(conn, INSERT_KEYS, &keys)?;
+    insert_rows(conn, INSERT_KEYS, &keys)?;
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
-    insert_int_rows(conn, INSERT_BANDS, &bands)
+    insert_rows(conn, INSERT_BANDS, &bands)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -188,7 +187,7 @@ const ROWS_PER_INSERT: usize = 64;
 fn insert_rows<const W: usize>(
     conn: &Connection,
     head: &str,
-    rows: &[[&dyn ToSql; W]],
+    rows: &[[i64; W]],
 ) -> rusqlite::Result<()> {
     let one = format!("({})", vec!["?"; W].join(","));
     let full = rows.len() - rows.len() % ROWS_PER_INSERT;
@@ -207,14 +206,6 @@ fn insert_rows<const W: usize>(
         stmt.execute(params_from_iter(row.iter()))?;
     }
     Ok(())
-}
-
-fn insert_int_rows(conn: &Connection, head: &str, rows: &[[i64; 4]]) -> rusqlite::Result<()> {
-    let rows: Vec<[&dyn ToSql; 4]> = rows
-        .iter()
-        .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
-        .collect();
-    insert_rows(conn, head, &rows)
 }
 
 fn drop_bands(conn: &Connection, entry_id: i64, fingerprint: u64) -> rusqlite::Result<()> {
@@ -355,19 +346,14 @@ impl Placed {
         self.backlog.sort_unstable();
         self.keys.sort_unstable();
         self.bands.sort_unstable();
-        let entry_story: Vec<[&dyn ToSql; 2]> = self
-            .entry_story
-            .iter()
-            .map(|r| r.each_ref().map(|v| v as &dyn ToSql))
-            .collect();
-        insert_rows(conn, INSERT_ENTRY_STORY, &entry_story)?;
+        insert_rows(conn, INSERT_ENTRY_STORY, &self.entry_story)?;
         let mut delete =
             conn.prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?;
         for row in &self.backlog {
             delete.execute(*row)?;
         }
-        insert_int_rows(conn, INSERT_KEYS, &self.keys)?;
-        insert_int_rows(conn, INSERT_BANDS, &self.bands)
+        insert_rows(conn, INSERT_KEYS, &self.keys)?;
+        insert_rows(conn, INSERT_BANDS, &self.bands)
     }
 }
 
