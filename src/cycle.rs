@@ -14,7 +14,7 @@ use crate::clean;
 use crate::config::{Config, SourceConfig};
 use crate::dedupe;
 use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetcher};
-use crate::model::{Entry, SourceState};
+use crate::model::{Entry, SourceState, Story};
 use crate::pairs;
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
@@ -542,19 +542,8 @@ fn publish_site(
     now: DateTime<Utc>,
 ) -> Result<Vec<PathBuf>, CycleError> {
     let out = config.output_dir();
-    let retention = config.publisher.archive_months;
     let oldest = store.oldest_story_published()?;
-    let existing = archive::list(&out)?;
-    let mut months = Vec::new();
-    for month in archive::months_to_archive(&existing, oldest, now, retention) {
-        let (from, until) = archive::bounds(month);
-        let stories = store.stories_published_between(from, until)?;
-        let (prev, next) = archive::neighbours(month, oldest, now, retention);
-        months.push(archive::render_month(config, month, &stories, prev, next)?);
-    }
-    let mut written = archive::write_new_only(&out, &months)?.written;
-    archive::prune_archives(&out, now, retention)?;
-
+    let mut written = archive::write_months(config, &out, &StoredStories(store), oldest, now)?;
     let extras = RenderExtras {
         newest_archive: archive::newest(&archive::list(&out)?),
     };
@@ -562,6 +551,27 @@ fn publish_site(
     let files = publish::render_with(config, &stories, &extras)?;
     written.extend(publish::write(&out, &files)?.written);
     Ok(written)
+}
+
+/// The stored stories, as the archives read them.
+struct StoredStories<'a>(&'a Store);
+
+impl archive::Archived for StoredStories<'_> {
+    type Error = CycleError;
+
+    fn count(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<usize, CycleError> {
+        Ok(self.0.count_stories_published_between(from, until)?)
+    }
+
+    fn page(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: usize,
+    ) -> Result<Vec<Story>, CycleError> {
+        Ok(self.0.stories_published_after(from, until, after, limit)?)
+    }
 }
 
 /// Tells the WebSub hubs which feeds changed; a hub that fails is only logged.

@@ -403,3 +403,132 @@ fn serve_alone_serves_what_another_node_published() {
     assert_eq!(health, 200);
     assert_eq!(server.requests(), requests_before, "serve fetches nothing");
 }
+
+/// An RSS feed of `count` items, each a story of its own, dated in `month`
+/// of `year`, spread over its first 28 days.
+fn last_months_feed(name: &str, seed: usize, count: usize, (year, month): (i32, u32)) -> String {
+    const WORDS: &[&str] = &[
+        "rynek",
+        "most",
+        "tramwaj",
+        "park",
+        "szkoła",
+        "teatr",
+        "rada",
+        "rower",
+        "wisła",
+        "kopiec",
+        "plac",
+        "dworzec",
+        "muzeum",
+        "ulica",
+        "las",
+        "biblioteka",
+        "targ",
+        "festiwal",
+        "kino",
+        "port",
+    ];
+    let mut items = String::new();
+    for n in 0..count {
+        // Words picked by the digits of the item's number in three bases, so
+        // no two summaries look alike to the near-duplicate fingerprint.
+        let m = n + seed * count;
+        let text: Vec<&str> = (0..24)
+            .map(|k| WORDS[(m / [1, 7, 13][k % 3] + k * 3 + m * k) % WORDS.len()])
+            .collect();
+        let day = n % 28 + 1;
+        let minute = n % 60;
+        let date = chrono::NaiveDate::from_ymd_opt(year, month, u32::try_from(day).unwrap())
+            .unwrap()
+            .and_hms_opt(12, u32::try_from(minute).unwrap(), 0)
+            .unwrap()
+            .and_utc()
+            .to_rfc2822();
+        items.push_str(&format!(
+            "<item><title>{name} wiadomość {n}</title>\
+             <link>https://{name}.example/a/{n}</link><guid>https://{name}.example/a/{n}</guid>\
+             <pubDate>{date}</pubDate><description>&lt;p&gt;{n} {}&lt;/p&gt;</description></item>",
+            text.join(" ")
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>\
+         <title>{name}</title><link>https://{name}.example/</link><description>x</description>\
+         {items}</channel></rss>"
+    )
+}
+
+/// On the first run of a month, last month is archived; a busy month in
+/// pages of at most a thousand stories, each with a gzip sibling, chained from
+/// the current feed back through every page, so that every story of the month
+/// can be found again.
+#[test]
+fn a_busy_month_is_archived_in_pages_that_reach_every_story() {
+    use chrono::Datelike;
+    let server = FeedServer::start();
+    let today = chrono::Utc::now().date_naive();
+    let last_month = today.with_day(1).unwrap().pred_opt().unwrap();
+    let month = (last_month.year(), last_month.month());
+    let names = ["rynek", "kazimierz", "zablocie"];
+    for (seed, name) in names.iter().enumerate() {
+        server.put(
+            &format!("/{name}.xml"),
+            last_months_feed(name, seed, 800, month),
+            "application/rss+xml",
+        );
+    }
+    let sources: Vec<(&str, String, &str, &str)> = names
+        .iter()
+        .map(|name| (*name, format!("/{name}.xml"), "pl", "Kraków"))
+        .collect();
+    let sources: Vec<(&str, &str, &str, &str)> = sources
+        .iter()
+        .map(|(id, path, lang, city)| (*id, path.as_str(), *lang, *city))
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, &sources, "max_items_per_feed = 1000");
+    let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+
+    let public = dir.path().join("public");
+    let base = "https://news.example.org/";
+    let mut document = std::fs::read_to_string(public.join("feed.xml")).expect("feed.xml");
+    let mut pages = Vec::new();
+    let mut titles_seen = Vec::new();
+    while let Some(end) = document.find("\" rel=\"prev-archive\"") {
+        let start = document[..end].rfind("href=\"").expect("href") + "href=\"".len();
+        let page = document[start..end]
+            .strip_prefix(base)
+            .expect("archive under base_url")
+            .to_string();
+        let bytes = std::fs::read(public.join(&page)).expect("archive page");
+        let mut unpacked = Vec::new();
+        let gz = std::fs::read(public.join(format!("{page}.gz"))).expect("gzip sibling");
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unpacked)
+            .expect("gzip sibling decompresses");
+        assert!(unpacked == bytes, "{page}.gz is not {page}");
+        let feed = feed_rs::parser::parse(&bytes[..]).expect("archive page parses");
+        assert!(feed.entries.len() <= 1000, "{page}: {}", feed.entries.len());
+        titles_seen.extend(titles(&feed));
+        document = String::from_utf8(bytes).expect("utf-8");
+        pages.push(page);
+    }
+    let (year, month) = month;
+    let first = format!("archive/{year:04}-{month:02}.xml");
+    assert_eq!(
+        pages,
+        [3, 2]
+            .iter()
+            .map(|n| format!("archive/{year:04}-{month:02}-p{n}.xml"))
+            .chain([first])
+            .collect::<Vec<_>>()
+    );
+    for name in names {
+        for n in 0..800 {
+            let title = format!("{name} wiadomość {n}");
+            let found = titles_seen.iter().filter(|t| **t == title).count();
+            assert_eq!(found, 1, "{title} is in {found} archive pages");
+        }
+    }
+}

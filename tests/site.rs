@@ -367,19 +367,46 @@ fn oldest(stories: &[Story]) -> Option<DateTime<Utc>> {
     stories.iter().map(|s| s.published).min()
 }
 
+/// Stories as the archives read them from the store: by published date, then
+/// id, a page at a time.
+struct Listed<'a>(&'a [Story]);
+
+impl archive::Archived for Listed<'_> {
+    type Error = publish::PublishError;
+
+    fn count(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<usize, Self::Error> {
+        Ok(self.within(from, until).count())
+    }
+
+    fn page(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: usize,
+    ) -> Result<Vec<Story>, Self::Error> {
+        let mut chosen: Vec<&Story> = self
+            .within(from, until)
+            .filter(|s| after.is_none_or(|after| (s.published, s.id) > after))
+            .collect();
+        chosen.sort_by_key(|s| (s.published, s.id));
+        Ok(chosen.into_iter().take(limit).cloned().collect())
+    }
+}
+
+impl Listed<'_> {
+    fn within(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> impl Iterator<Item = &Story> {
+        self.0
+            .iter()
+            .filter(move |s| s.published >= from && s.published < until)
+    }
+}
+
 /// One cycle of the publisher as the integrator runs it: archive complete
 /// months, prune old ones, then publish the current feeds linking to the
 /// newest archive.
 fn cycle(dir: &Path, config: &hejnal::config::Config, stories: &[Story], now: DateTime<Utc>) {
-    let retention = config.publisher.archive_months;
-    let existing = archive::list(dir).unwrap();
-    let mut files = Vec::new();
-    for month in archive::months_to_archive(&existing, oldest(stories), now, retention) {
-        let (prev, next) = archive::neighbours(month, oldest(stories), now, retention);
-        files.push(archive::render_month(config, month, stories, prev, next).unwrap());
-    }
-    archive::write_new_only(dir, &files).unwrap();
-    archive::prune_archives(dir, now, retention).unwrap();
+    archive::write_months(config, dir, &Listed(stories), oldest(stories), now).unwrap();
     let extras = RenderExtras {
         newest_archive: archive::newest(&archive::list(dir).unwrap()),
     };
@@ -405,10 +432,8 @@ fn no_story_is_lost_between_the_current_feed_and_the_archives() {
         archive::list(dir.path()).unwrap(),
         [
             "2026-10.xml",
-            "2026-10.xml.br",
             "2026-10.xml.gz",
             "2026-11.xml",
-            "2026-11.xml.br",
             "2026-11.xml.gz"
         ]
     );
@@ -488,15 +513,140 @@ fn an_archive_once_written_never_changes() {
     later[0].entries[0].entry.title = "Zmieniony tytuł".to_string();
     let existing = archive::list(dir.path()).unwrap();
     assert!(archive::months_to_archive(&existing, oldest(&later), now, 24).is_empty());
-    let forced =
-        archive::render_month(&config, (2026, 10), &later, None, Some((2026, 11))).unwrap();
-    assert_ne!(forced.bytes, before);
-    let report = archive::write_new_only(dir.path(), &[forced]).unwrap();
-    assert!(report.written.is_empty());
-    assert_eq!(report.unchanged, 1);
     cycle(dir.path(), &config, &later, now);
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+}
+
+/// The links of one kind in a feed document.
+fn links(document: &str, rel: &str) -> Vec<String> {
+    let tail = format!("\" rel=\"{rel}\"/>");
+    document
+        .match_indices(&tail)
+        .filter_map(|(end, _)| {
+            let start = document[..end].rfind("href=\"")? + "href=\"".len();
+            Some(document[start..end].to_string())
+        })
+        .collect()
+}
+
+fn busy_autumn() -> Vec<Story> {
+    let busy = 2 * archive::PAGE_STORIES + 5;
+    (0..3)
+        .map(|n| in_month(10, n))
+        .chain((0..busy).map(|n| in_month(11, i64::try_from(n).unwrap())))
+        .collect()
+}
+
+/// A month busier than a page is cut into pages; walking back from the
+/// current feed through `prev-archive` reaches every story once, newest
+/// pages first, and `next-archive` leads forward again.
+#[test]
+fn a_busy_month_is_archived_in_pages_chained_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with("max_items = 3");
+    let stories = busy_autumn();
+    cycle(dir.path(), &config, &stories, at(2026, 12, 2, 6));
+    let read = |url: &str| {
+        let relative = url.strip_prefix(BASE).unwrap();
+        std::fs::read_to_string(dir.path().join(relative)).unwrap()
+    };
+    let mut walked = vec![format!("{BASE}feed.xml")];
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let document = read(walked.last().unwrap());
+        let entries = guids(
+            &dir.path()
+                .join(walked.last().unwrap().strip_prefix(BASE).unwrap()),
+        );
+        assert!(
+            entries.len() <= archive::PAGE_STORIES,
+            "{}",
+            walked.last().unwrap()
+        );
+        seen.extend(entries);
+        match links(&document, "prev-archive").as_slice() {
+            [] => break,
+            [prev] => walked.push(prev.clone()),
+            more => panic!("several prev-archive links: {more:?}"),
+        }
+    }
+    let pages: Vec<&str> = walked
+        .iter()
+        .map(|u| u.strip_prefix(BASE).unwrap())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "feed.xml",
+            "archive/2026-11-p3.xml",
+            "archive/2026-11-p2.xml",
+            "archive/2026-11.xml",
+            "archive/2026-10.xml"
+        ]
+    );
+    for story in &stories {
+        assert!(
+            seen.contains(&story.guid),
+            "{} was never reached",
+            story.guid
+        );
+    }
+    let archived: HashSet<&String> = seen.iter().skip(3).collect();
+    assert_eq!(archived.len(), seen.len() - 3, "a story is archived twice");
+    assert_eq!(archived.len(), stories.len());
+    // Forward again: October was complete with November after it, and each
+    // page of November leads to the next one; the last waits for December.
+    let next = |page: &str| links(&read(&format!("{BASE}{page}")), "next-archive");
+    assert_eq!(
+        next("archive/2026-10.xml"),
+        [format!("{BASE}archive/2026-11.xml")]
+    );
+    assert_eq!(
+        next("archive/2026-11.xml"),
+        [format!("{BASE}archive/2026-11-p2.xml")]
+    );
+    assert_eq!(
+        next("archive/2026-11-p2.xml"),
+        [format!("{BASE}archive/2026-11-p3.xml")]
+    );
+    assert!(next("archive/2026-11-p3.xml").is_empty());
+    // The oldest stories of the month are on its first page.
+    let first = guids(&dir.path().join("archive/2026-11.xml"));
+    assert!(first.contains(&stories[3].guid));
+    assert!(!first.contains(&stories.last().unwrap().guid));
+}
+
+/// A cycle stopped while archiving a month leaves it without its first page,
+/// which is written last; the next cycle archives the whole month again.
+#[test]
+fn a_month_left_half_archived_is_archived_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let stories = busy_autumn();
+    let now = at(2026, 12, 2, 6);
+    cycle(dir.path(), &config, &stories, now);
+    let folder = dir.path().join("archive");
+    let page = |name: &str| std::fs::read(folder.join(name)).unwrap();
+    let (first, second) = (page("2026-11.xml"), page("2026-11-p2.xml"));
+    std::fs::remove_file(folder.join("2026-11.xml")).unwrap();
+    std::fs::write(folder.join("2026-11-p2.xml"), b"<rss>cut short</rss>").unwrap();
+    let existing = archive::list(dir.path()).unwrap();
+    assert_eq!(
+        archive::newest(&existing),
+        Some(archive::Page::first((2026, 10))),
+        "the current feed would link to a month archived in part"
+    );
+    cycle(dir.path(), &config, &stories, now);
+    assert_eq!(page("2026-11.xml"), first);
+    assert_eq!(page("2026-11-p2.xml"), second);
+    assert!(
+        std::fs::read_to_string(dir.path().join("feed.xml"))
+            .unwrap()
+            .contains(&format!(
+                "{BASE}archive/2026-11-p3.xml\" rel=\"prev-archive\""
+            ))
+    );
 }
 
 #[test]
@@ -512,12 +662,15 @@ fn archives_older_than_the_retention_are_removed() {
             }
         }
     }
+    std::fs::write(folder.join("2024-03-p2.xml"), b"x").unwrap();
+    std::fs::write(folder.join("2024-03-p2.xml.gz"), b"x").unwrap();
     std::fs::write(folder.join("notes.txt"), b"keep me").unwrap();
     let removed = archive::prune_archives(dir.path(), at(2026, 12, 2, 6), 24).unwrap();
-    assert_eq!(removed.len(), 11);
+    assert_eq!(removed.len(), 12);
     assert_eq!(removed[0], PathBuf::from("archive/2024-01.xml"));
     let left = archive::list(dir.path()).unwrap();
     assert!(!left.iter().any(|n| n.starts_with("2024-11")));
+    assert!(!left.iter().any(|n| n.starts_with("2024-03")));
     assert!(left.contains(&"2024-12.xml".to_string()));
     assert!(left.contains(&"2024-12.xml.br".to_string()));
     assert!(left.contains(&"notes.txt".to_string()));

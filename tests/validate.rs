@@ -37,7 +37,7 @@ fn hostile_stories() -> Vec<Story> {
 fn sites() -> Vec<(&'static str, HashMap<String, String>)> {
     let hubs = config_with("websub_hubs = [\"https://hub.example/\"]");
     let archived = RenderExtras {
-        newest_archive: Some((2026, 10)),
+        newest_archive: Some(archive::Page::first((2026, 10))),
     };
     vec![
         ("stories", render(&config(), &hostile_stories(), &archived)),
@@ -214,7 +214,9 @@ fn monthly_archives_follow_the_rss_2_rules() {
         .iter_mut()
         .for_each(|s| s.published = at(2026, 10, 5, 9));
     for month in [(2026, 10), (2026, 9)] {
-        let file = archive::render_month(&config, month, &stories, Some((2026, 8)), None).unwrap();
+        let page = archive::Page::first(month);
+        let before = Some(archive::Page::first((2026, 8)));
+        let file = archive::render_page(&config, page, &stories, before, None).unwrap();
         let text = String::from_utf8(file.bytes).unwrap();
         let problems = rss_problems(&text);
         assert!(problems.is_empty(), "{month:?}: {problems:?}");

@@ -1,11 +1,12 @@
 //! Monthly archives of the combined RSS feed (RFC 5005 section 4, archived
-//! feeds): once a month is over, its stories go into `archive/YYYY-MM.xml`,
-//! which is written once and never changes, so a reader that missed stories
-//! pushed out of feed.xml can walk back and find them.
+//! feeds): once a month is over, its stories go into `archive/YYYY-MM.xml`
+//! (and, for a busy month, `archive/YYYY-MM-p2.xml` and on), which are written
+//! once and never change, so a reader that missed stories pushed out of
+//! feed.xml can walk back and find them.
 //!
-//! Everything here is plain data in, plain data out, except the two helpers
-//! that touch the archive folder (`list`, `prune_archives`) and the writer
-//! (`write_new_only`).
+//! Everything here is plain data in, plain data out, except the helpers that
+//! touch the archive folder (`list`, `prune_archives`) and the writers
+//! (`write_months`).
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,8 @@ use url::Url;
 
 use super::text::Texts;
 use super::view::{self, FeedView};
-use super::{Links, OutputFile, PublishError, WriteReport, rss, write};
+use super::write::{self, Packing};
+use super::{Links, OutputFile, PublishError, WriteReport, rss};
 use crate::config::Config;
 use crate::model::Story;
 
@@ -24,28 +26,65 @@ pub type Month = (i32, u32);
 /// The archive folder under the output folder.
 pub const FOLDER: &str = "archive";
 
-/// The file name of a month's archive: "2026-10.xml".
-pub fn file_name((year, month): Month) -> String {
-    format!("{year:04}-{month:02}.xml")
+/// Stories in one archive document at most. A month of a thousand busy
+/// sources holds a hundred thousand stories: as one document that is hundreds
+/// of megabytes, more than a feed reader fetches and more than the publisher
+/// should hold in memory at once.
+pub const PAGE_STORIES: usize = 1_000;
+
+/// One archive document: a month's stories, oldest first, cut into pages of
+/// [`PAGE_STORIES`]. Page 1 keeps the plain month name, so a month that fits in
+/// one page is one file named after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Page {
+    pub month: Month,
+    /// From 1.
+    pub number: u32,
 }
 
-/// A month's archive relative to the output folder: "archive/2026-10.xml".
-pub fn path(month: Month) -> PathBuf {
-    Path::new(FOLDER).join(file_name(month))
+impl Page {
+    pub fn first(month: Month) -> Page {
+        Page { month, number: 1 }
+    }
 }
 
-/// The month a file name of the archive folder stands for, if it is one.
-pub fn parse_name(name: &str) -> Option<Month> {
+/// The file name of an archive page: "2026-10.xml", then "2026-10-p2.xml".
+pub fn file_name(page: Page) -> String {
+    let (year, month) = page.month;
+    match page.number {
+        1 => format!("{year:04}-{month:02}.xml"),
+        n => format!("{year:04}-{month:02}-p{n}.xml"),
+    }
+}
+
+/// A page relative to the output folder: "archive/2026-10.xml".
+pub fn path(page: Page) -> PathBuf {
+    Path::new(FOLDER).join(file_name(page))
+}
+
+/// The page a file name of the archive folder stands for, if it is one.
+pub fn parse_name(name: &str) -> Option<Page> {
     let stem = name.strip_suffix(".xml")?;
-    let (year, month) = stem.split_once('-')?;
+    let (month, number) = match stem.split_once("-p") {
+        Some((month, number)) => (month, Some(number)),
+        None => (stem, None),
+    };
+    let (year, month) = month.split_once('-')?;
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if year.len() != 4 || month.len() != 2 || !all_digits(year) || !all_digits(month) {
         return None;
     }
+    let number = match number {
+        // "p1" is never written: page 1 is the plain name, and one page has one name.
+        Some(n) if all_digits(n) && !n.starts_with('0') => n.parse().ok().filter(|&n| n > 1)?,
+        Some(_) => return None,
+        None => 1,
+    };
     let month: u32 = month.parse().ok()?;
-    (1..=12)
-        .contains(&month)
-        .then_some((year.parse().ok()?, month))
+    (1..=12).contains(&month).then_some(Page {
+        month: (year.parse().ok()?, month),
+        number,
+    })
 }
 
 /// The month `at` falls in.
@@ -63,8 +102,8 @@ pub fn bounds(month: Month) -> (DateTime<Utc>, DateTime<Utc>) {
     (start(month), start(from_index(index(month) + 1)))
 }
 
-pub(crate) fn url(base: &Url, month: Month) -> String {
-    let relative = format!("{FOLDER}/{}", file_name(month));
+pub(crate) fn url(base: &Url, page: Page) -> String {
+    let relative = format!("{FOLDER}/{}", file_name(page));
     base.join(&relative)
         .map(String::from)
         .unwrap_or_else(|_| format!("{base}{relative}"))
@@ -72,7 +111,7 @@ pub(crate) fn url(base: &Url, month: Month) -> String {
 
 /// The complete months (strictly before the month of `now`) that should have
 /// an archive but have none among `existing` (file names of the archive
-/// folder), oldest first: from the month of the oldest story, but no further
+/// folder; a month has one once its first page is there), oldest first: from the month of the oldest story, but no further
 /// back than `retention` months. Months without stories are included, so the
 /// chain of `prev-archive` links has no holes.
 pub fn months_to_archive(
@@ -84,7 +123,7 @@ pub fn months_to_archive(
     let Some(first) = first_kept(oldest_story, now, retention) else {
         return Vec::new();
     };
-    let have: Vec<Month> = existing.iter().filter_map(|n| parse_name(n)).collect();
+    let have: Vec<Month> = archived_months(existing).collect();
     (index(first)..index(month_of(now)))
         .map(from_index)
         .filter(|month| !have.contains(month))
@@ -109,9 +148,37 @@ pub fn neighbours(
     (prev, next)
 }
 
-/// The newest month among the archive file names, for `RenderExtras`.
-pub fn newest(existing: &[String]) -> Option<Month> {
-    existing.iter().filter_map(|n| parse_name(n)).max()
+/// The newest archive page among the archive file names, for `RenderExtras`:
+/// the last page of the newest month that is archived.
+pub fn newest(existing: &[String]) -> Option<Page> {
+    let month = archived_months(existing).max()?;
+    Some(last_page(existing, month))
+}
+
+/// The months whose first page is among `existing`; the first page is written
+/// last, so these are the months archived in full.
+fn archived_months(existing: &[String]) -> impl Iterator<Item = Month> + '_ {
+    existing
+        .iter()
+        .filter_map(|n| parse_name(n))
+        .filter(|page| page.number == 1)
+        .map(|page| page.month)
+}
+
+/// The last page of `month` among `existing`.
+fn last_page(existing: &[String], month: Month) -> Page {
+    existing
+        .iter()
+        .filter_map(|n| parse_name(n))
+        .filter(|page| page.month == month)
+        .max()
+        .unwrap_or(Page::first(month))
+}
+
+/// How many pages a month of `stories` stories takes: at least one, so that a
+/// month without stories still carries the chain of links through.
+pub fn page_count(stories: usize) -> u32 {
+    u32::try_from(stories.div_ceil(PAGE_STORIES).max(1)).unwrap_or(u32::MAX)
 }
 
 /// The file names in the archive folder under `output_dir`; none when the
@@ -135,16 +202,101 @@ pub fn list(output_dir: &Path) -> Result<Vec<String>, PublishError> {
     Ok(names)
 }
 
-/// The archive of one complete month: the combined feed of every story
-/// published in that month (others in `stories` are left out, whatever the
-/// caller passed), marked `<fh:archive/>`, linking to the current feed and to
-/// the archives before and after it.
-pub fn render_month(
+/// Where the stories of archived months come from: the store, in a cycle.
+pub trait Archived {
+    type Error: From<PublishError>;
+    /// How many stories were published in `[from, until)`.
+    fn count(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<usize, Self::Error>;
+    /// Up to `limit` of the stories published in `[from, until)`, oldest
+    /// first (by published date, then id), after the story `after` (its
+    /// published date and id) when one is given.
+    fn page(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: usize,
+    ) -> Result<Vec<Story>, Self::Error>;
+}
+
+/// Archives every complete month that has no archive yet, page by page, so
+/// that only one page of stories is held at a time, then removes the archives
+/// past retention. `oldest` is when the oldest stored story was published.
+/// Returns the files written, relative to `output_dir`.
+pub fn write_months<A: Archived>(
     config: &Config,
-    month: Month,
+    output_dir: &Path,
+    stories: &A,
+    oldest: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<PathBuf>, A::Error> {
+    let retention = config.publisher.archive_months;
+    let existing = list(output_dir)?;
+    let mut written = Vec::new();
+    let mut last_written: Option<Page> = None;
+    for month in months_to_archive(&existing, oldest, now, retention) {
+        let (prev_month, next_month) = neighbours(month, oldest, now, retention);
+        let before = prev_month.map(|prev| match last_written {
+            Some(page) if page.month == prev => page,
+            _ => last_page(&existing, prev),
+        });
+        let (from, until) = bounds(month);
+        let pages = page_count(stories.count(from, until)?);
+        let mut after = None;
+        let mut first = None;
+        for number in 1..=pages {
+            let chosen = stories.page(from, until, after, PAGE_STORIES)?;
+            after = chosen.last().map(|s| (s.published, s.id));
+            let prev = match number {
+                1 => before,
+                n => Some(Page {
+                    month,
+                    number: n - 1,
+                }),
+            };
+            let next = if number < pages {
+                Some(Page {
+                    month,
+                    number: number + 1,
+                })
+            } else {
+                next_month.map(Page::first)
+            };
+            let file = render_page(config, Page { month, number }, &chosen, prev, next)?;
+            // Page 1 goes last: its name marks the month as archived, so a
+            // cycle cut short leaves the whole month to be archived again.
+            if number == 1 {
+                first = Some(file);
+            } else {
+                written.extend(write_pages(output_dir, &[file])?.written);
+            }
+        }
+        written.extend(write_pages(output_dir, first.as_slice())?.written);
+        last_written = Some(Page {
+            month,
+            number: pages,
+        });
+    }
+    prune_archives(output_dir, now, retention)?;
+    Ok(written)
+}
+
+/// Archive pages are written once and fetched rarely; a month of them is a
+/// hundred megabytes to compress in one cycle, so they get a quick gzip only.
+fn write_pages(output_dir: &Path, files: &[OutputFile]) -> Result<WriteReport, PublishError> {
+    write::write_packed(output_dir, files, Packing::Light)
+}
+
+/// One page of the archive of a complete month: the combined feed of
+/// `stories` (those not published in the page's month are left out, whatever
+/// the caller passed), marked `<fh:archive/>`, linking to the current feed
+/// and to the pages before and after it.
+pub fn render_page(
+    config: &Config,
+    page: Page,
     stories: &[Story],
-    prev: Option<Month>,
-    next: Option<Month>,
+    prev: Option<Page>,
+    next: Option<Page>,
 ) -> Result<OutputFile, PublishError> {
     let base = view::base_url(config)?;
     let ui = config
@@ -154,13 +306,15 @@ pub fn render_month(
         .ok_or(PublishError::NoLanguages)?;
     let chosen: Vec<&Story> = view::newest(stories, usize::MAX)
         .into_iter()
-        .filter(|story| month_of(story.published) == month)
+        .filter(|story| month_of(story.published) == page.month)
         .collect();
+    let (year, month) = page.month;
+    let title = match page.number {
+        1 => format!("{} ({year:04}-{month:02})", config.publisher.title),
+        n => format!("{} ({year:04}-{month:02}, {n})", config.publisher.title),
+    };
     let feed = FeedView {
-        title: view::xml_safe(&format!(
-            "{} ({:04}-{:02})",
-            config.publisher.title, month.0, month.1
-        )),
+        title: view::xml_safe(&title),
         folder: format!("{FOLDER}/"),
         ..view::combined(
             config,
@@ -176,12 +330,12 @@ pub fn render_month(
         archived: true,
     };
     Ok(OutputFile {
-        path: path(month),
-        bytes: rss::render(&feed, &file_name(month), &links)?,
+        path: path(page),
+        bytes: rss::render(&feed, &file_name(page), &links)?,
     })
 }
 
-fn history(base: &Url, prev: Option<Month>, next: Option<Month>) -> Vec<(&'static str, String)> {
+fn history(base: &Url, prev: Option<Page>, next: Option<Page>) -> Vec<(&'static str, String)> {
     let current = base
         .join("feed.xml")
         .map(String::from)
@@ -192,18 +346,7 @@ fn history(base: &Url, prev: Option<Month>, next: Option<Month>) -> Vec<(&'stati
         .collect()
 }
 
-/// Writes only the files that do not exist yet: an archive, once published,
-/// is never rewritten, even if the stories of its month changed since.
-pub fn write_new_only(dir: &Path, files: &[OutputFile]) -> Result<WriteReport, PublishError> {
-    let (old, new): (Vec<&OutputFile>, Vec<&OutputFile>) =
-        files.iter().partition(|f| dir.join(&f.path).exists());
-    let new: Vec<OutputFile> = new.into_iter().cloned().collect();
-    let mut report = write(dir, &new)?;
-    report.unchanged += old.len();
-    Ok(report)
-}
-
-/// Deletes the archives (and their compressed siblings) of months more than
+/// Deletes the archive pages (and their compressed siblings) of months more than
 /// `retention` months before the month of `now`. Returns the archives
 /// removed, relative to `output_dir`.
 pub fn prune_archives(
@@ -214,13 +357,13 @@ pub fn prune_archives(
     let keep_from = index(month_of(now)) - i64::from(retention);
     let mut removed = Vec::new();
     for name in list(output_dir)? {
-        let Some(month) = parse_name(&name) else {
+        let Some(page) = parse_name(&name) else {
             continue;
         };
-        if index(month) >= keep_from {
+        if index(page.month) >= keep_from {
             continue;
         }
-        let relative = path(month);
+        let relative = path(page);
         for suffix in ["", ".gz", ".br"] {
             let target = output_dir.join(format!("{}{suffix}", relative.display()));
             match std::fs::remove_file(&target) {
@@ -275,17 +418,61 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_strangers_are_ignored() {
-        assert_eq!(file_name((2026, 3)), "2026-03.xml");
-        assert_eq!(parse_name("2026-03.xml"), Some((2026, 3)));
+        let march = Page::first((2026, 3));
+        let third = Page { number: 3, ..march };
+        assert_eq!(file_name(march), "2026-03.xml");
+        assert_eq!(file_name(third), "2026-03-p3.xml");
+        assert_eq!(parse_name("2026-03.xml"), Some(march));
+        assert_eq!(parse_name("2026-03-p3.xml"), Some(third));
         for name in [
             "2026-13.xml",
             "2026-00.xml",
             "26-03.xml",
             "2026-03.xml.gz",
+            "2026-03-p1.xml",
+            "2026-03-p0.xml",
+            "2026-03-p03.xml",
+            "2026-03-p.xml",
+            "2026-03-px.xml",
             "x",
         ] {
             assert_eq!(parse_name(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn pages_hold_at_most_a_page_of_stories_and_there_is_always_one() {
+        assert_eq!(page_count(0), 1);
+        assert_eq!(page_count(PAGE_STORIES), 1);
+        assert_eq!(page_count(PAGE_STORIES + 1), 2);
+        assert_eq!(page_count(40 * PAGE_STORIES), 40);
+    }
+
+    #[test]
+    fn the_newest_archive_is_the_last_page_of_the_newest_complete_month() {
+        let names: Vec<String> = [
+            "2026-09.xml",
+            "2026-10-p2.xml",
+            "2026-10-p3.xml",
+            "2026-10.xml",
+            "2026-10.xml.gz",
+            // November's first page is missing: a cycle stopped while archiving it.
+            "2026-11-p2.xml",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            newest(&names),
+            Some(Page {
+                month: (2026, 10),
+                number: 3
+            })
+        );
+        let now = at(2026, 12, 2);
+        assert_eq!(
+            months_to_archive(&names, Some(at(2026, 9, 1)), now, 24),
+            [(2026, 11)]
+        );
     }
 
     #[test]

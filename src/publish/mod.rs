@@ -64,9 +64,9 @@ impl PublishError {
 /// between cycles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RenderExtras {
-    /// The newest month already archived under archive/ (year, month):
-    /// feed.xml links to it as `prev-archive`.
-    pub newest_archive: Option<(i32, u32)>,
+    /// The newest page already archived under archive/: feed.xml links to it
+    /// as `prev-archive`.
+    pub newest_archive: Option<archive::Page>,
 }
 
 /// What a feed document links to besides itself and its home page.
@@ -147,7 +147,7 @@ fn current_links(hubs: &Links, base: &url::Url, extras: &RenderExtras) -> Links 
         hubs: hubs.hubs.clone(),
         history: extras
             .newest_archive
-            .map(|month| ("prev-archive", archive::url(base, month)))
+            .map(|page| ("prev-archive", archive::url(base, page)))
             .into_iter()
             .collect(),
         archived: false,

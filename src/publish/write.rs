@@ -1,5 +1,5 @@
 //! Writing rendered files: only when changed, never half-written, each with
-//! gzip and brotli siblings so the server never compresses per request.
+//! compressed siblings so the server never compresses per request.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, Metadata};
@@ -17,7 +17,26 @@ const BROTLI_QUALITY: u32 = 7;
 /// The window need not be larger than the file: a smaller one is a smaller
 /// ring buffer. Brotli allows 2^10 to 2^24 bytes.
 const BROTLI_WINDOW_BITS: std::ops::RangeInclusive<u32> = 10..=24;
-const SIBLINGS: [&str; 2] = ["gz", "br"];
+
+/// How the compressed siblings of a file are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    /// gzip at its best and brotli: for the files every reader polls, where
+    /// each byte saved is saved again on every request.
+    Full,
+    /// A quick gzip alone: for files written once and fetched rarely, like
+    /// archive pages, of which one cycle may write a hundred megabytes.
+    Light,
+}
+
+impl Packing {
+    fn siblings(self) -> &'static [&'static str] {
+        match self {
+            Packing::Full => &["gz", "br"],
+            Packing::Light => &["gz"],
+        }
+    }
+}
 
 /// Makes temp names unique between writers of one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -43,6 +62,15 @@ pub struct WriteReport {
 /// goes through a temp file and a rename, so a reader or a crash sees the old
 /// file or the new one, never a mix.
 pub fn write(dir: &Path, files: &[OutputFile]) -> Result<WriteReport, PublishError> {
+    write_packed(dir, files, Packing::Full)
+}
+
+/// [`write`], with siblings packed as `packing` says.
+pub fn write_packed(
+    dir: &Path,
+    files: &[OutputFile],
+    packing: Packing,
+) -> Result<WriteReport, PublishError> {
     let mut report = WriteReport::default();
     let folders: BTreeSet<PathBuf> = files
         .iter()
@@ -52,13 +80,15 @@ pub fn write(dir: &Path, files: &[OutputFile]) -> Result<WriteReport, PublishErr
     let mut changed = Vec::new();
     for file in files {
         let target = target(dir, &file.path)?;
-        if is_current(&target, &file.bytes) {
+        if is_current(&target, &file.bytes, packing) {
             report.unchanged += 1;
         } else {
             changed.push((file, target));
         }
     }
-    let outcomes = each_in_parallel(&changed, |(file, target)| write_one(target, &file.bytes));
+    let outcomes = each_in_parallel(&changed, |(file, target)| {
+        write_one(target, &file.bytes, packing)
+    });
     for ((file, _), outcome) in changed.iter().zip(outcomes) {
         outcome?;
         tracing::debug!(path = %file.path.display(), bytes = file.bytes.len(), "published");
@@ -118,8 +148,12 @@ fn target(dir: &Path, relative: &Path) -> Result<PathBuf, PublishError> {
 
 /// The siblings are written before the file itself, so an identical file means
 /// its siblings were finished too, unless someone removed them.
-fn is_current(target: &Path, bytes: &[u8]) -> bool {
-    same_bytes(target, bytes) && SIBLINGS.iter().all(|ext| sibling(target, ext).is_file())
+fn is_current(target: &Path, bytes: &[u8], packing: Packing) -> bool {
+    same_bytes(target, bytes)
+        && packing
+            .siblings()
+            .iter()
+            .all(|ext| sibling(target, ext).is_file())
 }
 
 /// Whether `target` holds `bytes`. A file whose stamp is the one it had when
@@ -205,19 +239,32 @@ impl Stamp {
     }
 }
 
-fn write_one(target: &Path, bytes: &[u8]) -> Result<(), PublishError> {
+fn write_one(target: &Path, bytes: &[u8], packing: Packing) -> Result<(), PublishError> {
     let parent = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|source| io(parent, source))?;
-    replace(
-        &sibling(target, "gz"),
-        &gzip(bytes).map_err(|e| io(target, e))?,
-    )?;
-    replace(
-        &sibling(target, "br"),
-        &brotli(bytes).map_err(|e| io(target, e))?,
-    )?;
+    let gzipped = match packing {
+        Packing::Full => gzip(bytes, flate2::Compression::best()),
+        Packing::Light => gzip(bytes, flate2::Compression::fast()),
+    };
+    replace(&sibling(target, "gz"), &gzipped.map_err(|e| io(target, e))?)?;
+    match packing {
+        Packing::Full => replace(
+            &sibling(target, "br"),
+            &brotli(bytes).map_err(|e| io(target, e))?,
+        )?,
+        // A brotli sibling left from an earlier version of the file would be
+        // served instead of the new one.
+        Packing::Light => remove_if_there(&sibling(target, "br"))?,
+    }
     replace(target, bytes)?;
     sync_dir(parent)
+}
+
+fn remove_if_there(path: &Path) -> Result<(), PublishError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(path, e)),
+        _ => Ok(()),
+    }
 }
 
 /// Atomically replaces `target` with `bytes`: temp file in the same folder,
@@ -306,8 +353,8 @@ fn sync_dir(dir: &Path) -> Result<(), PublishError> {
     Ok(())
 }
 
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+fn gzip(bytes: &[u8], level: flate2::Compression) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), level);
     encoder.write_all(bytes)?;
     encoder.finish()
 }

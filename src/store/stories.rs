@@ -20,15 +20,44 @@ impl Store {
     }
 
     /// Every story published in `[from, until)`, newest first: one archive month.
-    pub fn stories_published_between(
+    /// How many stories were published in `[from, until)`.
+    pub fn count_stories_published_between(
         &self,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let count: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2",
+            )?
+            .query_row(params![micros(from), micros(until)], |r| r.get(0))?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    /// Up to `limit` of the stories published in `[from, until)`, oldest first,
+    /// after the story `after` (its published date and id) when one is given:
+    /// a month read a page at a time, each page where the last one ended.
+    pub fn stories_published_after(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, i64)>,
+        limit: usize,
     ) -> Result<Vec<Story>, StoreError> {
+        let (after_published, after_id) =
+            after.map_or((i64::MIN, i64::MIN), |(at, id)| (micros(at), id));
         self.stories_where(
             "SELECT id, guid, published, updated FROM stories \
-             WHERE published >= ?1 AND published < ?2 ORDER BY published DESC, id DESC",
-            params![micros(from), micros(until)],
+             WHERE published >= ?1 AND published < ?2 AND (published, id) > (?3, ?4) \
+             ORDER BY published, id LIMIT ?5",
+            params![
+                micros(from),
+                micros(until),
+                after_published,
+                after_id,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
         )
     }
 
