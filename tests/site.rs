@@ -473,6 +473,12 @@ fn archives_are_marked_and_linked_both_ways() {
         )));
         assert!(archived.contains("<?xml-stylesheet type=\"text/xsl\" href=\"../feed.xsl\"?>"));
         assert!(!archived.contains("rel=\"hub\""));
+        // Each item carries its whole body, as in the current feed.
+        assert_eq!(
+            count(archived, "<p>Tekst tylko po polsku.</p>"),
+            10,
+            "{archived}"
+        );
         feed_rs::parser::parse(archived.as_bytes()).unwrap();
     }
     assert!(october.contains(&format!(

@@ -242,11 +242,7 @@ pub fn write_months<A: Archived>(
         });
         let (from, until) = bounds(month);
         let pages = page_count(stories.count(from, until)?);
-        let mut after = None;
-        let mut first = None;
-        for number in 1..=pages {
-            let chosen = stories.page(from, until, after, PAGE_STORIES)?;
-            after = chosen.last().map(|s| (s.published, s.id));
+        let links = |number: u32| {
             let prev = match number {
                 1 => before,
                 n => Some(Page {
@@ -262,13 +258,39 @@ pub fn write_months<A: Archived>(
             } else {
                 next_month.map(Page::first)
             };
-            let file = render_page(config, Page { month, number }, &chosen, prev, next)?;
-            // Page 1 goes last: its name marks the month as archived, so a
-            // cycle cut short leaves the whole month to be archived again.
-            if number == 1 {
-                first = Some(file);
-            } else {
-                written.extend(write_pages(output_dir, &[file])?.written);
+            (prev, next)
+        };
+        let mut after = None;
+        let mut first = None;
+        let mut numbers = (1..=pages).peekable();
+        // A round of pages, one per core, is read from the store, then
+        // rendered and written side by side.
+        while numbers.peek().is_some() {
+            let mut round = Vec::new();
+            for number in numbers.by_ref().take(write::cores()) {
+                let chosen = stories.page(from, until, after, PAGE_STORIES)?;
+                after = chosen.last().map(|s| (s.published, s.id));
+                round.push((number, chosen));
+            }
+            let done = write::each_in_parallel(&round, |(number, chosen)| {
+                let (prev, next) = links(*number);
+                let page = Page {
+                    month,
+                    number: *number,
+                };
+                let file = render_page(config, page, chosen, prev, next)?;
+                // Page 1 goes last: its name marks the month as archived, so
+                // a cycle cut short leaves the whole month to be archived again.
+                if *number == 1 {
+                    Ok((Some(file), Vec::new()))
+                } else {
+                    write_pages(output_dir, &[file]).map(|report| (None, report.written))
+                }
+            });
+            for outcome in done {
+                let (page_one, paths) = outcome.map_err(A::Error::from)?;
+                first = first.or(page_one);
+                written.extend(paths);
             }
         }
         written.extend(write_pages(output_dir, first.as_slice())?.written);
@@ -321,7 +343,7 @@ pub fn render_page(
             &base,
             &view::told(config, &chosen),
             ui,
-            &mut Texts::own(),
+            &mut Texts::archive(),
         )
     };
     let links = Links {

@@ -24,9 +24,10 @@ pub(crate) struct Section<'a> {
 pub(crate) struct Body {
     /// HTML, for RSS.
     pub html: String,
-    /// Well-formed XHTML, for Atom.
+    /// Well-formed XHTML, for Atom; empty when only HTML was asked for.
     pub xhtml: String,
-    /// The HTML as the contents of a JSON string, for JSON Feed.
+    /// The HTML as the contents of a JSON string, for JSON Feed; empty when
+    /// only HTML was asked for.
     pub json: String,
 }
 
@@ -41,12 +42,14 @@ pub(crate) fn render(
     others: &[&SourceRef],
     ui: &Lang,
     missing: Option<&Lang>,
+    html_only: bool,
 ) -> Body {
     let body = |markup| render_in(markup, sections, others, ui, missing);
+    let other = |markup| (!html_only).then(|| body(markup)).unwrap_or_default();
     Body {
         html: body(Markup::Html),
-        xhtml: body(Markup::Xhtml),
-        json: body(Markup::Json),
+        xhtml: other(Markup::Xhtml),
+        json: other(Markup::Json),
     }
 }
 
@@ -65,8 +68,8 @@ impl Markup {
     fn text(self, text: &Prepared) -> &str {
         match self {
             Markup::Html => &text.html,
-            Markup::Xhtml => &text.xhtml,
-            Markup::Json => &text.json,
+            Markup::Xhtml => text.xhtml(),
+            Markup::Json => text.json(),
         }
     }
 }

@@ -9,16 +9,14 @@ use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 use super::view::xml_safe;
 use super::{atom, html, json};
 
-/// One summary as the published files carry it.
+/// One summary as the published files carry it. The forms other than HTML
+/// are made when a format first asks: an archive page is RSS alone.
 #[derive(Debug)]
 pub(crate) struct Prepared {
     /// Sanitized HTML that XML can carry: the body text of RSS and JSON Feed.
     pub html: String,
-    /// The same as well-formed XHTML: the body text of Atom.
-    pub xhtml: String,
-    /// The HTML escaped as the contents of a JSON string, for JSON Feed.
-    pub json: String,
-    /// The start of the text for the web page, made when a page first asks.
+    xhtml: OnceLock<String>,
+    json: OnceLock<String>,
     excerpt: OnceLock<String>,
 }
 
@@ -26,14 +24,22 @@ impl Prepared {
     fn of(summary: &str) -> Prepared {
         // Summaries were sanitized when stored, but machine translations come back
         // from a remote engine: cleaning again here keeps scripts out of every feed.
-        let html = xml_safe(&ammonia::clean(summary));
-        let xhtml = atom::to_xhtml(&html);
         Prepared {
-            json: json::escape_json(&html),
-            html,
-            xhtml,
+            html: xml_safe(&ammonia::clean(summary)),
+            xhtml: OnceLock::new(),
+            json: OnceLock::new(),
             excerpt: OnceLock::new(),
         }
+    }
+
+    /// The HTML as well-formed XHTML: the body text of Atom.
+    pub fn xhtml(&self) -> &str {
+        self.xhtml.get_or_init(|| atom::to_xhtml(&self.html))
+    }
+
+    /// The HTML escaped as the contents of a JSON string, for JSON Feed.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| json::escape_json(&self.html))
     }
 
     /// The start of the text as plain words, for the web page.
@@ -58,6 +64,8 @@ pub(crate) struct Texts {
     previous: ByContent,
     /// Whether this render's texts are kept for the next render.
     keep: bool,
+    /// Whether the render writes RSS alone, so item bodies need HTML only.
+    html_only: bool,
 }
 
 impl Texts {
@@ -72,17 +80,24 @@ impl Texts {
             current: ByContent::default(),
             previous,
             keep: true,
+            html_only: false,
         }
     }
 
-    /// Texts of a render whose stories the next render will not show (an
-    /// archive month): they neither use nor replace the shared ones.
-    pub fn own() -> Texts {
+    /// Texts of an archive page: RSS alone, of stories the next render will
+    /// not show, so they neither use nor replace the shared ones.
+    pub fn archive() -> Texts {
         Texts {
             current: ByContent::default(),
             previous: ByContent::default(),
             keep: false,
+            html_only: true,
         }
+    }
+
+    /// Whether the render writes RSS alone, so item bodies need HTML only.
+    pub fn html_only(&self) -> bool {
+        self.html_only
     }
 
     /// `summary` prepared, sanitizing it only if this render or the last has not.
@@ -119,13 +134,13 @@ mod tests {
 
     #[test]
     fn a_summary_shown_in_many_feeds_is_sanitized_once() {
-        let mut texts = Texts::own();
+        let mut texts = Texts::archive();
         let summary = "<p>Rynek</p><script>alert(1)</script>";
         let first = texts.prepare(summary);
         let again = texts.prepare(summary);
         assert!(Arc::ptr_eq(&first, &again));
         assert_eq!(first.html, "<p>Rynek</p>");
-        assert_eq!(first.xhtml, "<p>Rynek</p>");
+        assert_eq!(first.xhtml(), "<p>Rynek</p>");
     }
 
     #[test]
@@ -136,6 +151,6 @@ mod tests {
         let mut next = Texts::shared();
         let text = next.prepare("<p>new<img src=x onerror=alert(1)></p>");
         assert_eq!(text.html, "<p>new<img src=\"x\"></p>");
-        assert_eq!(text.xhtml, "<p>new<img src=\"x\"/></p>");
+        assert_eq!(text.xhtml(), "<p>new<img src=\"x\"/></p>");
     }
 }

@@ -402,7 +402,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         .filter(|s| s.id != teller.id)
         .map(Arc::as_ref)
         .collect();
-    let body = body::render(&sections, &others, ui, missing);
+    let body = body::render(&sections, &others, ui, missing, texts.html_only());
     Some(ItemView {
         guid: xml_safe(&story.guid),
         title: xml_safe(&title),

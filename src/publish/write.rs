@@ -97,13 +97,19 @@ pub fn write_packed(
     Ok(report)
 }
 
+/// The threads [`each_in_parallel`] works on.
+pub(super) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// `work` applied to every item, on as many threads as there are cores: each
 /// file is compressed twice and synced three times, and one file's compression
 /// can run while another waits for the disk. The results are in item order.
-fn each_in_parallel<I: Sync, T: Send>(items: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
+pub(super) fn each_in_parallel<I: Sync, T: Send>(
+    items: &[I],
+    work: impl Fn(&I) -> T + Sync,
+) -> Vec<T> {
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(work).collect();
     }

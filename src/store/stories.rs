@@ -1,5 +1,7 @@
 //! Reading stories for publishing, and the variants kept with them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
@@ -19,7 +21,6 @@ impl Store {
         )
     }
 
-    /// Every story published in `[from, until)`, newest first: one archive month.
     /// How many stories were published in `[from, until)`.
     pub fn count_stories_published_between(
         &self,
@@ -88,10 +89,7 @@ impl Store {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        heads
-            .into_iter()
-            .map(|story| fill(&self.conn, story))
-            .collect()
+        fill(&self.conn, heads)
     }
 
     /// Keeps a story's text in one language, replacing an earlier one in that language.
@@ -134,22 +132,40 @@ impl Store {
     }
 }
 
-fn fill(conn: &Connection, mut story: Story) -> Result<Story, StoreError> {
+/// The entries and variants of `stories`, read in one query each: two queries
+/// per story cost more than the rows they read, most of it spent preparing
+/// them again.
+fn fill(conn: &Connection, mut stories: Vec<Story>) -> Result<Vec<Story>, StoreError> {
+    if stories.is_empty() {
+        return Ok(stories);
+    }
+    let at: HashMap<i64, usize> = stories.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    // A JSON array of integers, which json_each reads as one value per id.
+    let ids: Vec<String> = stories.iter().map(|s| s.id.to_string()).collect();
+    let ids = format!("[{}]", ids.join(","));
     let mut entries = conn.prepare_cached(&format!(
         "SELECT {ENTRY_COLUMNS} FROM entry_story s JOIN entries e ON e.id = s.entry_id \
-         WHERE s.story_id = ?1 ORDER BY e.dated, e.id"
+         WHERE s.story_id IN (SELECT value FROM json_each(?1)) ORDER BY s.story_id, e.dated, e.id"
     ))?;
-    story.entries = entries
-        .query_map([story.id], stored_entry)?
-        .collect::<Result<_, _>>()?;
+    for entry in entries.query_map([&ids], stored_entry)? {
+        let entry = entry?;
+        if let Some(&i) = at.get(&entry.story_id) {
+            stories[i].entries.push(entry);
+        }
+    }
     let mut variants = conn.prepare_cached(
-        "SELECT lang, title, summary, link, kind, source_id, engine, from_lang, original_link \
-         FROM story_variants WHERE story_id = ?1 ORDER BY lang",
+        "SELECT lang, title, summary, link, kind, source_id, engine, from_lang, original_link, \
+         story_id FROM story_variants WHERE story_id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY story_id, lang",
     )?;
-    story.translations = variants
-        .query_map([story.id], variant)?
-        .collect::<Result<_, _>>()?;
-    Ok(story)
+    let mut rows = variants.query([&ids])?;
+    while let Some(row) = rows.next()? {
+        let story_id: i64 = row.get(9)?;
+        if let Some(&i) = at.get(&story_id) {
+            stories[i].translations.push(variant(row)?);
+        }
+    }
+    Ok(stories)
 }
 
 fn variant(r: &Row<'_>) -> rusqlite::Result<Variant> {
