@@ -45,7 +45,13 @@ pub(crate) fn render(
     html_only: bool,
 ) -> Body {
     let body = |markup| render_in(markup, sections, others, ui, missing);
-    let other = |markup| (!html_only).then(|| body(markup)).unwrap_or_default();
+    let other = |markup| {
+        if html_only {
+            String::new()
+        } else {
+            body(markup)
+        }
+    };
     Body {
         html: body(Markup::Html),
         xhtml: other(Markup::Xhtml),
