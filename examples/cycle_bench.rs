@@ -32,6 +32,11 @@ struct Args {
     /// `[fetch] per_host`; hejnal's default (2) when not given.
     #[arg(long)]
     per_host: Option<usize>,
+    /// `publisher.archive_months`; hejnal's default (24) unless given. Items
+    /// reach ten days back, so in the first ten days of a month a cold cycle
+    /// also archives the month before; 0 leaves archives out.
+    #[arg(long)]
+    archive_months: Option<u32>,
     #[arg(long, default_value_t = 3)]
     runs: usize,
     #[arg(long, default_value_t = 2024)]
@@ -84,6 +89,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
     let setup = Setup {
         concurrency: args.concurrency,
         per_host: args.per_host,
+        archive_months: args.archive_months,
     };
     let work = tempfile::tempdir()?;
     let spec = spec(args, args.seed);
@@ -109,14 +115,18 @@ fn run(args: &Args) -> Result<(), BenchError> {
         None => default_binary()?,
     };
     println!(
-        "farm: {} sources × {} items on {} loopback hosts; concurrency {}, per_host {}",
+        "farm: {} sources × {} items on {} loopback hosts; concurrency {}, per_host {}, \
+         archive_months {}",
         spec.sources,
         spec.items,
         spec.hosts,
         setup.concurrency,
         setup
             .per_host
-            .map_or("default (2)".to_string(), |p| p.to_string())
+            .map_or("default (2)".to_string(), |p| p.to_string()),
+        setup
+            .archive_months
+            .map_or("default (24)".to_string(), |m| m.to_string())
     );
     println!("load average at the start: {}", load_average());
     let mut rounds = Vec::with_capacity(args.runs);

@@ -29,6 +29,7 @@ fn setup() -> Setup {
     Setup {
         concurrency: 4,
         per_host: None,
+        archive_months: None,
     }
 }
 

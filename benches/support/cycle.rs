@@ -46,6 +46,10 @@ pub struct Setup {
     pub concurrency: usize,
     /// `[fetch] per_host`; None keeps hejnal's default.
     pub per_host: Option<usize>,
+    /// `publisher.archive_months`; None keeps hejnal's default. In the first
+    /// days of a month the farm's items reach into the month before, and a
+    /// cold cycle archives it: 0 measures the cycle of the rest of the month.
+    pub archive_months: Option<u32>,
 }
 
 /// Writes feeds.toml (database and output beside it) for every farm source.
@@ -53,9 +57,13 @@ pub fn write_config(dir: &Path, farm: &Farm, setup: &Setup) -> Result<PathBuf, B
     let mut text = format!(
         "[publisher]\ntitle = \"hejnal benchmark\"\nbase_url = \"https://hejnal.example/\"\n\
          languages = [\"pl\", \"en\"]\noutput_dir = \"public\"\ndatabase = \"hejnal.db\"\n\
-         max_items = 200\nconcurrency = {}\n\n[fetch]\ntimeout_secs = 60\n",
+         max_items = 200\nconcurrency = {}\n",
         setup.concurrency
     );
+    if let Some(months) = setup.archive_months {
+        text.push_str(&format!("archive_months = {months}\n"));
+    }
+    text.push_str("\n[fetch]\ntimeout_secs = 60\n");
     if let Some(per_host) = setup.per_host {
         text.push_str(&format!("per_host = {per_host}\n"));
     }
@@ -279,12 +287,30 @@ pub fn published_items(dir: &Path) -> Result<usize, BenchError> {
     Ok(feed.matches("<item>").count())
 }
 
+/// Archive pages (RFC 5005) the cycles published.
+pub fn archive_pages(dir: &Path) -> Result<usize, BenchError> {
+    let folder = dir.join("public").join(hejnal::publish::archive::FOLDER);
+    let listing = match std::fs::read_dir(folder) {
+        Ok(listing) => listing,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut pages = 0;
+    for entry in listing {
+        let name = entry?.file_name();
+        pages +=
+            usize::from(hejnal::publish::archive::parse_name(&name.to_string_lossy()).is_some());
+    }
+    Ok(pages)
+}
+
 /// A cold and a warm cycle of each kind, in fresh folders under `work`.
 #[derive(Debug, Clone, Default)]
 pub struct Round {
     pub cold: ProcessRun,
     pub warm: ProcessRun,
     pub published: usize,
+    pub archive_pages: usize,
     pub lib_cold: LibraryRun,
     pub lib_warm: LibraryRun,
 }
@@ -296,6 +322,7 @@ pub fn round(work: &Path, binary: &Path, farm: &Farm, setup: &Setup) -> Result<R
     let cold = run_once(binary, &config)?;
     let warm = run_once(binary, &config)?;
     let published = published_items(process_dir.path())?;
+    let archive_pages = archive_pages(process_dir.path())?;
 
     let library_dir = tempfile::tempdir_in(work)?;
     let config = write_config(library_dir.path(), farm, setup)?;
@@ -306,6 +333,7 @@ pub fn round(work: &Path, binary: &Path, farm: &Farm, setup: &Setup) -> Result<R
         cold,
         warm,
         published,
+        archive_pages,
         lib_cold,
         lib_warm,
     })
@@ -385,8 +413,11 @@ impl fmt::Display for Medians {
         writeln!(f, "warm      {}", self.process_row(&|r| r.warm))?;
         writeln!(
             f,
-            "cold cycle: {} new entries, {} new stories, {} items in feed.xml",
-            first.cold.summary.new_entries, first.cold.summary.new_stories, first.published
+            "cold cycle: {} new entries, {} new stories, {} items in feed.xml, {} archive pages",
+            first.cold.summary.new_entries,
+            first.cold.summary.new_stories,
+            first.published,
+            first.archive_pages
         )?;
         writeln!(
             f,
