@@ -563,14 +563,10 @@ impl archive::Archived for StoredStories<'_> {
         Ok(self.0.count_stories_published_between(from, until)?)
     }
 
-    fn page(
-        &self,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, i64)>,
-        limit: usize,
-    ) -> Result<Vec<Story>, CycleError> {
-        Ok(self.0.stories_published_after(from, until, after, limit)?)
+    fn page(&self, q: &archive::PageQuery) -> Result<Vec<Story>, CycleError> {
+        Ok(self
+            .0
+            .stories_published_after(q.from, q.until, q.after, q.limit)?)
     }
 }
 

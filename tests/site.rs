@@ -378,19 +378,13 @@ impl archive::Archived for Listed<'_> {
         Ok(self.within(from, until).count())
     }
 
-    fn page(
-        &self,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, i64)>,
-        limit: usize,
-    ) -> Result<Vec<Story>, Self::Error> {
+    fn page(&self, q: &archive::PageQuery) -> Result<Vec<Story>, Self::Error> {
         let mut chosen: Vec<&Story> = self
-            .within(from, until)
-            .filter(|s| after.is_none_or(|after| (s.published, s.id) > after))
+            .within(q.from, q.until)
+            .filter(|s| q.after.is_none_or(|after| (s.published, s.id) > after))
             .collect();
         chosen.sort_by_key(|s| (s.published, s.id));
-        Ok(chosen.into_iter().take(limit).cloned().collect())
+        Ok(chosen.into_iter().take(q.limit).cloned().collect())
     }
 }
 

@@ -202,21 +202,24 @@ pub fn list(output_dir: &Path) -> Result<Vec<String>, PublishError> {
     Ok(names)
 }
 
+/// The stories of one archive page: up to `limit` of those published in
+/// `[from, until)`, oldest first (by published date, then id), after the story
+/// `after` (its published date and id) when one is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageQuery {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub after: Option<(DateTime<Utc>, i64)>,
+    pub limit: usize,
+}
+
 /// Where the stories of archived months come from: the store, in a cycle.
 pub trait Archived {
     type Error: From<PublishError>;
     /// How many stories were published in `[from, until)`.
     fn count(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<usize, Self::Error>;
-    /// Up to `limit` of the stories published in `[from, until)`, oldest
-    /// first (by published date, then id), after the story `after` (its
-    /// published date and id) when one is given.
-    fn page(
-        &self,
-        from: DateTime<Utc>,
-        until: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, i64)>,
-        limit: usize,
-    ) -> Result<Vec<Story>, Self::Error>;
+    /// The stories `query` asks for.
+    fn page(&self, query: &PageQuery) -> Result<Vec<Story>, Self::Error>;
 }
 
 /// Archives every complete month that has no archive yet, page by page, so
@@ -268,7 +271,12 @@ pub fn write_months<A: Archived>(
         while numbers.peek().is_some() {
             let mut round = Vec::new();
             for number in numbers.by_ref().take(write::cores()) {
-                let chosen = stories.page(from, until, after, PAGE_STORIES)?;
+                let chosen = stories.page(&PageQuery {
+                    from,
+                    until,
+                    after,
+                    limit: PAGE_STORIES,
+                })?;
                 after = chosen.last().map(|s| (s.published, s.id));
                 round.push((number, chosen));
             }
