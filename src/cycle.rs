@@ -181,6 +181,7 @@ pub async fn run(
         due.push((source.clone(), state));
     }
 
+    let checkpointer = store.checkpointer();
     let fetch_started = Instant::now();
     let (sender, mut ready_harvests) = mpsc::channel(HARVEST_QUEUE);
     let mut producer = Fetching(tokio::spawn(produce(
@@ -224,6 +225,9 @@ pub async fn run(
             group(config, store, now, &mut report)?;
             release_freed_memory();
         }
+        if let Some(checkpointer) = &checkpointer {
+            checkpointer.nudge();
+        }
         control.beat();
     }
     if let Err(e) = (&mut producer.0).await {
@@ -240,6 +244,10 @@ pub async fn run(
     pairs::pair(store, config, now)?;
     report.stages.dedupe += pairs_started.elapsed();
     release_freed_memory();
+    // What is left in the WAL is copied while translating and publishing.
+    if let Some(checkpointer) = &checkpointer {
+        checkpointer.nudge();
+    }
 
     // Translation never holds publishing up: it has its own time limit and
     // only logs its failures.
@@ -249,6 +257,7 @@ pub async fn run(
     report.written = publish_site(config, store, now)?;
     report.stages.publish = publish_started.elapsed();
     let checkpoint_started = Instant::now();
+    drop(checkpointer);
     // Everything is committed already; a checkpoint left undone is only redone later.
     if let Err(e) = store.checkpoint() {
         tracing::warn!(error = %e, "database checkpoint failed");

@@ -460,3 +460,30 @@ fn a_checkpoint_empties_the_wal_and_keeps_every_entry() {
     // server reads while the daemon runs.
     assert_eq!(Store::open(&path).unwrap().entry_count().unwrap(), 500);
 }
+
+/// A cycle nudges the background checkpointer after each commit: what was
+/// committed is in the database file itself by the time the checkpointer is
+/// done, before the store's own checkpoint, and a reader still sees it all.
+#[test]
+fn the_background_checkpointer_copies_commits_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hejnal.db");
+    let mut store = Store::open(&path).unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    let checkpointer = store.checkpointer().expect("a file database has one");
+    let batch: Vec<Entry> = (0..2_000)
+        .map(|i| entry("krakow", &format!("k{i}"), &format!("Wiadomość {i}"), None))
+        .collect();
+    store.upsert_entries(&batch, at(1, 12)).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        before,
+        "commits reach the database file only by a checkpoint"
+    );
+    checkpointer.nudge();
+    drop(checkpointer);
+    let after = std::fs::metadata(&path).unwrap().len();
+    assert!(after > before + 100_000, "{before} → {after} bytes");
+    assert_eq!(Store::open(&path).unwrap().entry_count().unwrap(), 2_000);
+    assert!(Store::open_in_memory().unwrap().checkpointer().is_none());
+}

@@ -4,6 +4,7 @@
 //! process killed at any moment leaves either the whole write or none of it.
 
 mod batch;
+mod checkpointer;
 mod entries;
 mod grouping;
 mod migrations;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::model::SourceState;
 
 pub use batch::Batch;
+pub use checkpointer::Checkpointer;
 pub use entries::{UpsertStatus, Upserted};
 pub use grouping::{Candidate, Grouping};
 pub use migrations::CURRENT as SCHEMA_VERSION;
@@ -152,6 +154,17 @@ impl Store {
     /// MB, and cutting it back later would stall the next cycle's first write.
     /// A reader in the way makes it wait (the busy timeout), then give up
     /// until the next cycle; nothing is lost either way.
+    /// A checkpointer on a connection of its own, for a cycle to nudge after
+    /// each commit; `None` for a database in memory, which has no WAL, or when
+    /// the second connection cannot be opened (the cycle's own checkpoint at
+    /// the end does the work then).
+    pub fn checkpointer(&self) -> Option<Checkpointer> {
+        let path = self.conn.path().filter(|p| !p.is_empty())?;
+        Checkpointer::start(path)
+            .inspect_err(|e| tracing::warn!(error = %e, "no background checkpoints"))
+            .ok()
+    }
+
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         let (_busy, _wal_pages, _moved): (i64, i64, i64) =
             self.conn
