@@ -189,13 +189,22 @@ const ENGLISH: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <description><![CDATA[<p>Session on Wednesday.</p>]]></description></item>
 </channel></rss>"#;
 
+/// The feeds, their items dated yesterday: pairing only looks at stories
+/// within the dedupe window before now.
 fn feeds() -> FeedServer {
+    let yesterday = (Utc::now() - chrono::TimeDelta::days(1))
+        .format("%a, %d %b %Y")
+        .to_string();
+    let dated = |feed: &str| feed.replace(FIXTURE_DAY, &yesterday);
     let server = FeedServer::start();
-    server.put("/nuernberg.xml", GERMAN, "application/rss+xml");
-    server.put("/krakow.xml", POLISH, "application/rss+xml");
-    server.put("/krakow-en.xml", ENGLISH, "application/rss+xml");
+    server.put("/nuernberg.xml", dated(GERMAN), "application/rss+xml");
+    server.put("/krakow.xml", dated(POLISH), "application/rss+xml");
+    server.put("/krakow-en.xml", dated(ENGLISH), "application/rss+xml");
     server
 }
+
+/// The day the fixture feeds are written on, replaced when they are served.
+const FIXTURE_DAY: &str = "Tue, 24 Nov 2026";
 
 const TWO_SOURCES: &[(&str, &str, &str, &str)] = &[
     ("nuernberg", "/nuernberg.xml", "de", "Nürnberg"),
