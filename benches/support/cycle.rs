@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use hejnal::config::Config;
 use hejnal::cycle::{self, Control, CycleReport, Selection, StageTimes};
 use hejnal::fetch::Fetcher;
+use hejnal::publish::archive;
 use hejnal::store::Store;
 
 use super::farm::{Farm, FarmError, FarmSource};
@@ -30,6 +31,8 @@ pub enum BenchError {
     Fetch(#[from] hejnal::fetch::FetchError),
     #[error("cycle: {0}")]
     Cycle(#[from] hejnal::cycle::CycleError),
+    #[error("publish: {0}")]
+    Publish(#[from] hejnal::publish::PublishError),
     #[error("{binary} failed ({status}): {stderr}")]
     Child {
         binary: String,
@@ -289,19 +292,11 @@ pub fn published_items(dir: &Path) -> Result<usize, BenchError> {
 
 /// Archive pages (RFC 5005) the cycles published.
 pub fn archive_pages(dir: &Path) -> Result<usize, BenchError> {
-    let folder = dir.join("public").join(hejnal::publish::archive::FOLDER);
-    let listing = match std::fs::read_dir(folder) {
-        Ok(listing) => listing,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e.into()),
-    };
-    let mut pages = 0;
-    for entry in listing {
-        let name = entry?.file_name();
-        pages +=
-            usize::from(hejnal::publish::archive::parse_name(&name.to_string_lossy()).is_some());
-    }
-    Ok(pages)
+    let names = archive::list(&dir.join("public"))?;
+    Ok(names
+        .iter()
+        .filter(|n| archive::parse_name(n).is_some())
+        .count())
 }
 
 /// A cold and a warm cycle of each kind, in fresh folders under `work`.

@@ -111,8 +111,8 @@ pub(crate) fn url(base: &Url, page: Page) -> String {
 
 /// The complete months (strictly before the month of `now`) that should have
 /// an archive but have none among `existing` (file names of the archive
-/// folder; a month has one once its first page is there), oldest first: from the month of the oldest story, but no further
-/// back than `retention` months. Months without stories are included, so the
+/// folder; a month has one once its first page is there), oldest first: from
+/// the month of the oldest story, but no further back than `retention` months. Months without stories are included, so the
 /// chain of `prev-archive` links has no holes.
 pub fn months_to_archive(
     existing: &[String],
@@ -234,80 +234,81 @@ pub fn write_months<A: Archived>(
     now: DateTime<Utc>,
 ) -> Result<Vec<PathBuf>, A::Error> {
     let retention = config.publisher.archive_months;
-    let existing = list(output_dir)?;
+    // Grows with each month written, so the next month finds its last page.
+    let mut existing = list(output_dir)?;
     let mut written = Vec::new();
-    let mut last_written: Option<Page> = None;
     for month in months_to_archive(&existing, oldest, now, retention) {
         let (prev_month, next_month) = neighbours(month, oldest, now, retention);
-        let before = prev_month.map(|prev| match last_written {
-            Some(page) if page.month == prev => page,
-            _ => last_page(&existing, prev),
-        });
-        let (from, until) = bounds(month);
-        let pages = page_count(stories.count(from, until)?);
-        let links = |number: u32| {
-            let prev = match number {
-                1 => before,
-                n => Some(Page {
-                    month,
-                    number: n - 1,
-                }),
+        let before = prev_month.map(|prev| last_page(&existing, prev));
+        let month_written = write_month(config, output_dir, stories, month, before, next_month)?;
+        existing.extend(month_written.iter().filter_map(|p| {
+            p.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        }));
+        written.extend(month_written);
+    }
+    prune_archives(output_dir, now, retention)?;
+    Ok(written)
+}
+
+/// Writes the pages of one month, linked to `before` (the last page of the
+/// month before) and to `next_month`'s first page. A round of pages, one per
+/// core, is read from the store, then rendered and written side by side.
+fn write_month<A: Archived>(
+    config: &Config,
+    output_dir: &Path,
+    stories: &A,
+    month: Month,
+    before: Option<Page>,
+    next_month: Option<Month>,
+) -> Result<Vec<PathBuf>, A::Error> {
+    let (from, until) = bounds(month);
+    let pages = page_count(stories.count(from, until)?);
+    let page = |number| Page { month, number };
+    let mut written = Vec::new();
+    let mut first = None;
+    let mut after = None;
+    let numbers: Vec<u32> = (1..=pages).collect();
+    for round in numbers.chunks(write::cores()) {
+        let mut chosen = Vec::with_capacity(round.len());
+        for &number in round {
+            let query = PageQuery {
+                from,
+                until,
+                after,
+                limit: PAGE_STORIES,
             };
-            let next = if number < pages {
-                Some(Page {
-                    month,
-                    number: number + 1,
-                })
+            let page_stories = stories.page(&query)?;
+            after = page_stories.last().map(|s| (s.published, s.id));
+            chosen.push((number, page_stories));
+        }
+        let done = write::each_in_parallel(&chosen, |(number, page_stories)| {
+            let prev = if *number == 1 {
+                before
+            } else {
+                Some(page(number - 1))
+            };
+            let next = if *number < pages {
+                Some(page(number + 1))
             } else {
                 next_month.map(Page::first)
             };
-            (prev, next)
-        };
-        let mut after = None;
-        let mut first = None;
-        let mut numbers = (1..=pages).peekable();
-        // A round of pages, one per core, is read from the store, then
-        // rendered and written side by side.
-        while numbers.peek().is_some() {
-            let mut round = Vec::new();
-            for number in numbers.by_ref().take(write::cores()) {
-                let chosen = stories.page(&PageQuery {
-                    from,
-                    until,
-                    after,
-                    limit: PAGE_STORIES,
-                })?;
-                after = chosen.last().map(|s| (s.published, s.id));
-                round.push((number, chosen));
+            let file = render_page(config, page(*number), page_stories, prev, next)?;
+            // Page 1 goes last: its name marks the month as archived, so a
+            // cycle cut short leaves the whole month to be archived again.
+            if *number == 1 {
+                Ok((Some(file), Vec::new()))
+            } else {
+                write_pages(output_dir, &[file]).map(|report| (None, report.written))
             }
-            let done = write::each_in_parallel(&round, |(number, chosen)| {
-                let (prev, next) = links(*number);
-                let page = Page {
-                    month,
-                    number: *number,
-                };
-                let file = render_page(config, page, chosen, prev, next)?;
-                // Page 1 goes last: its name marks the month as archived, so
-                // a cycle cut short leaves the whole month to be archived again.
-                if *number == 1 {
-                    Ok((Some(file), Vec::new()))
-                } else {
-                    write_pages(output_dir, &[file]).map(|report| (None, report.written))
-                }
-            });
-            for outcome in done {
-                let (page_one, paths) = outcome.map_err(A::Error::from)?;
-                first = first.or(page_one);
-                written.extend(paths);
-            }
-        }
-        written.extend(write_pages(output_dir, first.as_slice())?.written);
-        last_written = Some(Page {
-            month,
-            number: pages,
         });
+        for outcome in done {
+            let (page_one, paths) = outcome.map_err(A::Error::from)?;
+            first = first.or(page_one);
+            written.extend(paths);
+        }
     }
-    prune_archives(output_dir, now, retention)?;
+    written.extend(write_pages(output_dir, first.as_slice())?.written);
     Ok(written)
 }
 

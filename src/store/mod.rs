@@ -149,11 +149,6 @@ impl Store {
         )
     }
 
-    /// Copies what the WAL holds into the database file once a cycle's writes
-    /// are done, and empties the WAL file: a cold cycle grows it to hundreds of
-    /// MB, and cutting it back later would stall the next cycle's first write.
-    /// A reader in the way makes it wait (the busy timeout), then give up
-    /// until the next cycle; nothing is lost either way.
     /// A checkpointer on a connection of its own, for a cycle to nudge after
     /// each commit; `None` for a database in memory, which has no WAL, or when
     /// the second connection cannot be opened (the cycle's own checkpoint at
@@ -165,6 +160,11 @@ impl Store {
             .ok()
     }
 
+    /// Copies what the WAL holds into the database file once a cycle's writes
+    /// are done, and empties the WAL file: a cold cycle grows it to hundreds of
+    /// MB, and cutting it back later would stall the next cycle's first write.
+    /// A reader in the way makes it wait (the busy timeout), then give up
+    /// until the next cycle; nothing is lost either way.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         let (_busy, _wal_pages, _moved): (i64, i64, i64) =
             self.conn
