@@ -121,7 +121,7 @@ fn grouped(dir: &Path, n: usize) -> PathBuf {
             .expect("bench upsert");
         let pass = store.grouping().expect("bench grouping");
         for e in pass.unassigned().expect("bench unassigned") {
-            let born = e.entry.published.unwrap_or(e.first_seen);
+            let born = e.dated();
             pass.create_story(&e, born).expect("bench story");
         }
         pass.commit().expect("bench commit");

@@ -15,8 +15,7 @@ pub use compare::{Telling, same_story};
 
 use crate::clean::html::plain_text;
 use crate::config::DedupeConfig;
-use crate::model::StoredEntry;
-use crate::store::{Candidate, Grouping, Store, StoreError};
+use crate::store::{Candidate, Grouping, Store, StoreError, Unplaced};
 
 /// A guid shorter than this that is not a URL (a bare number, a short slug) is
 /// only unique within its own source.
@@ -31,7 +30,7 @@ pub struct GroupReport {
 /// An unassigned entry about to be placed, and the dates its near duplicates may carry.
 #[derive(Debug, Clone, Copy)]
 pub struct Search<'e> {
-    pub entry: &'e StoredEntry,
+    pub entry: &'e Unplaced,
     pub from: DateTime<Utc>,
     pub until: DateTime<Utc>,
 }
@@ -89,7 +88,7 @@ fn home(
     search: &Search<'_>,
     settings: &DedupeConfig,
 ) -> Result<Option<i64>, StoreError> {
-    let entry = &search.entry.entry;
+    let entry = search.entry;
     if let Some(link) = &entry.canonical_link
         && let Some(story) = grouping.find_by_canonical_link(link)
     {
@@ -112,7 +111,7 @@ fn near_duplicate(
     search: &Search<'_>,
     settings: &DedupeConfig,
 ) -> Result<Option<i64>, StoreError> {
-    let entry = &search.entry.entry;
+    let entry = search.entry;
     if entry.fingerprint == 0 {
         return Ok(None);
     }
@@ -120,7 +119,7 @@ fn near_duplicate(
     if ids.is_empty() {
         return Ok(None);
     }
-    let text = plain_text(&entry.summary);
+    let text = plain_text(&grouping.summary(entry.id)?);
     let this = Telling {
         title: &entry.title,
         text: &text,
@@ -147,18 +146,14 @@ fn near_duplicate(
     Ok(best.map(|(_, c)| c.story_id))
 }
 
-fn search<'e>(stored: &'e StoredEntry, settings: &DedupeConfig) -> Search<'e> {
-    let (from, until) = window(stored, settings);
-    Search {
-        entry: stored,
-        from,
-        until,
-    }
+fn search<'e>(entry: &'e Unplaced, settings: &DedupeConfig) -> Search<'e> {
+    let (from, until) = window(entry, settings);
+    Search { entry, from, until }
 }
 
 /// The dates an entry's near duplicates may carry.
-fn window(stored: &StoredEntry, settings: &DedupeConfig) -> (DateTime<Utc>, DateTime<Utc>) {
-    let dated = stored.entry.published.unwrap_or(stored.first_seen);
+fn window(entry: &Unplaced, settings: &DedupeConfig) -> (DateTime<Utc>, DateTime<Utc>) {
+    let dated = entry.dated();
     let window = TimeDelta::try_days(i64::from(settings.window_days)).unwrap_or(TimeDelta::MAX);
     let from = dated
         .checked_sub_signed(window)
@@ -171,8 +166,8 @@ fn window(stored: &StoredEntry, settings: &DedupeConfig) -> (DateTime<Utc>, Date
 
 /// A story is dated by its first entry; a date in the future is taken as now,
 /// so a wrong clock at a source cannot pin a story to the top of the feed.
-fn birth_date(stored: &StoredEntry, now: DateTime<Utc>) -> DateTime<Utc> {
-    stored.entry.published.unwrap_or(stored.first_seen).min(now)
+fn birth_date(entry: &Unplaced, now: DateTime<Utc>) -> DateTime<Utc> {
+    entry.dated().min(now)
 }
 
 /// The form in which guids of different sources are compared, or `None` when

@@ -47,22 +47,44 @@ const BOILERPLATE_STARTS: (u64, u128) = {
 };
 
 /// The normalized words of a text, kept in one buffer to avoid an allocation per word.
+/// The buffer holds bytes, not a `String`: pushing a byte skips the UTF-8
+/// encoding of a char, and every word is hashed as bytes anyway. It only ever
+/// receives ASCII and whole UTF-8 strings, so it is UTF-8 throughout.
 #[derive(Default)]
 struct Words {
-    buf: String,
+    buf: Vec<u8>,
     spans: Vec<(usize, usize)>,
 }
 
+/// Each ASCII letter or digit lower-cased, and 0 for every other byte: one
+/// load tells both whether a byte belongs to a word and what it becomes.
+const ALNUM_LOWER: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0u8;
+    while b < 0x80 {
+        if b.is_ascii_alphanumeric() {
+            table[b as usize] = b.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
+
+/// Bytes of text per word, about, to size the spans once.
+const BYTES_PER_WORD: usize = 6;
+
 impl Words {
     fn of(text: &str) -> Words {
-        let mut words = Words::default();
-        words.buf.reserve(text.len());
+        let mut words = Words {
+            buf: Vec::with_capacity(text.len()),
+            spans: Vec::with_capacity(text.len() / BYTES_PER_WORD),
+        };
         words.fill(text);
         words.drop_boilerplate();
         words
     }
 
-    fn word(&self, i: usize) -> &str {
+    fn word(&self, i: usize) -> &[u8] {
         let (start, end) = self.spans[i];
         &self.buf[start..end]
     }
@@ -76,8 +98,9 @@ impl Words {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            if b.is_ascii_alphanumeric() {
-                self.buf.push(char::from(b.to_ascii_lowercase()));
+            let lower = ALNUM_LOWER[usize::from(b)];
+            if lower != 0 {
+                self.buf.push(lower);
                 i += 1;
             } else if b == b'<' && bytes.get(i + 1).is_some_and(|&n| starts_markup(n)) {
                 // Summaries may still carry markup; tag names are not words of the story.
@@ -127,7 +150,7 @@ impl Words {
 
     /// The number of words of the boilerplate phrase that starts at word `i`.
     fn boilerplate_at(&self, i: usize) -> Option<usize> {
-        let word = self.word(i).as_bytes();
+        let word = self.word(i);
         let (lengths, firsts) = BOILERPLATE_STARTS;
         if word.len() >= 64
             || (lengths >> word.len()) & 1 == 0
@@ -146,7 +169,7 @@ impl Words {
             && phrase
                 .iter()
                 .enumerate()
-                .all(|(k, w)| self.word(i + k) == *w)
+                .all(|(k, w)| self.word(i + k) == w.as_bytes())
     }
 
     fn len(&self) -> usize {
@@ -154,7 +177,7 @@ impl Words {
     }
 
     fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
-        (0..self.spans.len()).map(|i| xxh3_64(self.word(i).as_bytes()))
+        (0..self.spans.len()).map(|i| xxh3_64(self.word(i)))
     }
 }
 
@@ -196,14 +219,20 @@ fn fold_cache_index(c: char) -> Option<usize> {
     None
 }
 
-/// Appends the folded form of `c` to `out`; false when `c` separates words.
-fn fold(c: char, out: &mut String) -> bool {
+/// Appends the folded form of `c` to `out`, a buffer of UTF-8; false when `c`
+/// separates words.
+fn fold(c: char, out: &mut Vec<u8>) -> bool {
     match fold_cache_index(c).and_then(|i| FOLD_CACHE.get(i)) {
         Some((folded, joins)) => {
-            out.push_str(folded);
+            out.extend_from_slice(folded.as_bytes());
             *joins
         }
-        None => fold_uncached(c, out),
+        None => {
+            let mut folded = String::new();
+            let joins = fold_uncached(c, &mut folded);
+            out.extend_from_slice(folded.as_bytes());
+            joins
+        }
     }
 }
 
@@ -256,14 +285,14 @@ fn fold_special(c: char) -> Option<&'static str> {
 /// spaces, with "read more" boilerplate removed.
 pub fn normalize(text: &str) -> String {
     let words = Words::of(text);
-    let mut out = String::with_capacity(words.buf.len() + words.spans.len());
+    let mut out = Vec::with_capacity(words.buf.len() + words.spans.len());
     for i in 0..words.spans.len() {
         if i > 0 {
-            out.push(' ');
+            out.push(b' ');
         }
-        out.push_str(words.word(i));
+        out.extend_from_slice(words.word(i));
     }
-    out
+    utf8(out)
 }
 
 /// The SimHash of a title and its text: of the text alone when it has at least
@@ -293,11 +322,16 @@ pub fn simhash(title: &str, text: &str) -> u64 {
 /// One word lower-cased, without diacritics and without anything that is not a
 /// letter or a digit; boilerplate is kept, since a single word is no phrase.
 pub fn fold_word(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
+    let mut out = Vec::with_capacity(word.len());
     for c in word.chars() {
         fold(c, &mut out);
     }
-    out
+    utf8(out)
+}
+
+/// Bytes that [`fold`] wrote: the lossy branch is never taken.
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn shingle_hash(words: &[u64]) -> u64 {
@@ -464,13 +498,13 @@ mod tests {
             let Some(c) = char::from_u32(code) else {
                 continue;
             };
-            let (mut cached, mut computed) = (String::new(), String::new());
+            let (mut cached, mut computed) = (Vec::new(), String::new());
             assert_eq!(
                 fold(c, &mut cached),
                 fold_uncached(c, &mut computed),
                 "{c:?}"
             );
-            assert_eq!(cached, computed, "{c:?}");
+            assert_eq!(cached, computed.as_bytes(), "{c:?}");
         }
         assert_eq!(fold_cache_index('\u{7f}'), None);
         assert_eq!(fold_cache_index('\u{2070}'), None);

@@ -7,11 +7,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use super::entries::unassigned;
-use super::{Store, StoreError, date, from_sql_u64, micros, to_sql_u64};
+use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, to_sql_u64};
 use crate::clean::fingerprint::distance;
 use crate::dedupe::{Search, guid_key};
-use crate::model::{Entry, StoredEntry};
+use crate::model::Entry;
 
 /// Bands a fingerprint is cut into, 16 bits each.
 const BANDS: u32 = 4;
@@ -83,7 +82,14 @@ pub(super) fn index_grouped(
     let dated: i64 = conn
         .prepare_cached("SELECT dated FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
-    let keys: Vec<KeyRow> = key_rows(entry_id, dated, entry).collect();
+    let keys: Vec<KeyRow> = key_rows(
+        entry_id,
+        dated,
+        entry.canonical_link.as_deref(),
+        entry.guid.as_deref(),
+        &entry.title,
+    )
+    .collect();
     insert_rows(conn, INSERT_KEYS, &keys)?;
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
     insert_rows(conn, INSERT_BANDS, &bands)
@@ -111,14 +117,16 @@ pub(super) fn unindex_grouped(
 }
 
 /// The `grouped_keys` rows of an entry dated `dated`.
-fn key_rows(entry_id: i64, dated: i64, entry: &Entry) -> impl Iterator<Item = KeyRow> {
-    keys(
-        entry.canonical_link.as_deref(),
-        entry.guid.as_deref(),
-        &entry.title,
-    )
-    .into_iter()
-    .map(move |(kind, value)| [kind as i64, key_hash(&value), dated, entry_id])
+fn key_rows(
+    entry_id: i64,
+    dated: i64,
+    canonical_link: Option<&str>,
+    guid: Option<&str>,
+    title: &str,
+) -> impl Iterator<Item = KeyRow> {
+    keys(canonical_link, guid, title)
+        .into_iter()
+        .map(move |(kind, value)| [kind as i64, key_hash(&value), dated, entry_id])
 }
 
 /// What `grouped_keys` holds of a key: a 64-bit hash, so its index compares
@@ -231,19 +239,52 @@ pub struct Candidate {
     pub summary: String,
 }
 
-const CANDIDATE_COLUMNS: &str =
-    "e.id, s.story_id, e.source_id, e.fingerprint, e.dated, e.title, e.summary";
+/// An entry waiting for a story, as grouping reads it: all but its text,
+/// which only a comparison with a candidate needs ([`Grouping::summary`]).
+/// Most entries of a cold start have no candidate, and their texts are most
+/// of what the database holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplaced {
+    pub id: i64,
+    pub first_seen: DateTime<Utc>,
+    pub source_id: String,
+    pub key: String,
+    pub guid: Option<String>,
+    pub canonical_link: Option<String>,
+    pub title: String,
+    pub published: Option<DateTime<Utc>>,
+    pub fingerprint: u64,
+}
 
-fn candidate(r: &rusqlite::Row<'_>) -> rusqlite::Result<Candidate> {
-    Ok(Candidate {
-        entry_id: r.get(0)?,
-        story_id: r.get(1)?,
-        source_id: r.get(2)?,
-        fingerprint: from_sql_u64(r.get(3)?),
-        dated: date(r, 4)?,
-        title: r.get(5)?,
-        summary: r.get(6)?,
-    })
+impl Unplaced {
+    /// Published, else first seen: the date its story and lookups go by.
+    pub fn dated(&self) -> DateTime<Utc> {
+        self.published.unwrap_or(self.first_seen)
+    }
+}
+
+/// The oldest `limit` entries not yet in a story.
+fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.first_seen, e.source_id, e.key, e.guid, e.canonical_link, e.title, \
+         e.published, e.fingerprint FROM unassigned u JOIN entries e ON e.id = u.entry_id \
+         ORDER BY u.first_seen, u.entry_id LIMIT ?1",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map([limit], |r| {
+        Ok(Unplaced {
+            id: r.get(0)?,
+            first_seen: date(r, 1)?,
+            source_id: r.get(2)?,
+            key: r.get(3)?,
+            guid: r.get(4)?,
+            canonical_link: r.get(5)?,
+            title: r.get(6)?,
+            published: opt_date(r, 7)?,
+            fingerprint: from_sql_u64(r.get(8)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// A grouped entry as the lookups see it; its text is read only when it
@@ -284,8 +325,6 @@ struct Neighbourhood {
     by_title: HashMap<String, Vec<i64>>,
     /// Each band's (band date, entry id) pairs.
     by_band: HashMap<i64, Vec<(i64, i64)>>,
-    /// Title and summary of the entries placed during the batch.
-    placed: HashMap<i64, (String, String)>,
 }
 
 impl Neighbourhood {
@@ -385,18 +424,24 @@ impl Grouping<'_> {
         Ok(self.placed.take().write(&self.tx)?)
     }
 
-    /// Entries not yet in a story, oldest first; grouping compares their texts.
-    pub fn unassigned(&self) -> Result<Vec<StoredEntry>, StoreError> {
-        self.write_placed()?;
-        unassigned(&self.tx, usize::MAX)
+    /// Entries not yet in a story, oldest first.
+    pub fn unassigned(&self) -> Result<Vec<Unplaced>, StoreError> {
+        self.next_unassigned(usize::MAX)
     }
 
     /// The oldest `limit` entries not yet in a story. Grouping takes the backlog
-    /// a batch at a time: after a cold start it is every entry of every source,
-    /// too much text to hold at once.
-    pub fn next_unassigned(&self, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+    /// a batch at a time: after a cold start it is every entry of every source.
+    pub fn next_unassigned(&self, limit: usize) -> Result<Vec<Unplaced>, StoreError> {
         self.write_placed()?;
-        unassigned(&self.tx, limit)
+        unplaced(&self.tx, limit)
+    }
+
+    /// The sanitized summary of a stored entry, placed or not.
+    pub fn summary(&self, entry_id: i64) -> Result<String, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT summary FROM entries WHERE id = ?1")?
+            .query_row([entry_id], |r| r.get(0))?)
     }
 
     /// Reads every grouped entry that the lookups below can find for `batch`,
@@ -412,7 +457,7 @@ impl Grouping<'_> {
             *self.near.borrow_mut() = near;
             return Ok(());
         };
-        let entries = || batch.iter().map(|s| &s.entry.entry);
+        let entries = || batch.iter().map(|s| s.entry);
         let links: HashSet<&str> = entries()
             .filter_map(|e| e.canonical_link.as_deref())
             .collect();
@@ -491,7 +536,7 @@ impl Grouping<'_> {
     ) -> Result<(), StoreError> {
         let mut probing: HashMap<i64, Vec<(i64, i64, u64)>> = HashMap::new();
         for s in batch {
-            let fingerprint = s.entry.entry.fingerprint;
+            let fingerprint = s.entry.fingerprint;
             if fingerprint == 0 {
                 continue;
             }
@@ -578,7 +623,7 @@ impl Grouping<'_> {
         search: &Search<'_>,
         max_distance: u32,
     ) -> Result<Vec<i64>, StoreError> {
-        let entry = &search.entry.entry;
+        let entry = search.entry;
         let (from, until) = (micros(search.from), micros(search.until));
         let near = self.near.borrow();
         let in_window = |dated: i64| (from..=until).contains(&dated);
@@ -608,43 +653,43 @@ impl Grouping<'_> {
         Ok(found.into_iter().collect())
     }
 
-    /// A grouped entry with its text.
+    /// A grouped entry with its text. Every id [`Grouping::candidates`] gives
+    /// is a member of the neighbourhood, placed in this pass or before.
     pub fn candidate(&self, entry_id: i64) -> Result<Candidate, StoreError> {
         let near = self.near.borrow();
-        if let (Some(m), Some((title, summary))) =
-            (near.members.get(&entry_id), near.placed.get(&entry_id))
-        {
-            let dated = DateTime::from_timestamp_micros(m.dated)
-                .ok_or_else(|| StoreError::Corrupt(format!("date {}", m.dated)))?;
-            return Ok(Candidate {
-                entry_id,
-                story_id: m.story_id,
-                source_id: m.source_id.clone(),
-                fingerprint: m.fingerprint,
-                dated,
-                title: title.clone(),
-                summary: summary.clone(),
-            });
-        }
-        let mut load = self.tx.prepare_cached(&format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM entries e \
-             JOIN entry_story s ON s.entry_id = e.id WHERE e.id = ?1"
-        ))?;
-        Ok(load.query_row([entry_id], candidate)?)
+        let m = near
+            .members
+            .get(&entry_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("entry {entry_id} is no candidate")))?;
+        let dated = DateTime::from_timestamp_micros(m.dated)
+            .ok_or_else(|| StoreError::Corrupt(format!("date {}", m.dated)))?;
+        let (title, summary) = self
+            .tx
+            .prepare_cached("SELECT title, summary FROM entries WHERE id = ?1")?
+            .query_row([entry_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Candidate {
+            entry_id,
+            story_id: m.story_id,
+            source_id: m.source_id.clone(),
+            fingerprint: m.fingerprint,
+            dated,
+            title,
+            summary,
+        })
     }
 
     /// Starts a story with `entry` as its first member. Its guid comes from the
     /// entry's source and key, so it is fixed at birth and never reused.
     pub fn create_story(
         &self,
-        entry: &StoredEntry,
+        entry: &Unplaced,
         published: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let mut insert = self.tx.prepare_cached(
             "INSERT INTO stories (guid, published, updated) VALUES (?1, ?2, ?2) \
              ON CONFLICT (guid) DO NOTHING",
         )?;
-        let identity = format!("{}\0{}", entry.entry.source_id, entry.entry.key);
+        let identity = format!("{}\0{}", entry.source_id, entry.key);
         // A 64-bit hash can collide; the next seed gives another guid.
         let mut seed = 0u64;
         loop {
@@ -666,7 +711,7 @@ impl Grouping<'_> {
     /// its `updated` moves to `now`.
     pub fn join_story(
         &self,
-        entry: &StoredEntry,
+        entry: &Unplaced,
         story_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -682,21 +727,23 @@ impl Grouping<'_> {
     /// Only narrow rows are written, when the batch ends (`Placed`); the entry's
     /// own row is left as it is. The entries placed after it in this batch meet
     /// it in memory.
-    fn assign(&self, stored: &StoredEntry, story_id: i64) -> Result<(), StoreError> {
-        let entry = &stored.entry;
-        let dated = micros(entry.published.unwrap_or(stored.first_seen));
+    fn assign(&self, entry: &Unplaced, story_id: i64) -> Result<(), StoreError> {
+        let dated = micros(entry.dated());
+        let (link, guid) = (entry.canonical_link.as_deref(), entry.guid.as_deref());
         {
             let placed = &mut *self.placed.borrow_mut();
-            placed.entry_story.push([stored.id, story_id]);
-            placed.backlog.push([micros(stored.first_seen), stored.id]);
-            placed.keys.extend(key_rows(stored.id, dated, entry));
+            placed.entry_story.push([entry.id, story_id]);
+            placed.backlog.push([micros(entry.first_seen), entry.id]);
+            placed
+                .keys
+                .extend(key_rows(entry.id, dated, link, guid, &entry.title));
             placed
                 .bands
-                .extend(band_rows(stored.id, dated, entry.fingerprint));
+                .extend(band_rows(entry.id, dated, entry.fingerprint));
         }
         let near = &mut *self.near.borrow_mut();
         near.add(
-            stored.id,
+            entry.id,
             Member {
                 story_id,
                 source_id: entry.source_id.clone(),
@@ -704,20 +751,18 @@ impl Grouping<'_> {
                 dated,
             },
         );
-        if let Some(link) = &entry.canonical_link {
-            near.add_link(link, stored.id);
+        if let Some(link) = link {
+            near.add_link(link, entry.id);
         }
-        if let Some(key) = entry.guid.as_deref().and_then(guid_key) {
-            Neighbourhood::add_to(&mut near.by_guid_key, &key, stored.id);
+        if let Some(key) = guid.and_then(guid_key) {
+            Neighbourhood::add_to(&mut near.by_guid_key, &key, entry.id);
         }
-        Neighbourhood::add_to(&mut near.by_title, &entry.title, stored.id);
+        Neighbourhood::add_to(&mut near.by_title, &entry.title, entry.id);
         if entry.fingerprint != 0 {
             for band in bands(entry.fingerprint) {
-                near.add_band(band, dated, stored.id);
+                near.add_band(band, dated, entry.id);
             }
         }
-        near.placed
-            .insert(stored.id, (entry.title.clone(), entry.summary.clone()));
         Ok(())
     }
 
