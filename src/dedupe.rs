@@ -94,8 +94,8 @@ fn home(
     {
         return Ok(Some(story));
     }
-    if let Some(guid) = &entry.guid
-        && let Some(story) = grouping.find_by_guid(guid, &entry.source_id)
+    if let Some(key) = &entry.guid_key
+        && let Some(story) = grouping.find_by_guid(key, &entry.source_id)
     {
         return Ok(Some(story));
     }

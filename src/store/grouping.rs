@@ -63,9 +63,13 @@ enum Lookup {
 
 /// The keys an entry with this canonical link, guid and title is found by
 /// once it is in a story.
-fn keys(canonical_link: Option<&str>, guid: Option<&str>, title: &str) -> Vec<(Lookup, String)> {
+fn keys(
+    canonical_link: Option<&str>,
+    guid_key: Option<&str>,
+    title: &str,
+) -> Vec<(Lookup, String)> {
     let link = canonical_link.map(|l| (Lookup::CanonicalLink, l.to_string()));
-    let guid = guid.and_then(guid_key).map(|k| (Lookup::Guid, k));
+    let guid = guid_key.map(|k| (Lookup::Guid, k.to_string()));
     link.into_iter()
         .chain(guid)
         .chain([(Lookup::Title, title.to_string())])
@@ -86,7 +90,7 @@ pub(super) fn index_grouped(
         entry_id,
         dated,
         entry.canonical_link.as_deref(),
-        entry.guid.as_deref(),
+        entry.guid.as_deref().and_then(guid_key).as_deref(),
         &entry.title,
     )
     .collect();
@@ -110,7 +114,8 @@ pub(super) fn unindex_grouped(
     let mut stmt = conn.prepare_cached(
         "DELETE FROM grouped_keys WHERE kind = ?1 AND hash = ?2 AND dated = ?3 AND entry_id = ?4",
     )?;
-    for (kind, value) in keys(canonical_link.as_deref(), guid.as_deref(), &title) {
+    let guid_key = guid.as_deref().and_then(guid_key);
+    for (kind, value) in keys(canonical_link.as_deref(), guid_key.as_deref(), &title) {
         stmt.execute(params![kind as i64, key_hash(&value), dated, entry_id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
@@ -121,10 +126,10 @@ fn key_rows(
     entry_id: i64,
     dated: i64,
     canonical_link: Option<&str>,
-    guid: Option<&str>,
+    guid_key: Option<&str>,
     title: &str,
 ) -> impl Iterator<Item = KeyRow> {
-    keys(canonical_link, guid, title)
+    keys(canonical_link, guid_key, title)
         .into_iter()
         .map(move |(kind, value)| [kind as i64, key_hash(&value), dated, entry_id])
 }
@@ -249,7 +254,8 @@ pub struct Unplaced {
     pub first_seen: DateTime<Utc>,
     pub source_id: String,
     pub key: String,
-    pub guid: Option<String>,
+    /// [`guid_key`] of its guid, made once: every lookup and key row needs it.
+    pub guid_key: Option<String>,
     pub canonical_link: Option<String>,
     pub title: String,
     pub published: Option<DateTime<Utc>>,
@@ -277,7 +283,7 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
             first_seen: date(r, 1)?,
             source_id: r.get(2)?,
             key: r.get(3)?,
-            guid: r.get(4)?,
+            guid_key: r.get::<_, Option<String>>(4)?.as_deref().and_then(guid_key),
             canonical_link: r.get(5)?,
             title: r.get(6)?,
             published: opt_date(r, 7)?,
@@ -465,10 +471,7 @@ impl Grouping<'_> {
             near.add(id, member);
             near.add_link(&link, id);
         }
-        let keys: Vec<String> = entries()
-            .filter_map(|e| e.guid.as_deref().and_then(guid_key))
-            .collect();
-        let keys: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        let keys: HashSet<&str> = entries().filter_map(|e| e.guid_key.as_deref()).collect();
         for (key, id, member) in self.members_by(Lookup::Guid, &keys, ANY_DATE)? {
             near.add(id, member);
             Neighbourhood::add_to(&mut near.by_guid_key, &key, id);
@@ -600,13 +603,13 @@ impl Grouping<'_> {
         near.members.get(id).map(|m| m.story_id)
     }
 
-    /// The story of the earliest grouped entry of another source with the same guid,
-    /// when the guid is distinctive enough to name one article across sources.
-    pub fn find_by_guid(&self, guid: &str, other_than_source: &str) -> Option<i64> {
-        let key = guid_key(guid)?;
+    /// The story of the earliest grouped entry of another source whose guid has
+    /// this [`guid_key`]: only a guid distinctive enough to name one article
+    /// across sources has one.
+    pub fn find_by_guid(&self, guid_key: &str, other_than_source: &str) -> Option<i64> {
         let near = self.near.borrow();
         near.by_guid_key
-            .get(&key)?
+            .get(guid_key)?
             .iter()
             .filter_map(|id| near.members.get(id).map(|m| (m.dated, *id, m)))
             .filter(|(_, _, m)| m.source_id != other_than_source)
@@ -729,7 +732,7 @@ impl Grouping<'_> {
     /// it in memory.
     fn assign(&self, entry: &Unplaced, story_id: i64) -> Result<(), StoreError> {
         let dated = micros(entry.dated());
-        let (link, guid) = (entry.canonical_link.as_deref(), entry.guid.as_deref());
+        let (link, guid) = (entry.canonical_link.as_deref(), entry.guid_key.as_deref());
         {
             let placed = &mut *self.placed.borrow_mut();
             placed.entry_story.push([entry.id, story_id]);
@@ -754,8 +757,8 @@ impl Grouping<'_> {
         if let Some(link) = link {
             near.add_link(link, entry.id);
         }
-        if let Some(key) = guid.and_then(guid_key) {
-            Neighbourhood::add_to(&mut near.by_guid_key, &key, entry.id);
+        if let Some(key) = guid {
+            Neighbourhood::add_to(&mut near.by_guid_key, key, entry.id);
         }
         Neighbourhood::add_to(&mut near.by_title, &entry.title, entry.id);
         if entry.fingerprint != 0 {
