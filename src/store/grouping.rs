@@ -61,7 +61,7 @@ enum Lookup {
     Title = 2,
 }
 
-/// The keys an entry with this canonical link, guid and title is found by
+/// The keys an entry with this canonical link, guid key and title is found by
 /// once it is in a story.
 fn keys(
     canonical_link: Option<&str>,
