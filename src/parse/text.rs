@@ -271,6 +271,20 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_control_character_is_found_wherever_a_chunk_of_the_scan_ends() {
+        use super::has_forbidden_control as found;
+        let text = "Kraków – Nürnberg\t\r\n".repeat(20);
+        assert!(!found(text.as_bytes()));
+        for at in [0, 63, 64, 127, 200, text.len() - 1] {
+            let mut bytes = text.clone().into_bytes();
+            bytes[at] = 0x0b;
+            assert!(found(&bytes), "a control at byte {at}");
+        }
+        assert!(found(b"\x1f"));
+        assert!(!found(b""));
+    }
+
+    #[test]
     fn a_second_declaration_is_found_outside_comments_and_cdata() {
         use super::has_late_declaration as late;
         assert!(late(
