@@ -50,7 +50,6 @@ const BOILERPLATE_STARTS: (u64, u128) = {
 /// The buffer holds bytes, not a `String`: pushing a byte skips the UTF-8
 /// encoding of a char, and every word is hashed as bytes anyway. It only ever
 /// receives ASCII and whole UTF-8 strings, so it is UTF-8 throughout.
-#[derive(Default)]
 struct Words {
     buf: Vec<u8>,
     spans: Vec<(usize, usize)>,
