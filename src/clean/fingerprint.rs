@@ -291,7 +291,7 @@ pub fn normalize(text: &str) -> String {
         }
         out.extend_from_slice(words.word(i));
     }
-    utf8(out)
+    super::utf8_string(out)
 }
 
 /// The SimHash of a title and its text: of the text alone when it has at least
@@ -325,12 +325,7 @@ pub fn fold_word(word: &str) -> String {
     for c in word.chars() {
         fold(c, &mut out);
     }
-    utf8(out)
-}
-
-/// Bytes that [`fold`] wrote: the lossy branch is never taken.
-fn utf8(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    super::utf8_string(out)
 }
 
 fn shingle_hash(words: &[u64]) -> u64 {

@@ -167,7 +167,7 @@ fn serialized(doc: &ammonia::Document, size_hint: usize) -> String {
     if doc.write_to(&mut out).is_err() {
         return doc.to_string();
     }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    super::utf8_string(out)
 }
 
 fn builder() -> Builder<'static> {

@@ -28,6 +28,13 @@ const FUTURE_SLACK_HOURS: i64 = 24;
 /// No web feed is older than the web; earlier dates are placeholders like 1970-01-01.
 const EARLIEST_YEAR: i32 = 1995;
 
+/// Bytes built to be UTF-8 (by a serializer, or from ASCII and whole strings)
+/// as a `String`; should they ever not be, the bad bytes become U+FFFD rather
+/// than an error.
+fn utf8_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Cleans every draft of `feed`, fetched from `feed_url` for `source`.
 pub fn clean(
     source: &SourceConfig,
