@@ -168,9 +168,10 @@ fn soak(
     );
     for s in &report.samples {
         println!(
-            "  after cycle {:>5}: RSS {:.1} MB",
+            "  after cycle {:>5}: RSS {:.1} MB, of it anonymous {:.1} MB",
             s.cycle,
-            s.rss_kib as f64 / 1024.0
+            s.rss_kib as f64 / 1024.0,
+            s.anon_kib as f64 / 1024.0
         );
     }
     Ok(())

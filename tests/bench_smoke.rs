@@ -165,7 +165,11 @@ fn a_short_soak_samples_memory_and_refreshes_feeds() {
         soak.samples.iter().map(|s| s.cycle).collect::<Vec<_>>(),
         [1, 2, 3, 4]
     );
-    assert!(soak.samples.iter().all(|s| s.rss_kib > 0));
+    assert!(
+        soak.samples
+            .iter()
+            .all(|s| s.rss_kib > 0 && s.anon_kib > 0 && s.anon_kib <= s.rss_kib)
+    );
     assert_eq!(soak.failed_fetches, 0);
     assert!(soak.new_stories > 12, "refreshed feeds bring new stories");
 }

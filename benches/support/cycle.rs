@@ -427,12 +427,15 @@ impl fmt::Display for Medians {
     }
 }
 
-/// Resident memory of this process now, in KiB, from /proc.
-pub fn rss_kib() -> Option<u64> {
-    status_kib(
-        &std::fs::read_to_string("/proc/self/status").ok()?,
-        "VmRSS:",
-    )
+/// Resident memory of this process now, in KiB, from /proc: all of it, and
+/// the part that is heap and stacks rather than mapped files (the binary,
+/// SQLite's shared WAL index).
+pub fn rss_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    Some((
+        status_kib(&status, "VmRSS:")?,
+        status_kib(&status, "RssAnon:")?,
+    ))
 }
 
 /// A `Name:   1234 kB` line of /proc/PID/status.
@@ -448,6 +451,7 @@ fn status_kib(status: &str, field: &str) -> Option<u64> {
 pub struct RssSample {
     pub cycle: usize,
     pub rss_kib: u64,
+    pub anon_kib: u64,
 }
 
 /// What a soak saw: memory after the first cycle and at every tenth of the run, and how many source fetches failed.
@@ -481,9 +485,11 @@ pub fn soak(
         soak.failed_fetches += run.failed;
         soak.new_stories += run.new_stories;
         if n == 1 || n % step == 0 || n == cycles {
+            let (total, anon) = rss_kib().unwrap_or_default();
             soak.samples.push(RssSample {
                 cycle: n,
-                rss_kib: rss_kib().unwrap_or(0),
+                rss_kib: total,
+                anon_kib: anon,
             });
         }
     }
