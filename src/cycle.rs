@@ -264,7 +264,7 @@ pub async fn run(
     }
     report.stages.store += checkpoint_started.elapsed();
     // Publishing's buffers (whole feeds, their compressed copies) are freed by
-    // now; a daemon holds the memory it keeps between cycles for hours.
+    // now, and between cycles a daemon would otherwise hold them for hours.
     release_freed_memory();
     ping_hubs(config, fetcher, &report.written).await;
 
@@ -278,7 +278,7 @@ pub async fn run(
 /// on other threads, and publishing would add their own memory on top of them.
 /// Handing them back after each batch and before publishing lowers the cycle's
 /// peak (by 20 MB on the benchmark's 1,000 feeds, for no measurable time);
-/// after publishing, it keeps what the daemon holds between cycles flat.
+/// after publishing, it leaves between cycles only the memory still in use.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the kernel; it takes no
