@@ -165,20 +165,14 @@ impl Store {
 
     /// Entries not yet in a story, oldest first.
     pub fn unassigned_entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
-        unassigned(&self.conn, usize::MAX)
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM unassigned u JOIN entries e ON e.id = u.entry_id \
+             LEFT JOIN entry_story s ON s.entry_id = u.entry_id \
+             ORDER BY u.first_seen, u.entry_id"
+        ))?;
+        let rows = stmt.query_map([], stored_entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
-}
-
-/// The oldest `limit` entries not yet in a story.
-pub(super) fn unassigned(conn: &Connection, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM unassigned u JOIN entries e ON e.id = u.entry_id \
-         LEFT JOIN entry_story s ON s.entry_id = u.entry_id \
-         ORDER BY u.first_seen, u.entry_id LIMIT ?1"
-    ))?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map([limit], stored_entry)?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Reads a row selected with `ENTRY_COLUMNS`; an unassigned entry has story id 0.
