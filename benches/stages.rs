@@ -28,6 +28,7 @@ use hejnal::store::Store;
 use hejnal::{clean, dedupe, parse};
 
 use support::farm::{self, FarmSpec, Feeds};
+use support::floor;
 
 const MAX_ITEMS: usize = 500;
 
@@ -116,6 +117,11 @@ fn parse_clean(c: &mut Criterion) {
                 )
             })
         });
+        // What the feed parser alone costs, with nothing of hejnal's around it:
+        // the floor under parsing, which no work of ours can go below.
+        group.bench_function(format!("floor: feed-rs alone, {kind} 50 items"), |b| {
+            b.iter(|| floor::feed_rs_alone(black_box(&doc.body)).map(|f| f.entries.len()))
+        });
         let parsed = parse::parse(&doc.body, Some(doc.content_type), &url, MAX_ITEMS)
             .unwrap_or_else(|e| panic!("{e}"));
         group.bench_function(format!("clean {kind} 50 items"), |b| {
@@ -126,6 +132,8 @@ fn parse_clean(c: &mut Criterion) {
             .iter()
             .filter_map(|d| d.summary.as_deref())
             .collect();
+        // ammonia with hejnal's allowlists, which is all that sanitizing is: the
+        // floor under cleaning.
         group.bench_function(format!("clean part: sanitize {kind} summaries"), |b| {
             b.iter(|| {
                 for s in &summaries {

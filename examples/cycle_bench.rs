@@ -1,7 +1,8 @@
 //! The end-to-end cycle benchmark: starts a feed farm in this process, then
 //! measures `hejnal once` (the release binary beside this example) cold and
 //! warm, and the library cycle's stage times. `--soak N` instead runs N library
-//! cycles against a small farm and reports resident memory.
+//! cycles against a small farm and reports resident memory; `--floor` times
+//! feed-rs and ammonia alone over the farm's feeds.
 //!
 //! cargo build --release && cargo run --release --example cycle_bench -- --runs 3
 
@@ -16,6 +17,7 @@ use clap::Parser;
 
 use support::cycle::{self, BenchError, Medians, Setup};
 use support::farm::{self, Farm, FarmSpec};
+use support::floor::{self, Floor};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -54,6 +56,10 @@ struct Args {
     /// keep it, e.g. to serve it with `hejnal serve` and nginx side by side.
     #[arg(long)]
     site: Option<PathBuf>,
+    /// Only time, on one core, what feed-rs and ammonia alone cost over the
+    /// farm's feeds: the floor under a cold cycle's CPU time.
+    #[arg(long)]
+    floor: bool,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +101,15 @@ fn run(args: &Args) -> Result<(), BenchError> {
     let spec = spec(args, args.seed);
     let feeds = farm::generate(&spec);
     let feed_bytes = feeds.bytes();
+    if args.floor {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        print_floor(
+            &floor::measure(&feeds),
+            cores,
+            floor::measure_parallel(&feeds, cores),
+        );
+        return Ok(());
+    }
     let farm = Farm::start(feeds, spec.hosts)?;
     if let Some(cycles) = args.soak {
         return soak(args, &farm, &setup, work.path(), cycles);
@@ -148,6 +163,31 @@ fn run(args: &Args) -> Result<(), BenchError> {
     };
     print!("{medians}");
     Ok(())
+}
+
+fn print_floor(floor: &Floor, cores: usize, parallel: std::time::Duration) {
+    let mb = floor.bytes as f64 / 1e6;
+    let rate = |t: std::time::Duration| mb / t.as_secs_f64().max(1e-9);
+    let both = floor.parse + floor.sanitize;
+    println!(
+        "floor: {} documents ({} unparsed), {} summaries, {mb:.1} MB, on one core",
+        floor.documents, floor.unparsed, floor.summaries
+    );
+    println!(
+        "feed-rs alone   {:>7.3} s  {:>6.1} MB/s",
+        floor.parse.as_secs_f64(),
+        rate(floor.parse)
+    );
+    println!(
+        "ammonia alone   {:>7.3} s  {:>6.1} MB/s of feed",
+        floor.sanitize.as_secs_f64(),
+        rate(floor.sanitize)
+    );
+    println!("both            {:>7.3} s", both.as_secs_f64());
+    println!(
+        "both, the feeds split over {cores} threads at once: {:.3} s of wall time",
+        parallel.as_secs_f64()
+    );
 }
 
 fn soak(

@@ -332,8 +332,9 @@ impl Limits {
 
 /// Fetches, parses and cleans the due sources, `concurrency` at a time, and
 /// hands each harvest over as it finishes. When the cycle falls behind with
-/// storing, the queue fills and no new fetch starts until it drains, so memory
-/// stays bounded.
+/// storing, the queue fills and finished harvests hold their slots until it
+/// drains, so no new fetch starts and memory stays bounded, while the work
+/// already in flight goes on.
 async fn produce(
     limits: Limits,
     fetcher: Arc<Fetcher>,
@@ -353,18 +354,24 @@ async fn produce(
         // lets the fetches in flight finish and starts no more.
         .take_while(|_| std::future::ready(!control.stopping()))
         .map(|(source, state)| {
-            harvest(
+            let work = harvest(
                 limits.clone(),
                 Arc::clone(&fetcher),
                 Arc::clone(&cpu),
                 source,
                 state,
                 now,
-            )
+            );
+            let sender = sender.clone();
+            // Each harvest waits for room in the queue on its own: were the
+            // loop below to wait instead, no fetch or parse in flight would
+            // make progress until the cycle took the next harvest, and the
+            // cores would idle while it stores and groups.
+            async move { sender.send(work.await).await.is_ok() }
         })
         .buffer_unordered(concurrency);
-    while let Some(h) = harvests.next().await {
-        if sender.send(h).await.is_err() {
+    while let Some(sent) = harvests.next().await {
+        if !sent {
             // The cycle stopped taking harvests: it failed and returned.
             return;
         }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use support::cycle::{self, Setup};
 use support::farm::{self, Farm, FarmSpec};
+use support::floor;
 
 fn spec(sources: usize, items: usize, seed: u64) -> FarmSpec {
     let anchor = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
@@ -105,6 +106,18 @@ fn the_farm_answers_304_to_its_own_etag_only() {
 }
 
 #[test]
+fn the_floor_parses_every_farm_feed_and_sanitizes_every_summary() {
+    let spec = spec(6, 5, 7);
+    let feeds = farm::generate(&spec);
+    let floor = floor::measure(&feeds);
+    assert_eq!((floor.documents, floor.unparsed), (6, 0), "{floor:?}");
+    assert_eq!(floor.summaries, 30);
+    assert_eq!(floor.bytes, feeds.bytes());
+    assert!(!floor.parse.is_zero() && !floor.sanitize.is_zero());
+    assert!(!floor::measure_parallel(&feeds, 2).is_zero());
+}
+
+#[test]
 fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
     let spec = spec(5, 5, 42);
     let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
@@ -117,6 +130,8 @@ fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
     assert!(round.cold.summary.new_stories > 0);
     assert!(round.published > 0, "feed.xml has items");
     assert!(round.cold.max_rss_kib > 0 && round.cold.wall > round.cold.cpu() / 4);
+    // The farm served the feeds while the child ran, on at most every core.
+    assert!(!round.cold.farm_cpu.is_zero() && round.cold.farm_cpu < round.cold.wall * 4);
 
     assert_eq!(round.warm.summary.not_modified, 5, "{round:?}");
     assert_eq!(round.warm.summary.new_entries, 0);
@@ -132,6 +147,7 @@ fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
     };
     let text = medians.to_string();
     assert!(text.contains("cold") && text.contains("warm") && text.contains("publish"));
+    assert!(text.contains("farm cpu"));
 }
 
 #[test]

@@ -130,6 +130,10 @@ pub struct ProcessRun {
     pub user: Duration,
     pub system: Duration,
     pub max_rss_kib: u64,
+    /// CPU time this process (the farm serving the feeds, and the watcher of
+    /// the child's memory) spent while the child ran: time the two cores
+    /// could not give the child.
+    pub farm_cpu: Duration,
     pub summary: Summary,
 }
 
@@ -147,6 +151,7 @@ pub fn run_once(binary: &Path, config: &Path) -> Result<ProcessRun, BenchError> 
     let dir = config.parent().unwrap_or(Path::new("."));
     let stdout = std::fs::File::create(dir.join("once.out"))?;
     let stderr = std::fs::File::create(dir.join("once.err"))?;
+    let farm_before = own_cpu()?;
     let started = Instant::now();
     let child = Command::new(binary)
         .arg("--config")
@@ -163,6 +168,7 @@ pub fn run_once(binary: &Path, config: &Path) -> Result<ProcessRun, BenchError> 
     let wall = started.elapsed();
     done.store(true, Ordering::Relaxed);
     let max_rss_kib = watcher.join().unwrap_or(0);
+    let farm_cpu = own_cpu()?.saturating_sub(farm_before);
     let (status, usage) = waited?;
     let out = std::fs::read_to_string(dir.join("once.out"))?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
@@ -177,6 +183,7 @@ pub fn run_once(binary: &Path, config: &Path) -> Result<ProcessRun, BenchError> 
         user: timeval(usage.ru_utime),
         system: timeval(usage.ru_stime),
         max_rss_kib,
+        farm_cpu,
         summary: parse_summary(&out)?,
     })
 }
@@ -211,6 +218,17 @@ fn wait4(pid: u32) -> Result<(libc::c_int, libc::rusage), BenchError> {
         return Err(std::io::Error::last_os_error().into());
     }
     Ok((status, usage))
+}
+
+/// User and system time of this whole process, all its threads.
+fn own_cpu() -> Result<Duration, BenchError> {
+    // SAFETY: rusage is plain old data, filled in by getrusage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live local of the right type.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(timeval(usage.ru_utime) + timeval(usage.ru_stime))
 }
 
 fn timeval(t: libc::timeval) -> Duration {
@@ -359,14 +377,16 @@ impl Medians {
         let wall = self.of(|r| f(r).wall);
         let cpu = self.of(|r| f(r).cpu());
         let rss = self.of(|r| f(r).max_rss_kib);
+        let farm = self.of(|r| f(r).farm_cpu);
         let s = f(&self.rounds[0]).summary;
         let per_sec = self.items as f64 / wall.as_secs_f64().max(1e-9);
         format!(
-            "{:>9.3} s {:>9.3} s {:>8.1} MB {:>10.0} | {} ok, {} 304, {} failed",
+            "{:>9.3} s {:>9.3} s {:>8.1} MB {:>10.0} {:>9.3} s | {} ok, {} 304, {} failed",
             wall.as_secs_f64(),
             cpu.as_secs_f64(),
             rss as f64 / 1024.0,
             per_sec,
+            farm.as_secs_f64(),
             s.ok,
             s.not_modified,
             s.failed
@@ -402,7 +422,7 @@ impl fmt::Display for Medians {
         )?;
         writeln!(
             f,
-            "`hejnal once`   wall        cpu      peak RSS    items/s"
+            "`hejnal once`   wall        cpu      peak RSS    items/s  farm cpu"
         )?;
         writeln!(f, "cold      {}", self.process_row(&|r| r.cold))?;
         writeln!(f, "warm      {}", self.process_row(&|r| r.warm))?;

@@ -5,4 +5,5 @@
 
 pub mod cycle;
 pub mod farm;
+pub mod floor;
 pub mod text;
