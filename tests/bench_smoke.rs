@@ -114,7 +114,10 @@ fn the_floor_parses_every_farm_feed_and_sanitizes_every_summary() {
     assert_eq!(floor.summaries, 30);
     assert_eq!(floor.bytes, feeds.bytes());
     assert!(!floor.parse.is_zero() && !floor.sanitize.is_zero());
-    assert!(!floor::measure_parallel(&feeds, 2).is_zero());
+    let (parts, wall) = floor::measure_parallel(&feeds, 2);
+    assert_eq!(parts.iter().map(|p| p.documents).sum::<usize>(), 6);
+    assert_eq!(parts.iter().map(|p| p.summaries).sum::<usize>(), 30);
+    assert!(!wall.is_zero());
 }
 
 #[test]

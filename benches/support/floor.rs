@@ -52,17 +52,23 @@ pub fn measure(feeds: &Feeds) -> Floor {
 }
 
 /// The documents split over `threads` threads at once, as a cycle splits
-/// them over the cores: the wall time from the first start to the last end.
-pub fn measure_parallel(feeds: &Feeds, threads: usize) -> Duration {
+/// them over the cores: each thread's own [`Floor`], and the wall time from
+/// the first start to the last end.
+pub fn measure_parallel(feeds: &Feeds, threads: usize) -> (Vec<Floor>, Duration) {
     let docs: Vec<&Served> = feeds.documents.values().collect();
     let share = docs.len().div_ceil(threads.max(1)).max(1);
     let started = Instant::now();
-    std::thread::scope(|scope| {
-        for part in docs.chunks(share) {
-            scope.spawn(move || measure_docs(part));
-        }
+    let floors = std::thread::scope(|scope| {
+        let running: Vec<_> = docs
+            .chunks(share)
+            .map(|part| scope.spawn(move || measure_docs(part)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_default())
+            .collect()
     });
-    started.elapsed()
+    (floors, started.elapsed())
 }
 
 fn measure_docs(docs: &[&Served]) -> Floor {
