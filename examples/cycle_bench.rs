@@ -56,8 +56,8 @@ struct Args {
     /// keep it, e.g. to serve it with `hejnal serve` and nginx side by side.
     #[arg(long)]
     site: Option<PathBuf>,
-    /// Only time, on one core, what feed-rs and ammonia alone cost over the
-    /// farm's feeds: the floor under a cold cycle's CPU time.
+    /// Only time what feed-rs and ammonia alone cost over the farm's feeds,
+    /// on one core and split over all of them: the floor under a cold cycle.
     #[arg(long)]
     floor: bool,
 }

@@ -133,8 +133,9 @@ fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
     assert!(round.cold.summary.new_stories > 0);
     assert!(round.published > 0, "feed.xml has items");
     assert!(round.cold.max_rss_kib > 0 && round.cold.wall > round.cold.cpu() / 4);
-    // The farm served the feeds while the child ran, on at most every core.
-    assert!(!round.cold.farm_cpu.is_zero() && round.cold.farm_cpu < round.cold.wall * 4);
+    // The farm served the feeds while the child ran. No upper bound: the other
+    // tests of this file run in the same process, on the same clock.
+    assert!(!round.cold.farm_cpu.is_zero());
 
     assert_eq!(round.warm.summary.not_modified, 5, "{round:?}");
     assert_eq!(round.warm.summary.new_entries, 0);
