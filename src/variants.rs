@@ -14,13 +14,41 @@ pub fn variants(story: &Story, languages: &[Lang]) -> Vec<(Lang, Option<Variant>
 
 /// The story's text in one language, if it has any.
 pub fn variant(story: &Story, lang: &Lang) -> Option<Variant> {
+    match told_in(story, lang)? {
+        Found::Native(stored) => Some(native_variant(stored)),
+        Found::Machine(v) => Some(v.clone()),
+    }
+}
+
+/// The title of the story's text in one language, if it has any: read where
+/// the text is, without copying its summary.
+pub fn title_in<'a>(story: &'a Story, lang: &Lang) -> Option<&'a str> {
+    match told_in(story, lang)? {
+        Found::Native(stored) => Some(&stored.entry.title),
+        Found::Machine(v) => Some(&v.title),
+    }
+}
+
+/// Where the story's text in a language is: an entry or a translation.
+enum Found<'a> {
+    Native(&'a StoredEntry),
+    Machine(&'a Variant),
+}
+
+fn told_in<'a>(story: &'a Story, lang: &Lang) -> Option<Found<'a>> {
     // Entries are kept lead first, so the first match is the best native text.
     story
         .entries
         .iter()
         .find(|stored| &stored.entry.lang == lang)
-        .map(native_variant)
-        .or_else(|| story.translations.iter().find(|v| &v.lang == lang).cloned())
+        .map(Found::Native)
+        .or_else(|| {
+            story
+                .translations
+                .iter()
+                .find(|v| &v.lang == lang)
+                .map(Found::Machine)
+        })
 }
 
 /// The lead entry: the earliest native telling of the story. `None` only for a

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::view::xml_safe;
 use super::{atom, html, json};
@@ -49,7 +49,11 @@ impl Prepared {
     }
 }
 
-type ByContent = HashMap<String, Arc<Prepared>, Xxh3DefaultBuilder>;
+/// Prepared texts by the hash of their summary, each beside its summary: a
+/// lookup hashes the summary once however many maps it asks, and a hit is
+/// confirmed against the text, so two summaries that share a hash only cost
+/// each other a cache miss.
+type ByContent = HashMap<u64, (String, Arc<Prepared>)>;
 
 /// The texts of the last render of the current files. A daemon renders mostly
 /// the same stories every cycle and sanitizing is most of the cost of a render,
@@ -77,7 +81,8 @@ impl Texts {
             .unwrap_or_else(|poisoned| poisoned.into_inner().take())
             .unwrap_or_default();
         Texts {
-            current: ByContent::default(),
+            // Mostly the same stories as last time: sized once, not grown.
+            current: ByContent::with_capacity(previous.len()),
             previous,
             keep: true,
             html_only: false,
@@ -102,15 +107,19 @@ impl Texts {
 
     /// `summary` prepared, sanitizing it only if this render or the last has not.
     pub fn prepare(&mut self, summary: &str) -> Arc<Prepared> {
-        if let Some(done) = self.current.get(summary) {
+        let hash = xxh3_64(summary.as_bytes());
+        if let Some((text, done)) = self.current.get(&hash)
+            && text == summary
+        {
             return Arc::clone(done);
         }
-        // A text kept from the last render brings its key along: no copy.
-        let (key, done) = self
+        // A text kept from the last render brings its summary along: no copy.
+        let (text, done) = self
             .previous
-            .remove_entry(summary)
+            .remove(&hash)
+            .filter(|(text, _)| text == summary)
             .unwrap_or_else(|| (summary.to_string(), Arc::new(Prepared::of(summary))));
-        self.current.insert(key, Arc::clone(&done));
+        self.current.insert(hash, (text, Arc::clone(&done)));
         done
     }
 }

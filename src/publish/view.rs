@@ -13,7 +13,7 @@ use super::body::{self, Section};
 use super::text::{Prepared, Texts};
 use crate::config::Config;
 use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
-use crate::variants::{best_native, native_variant, variant, variants};
+use crate::variants::{best_native, native_variant, title_in, variant, variants};
 
 /// One feed file set: the combined feed or the feed of one language.
 pub(crate) struct FeedView {
@@ -309,8 +309,8 @@ fn combined_item(config: &Config, told: &Told, ui: &Lang, texts: &mut Texts) -> 
         .collect();
     let primary = present
         .first()
-        .cloned()
-        .unwrap_or_else(|| native_variant(lead));
+        .map(heading)
+        .unwrap_or_else(|| heading(&native_variant(lead)));
     let choice = Choice {
         title: format_title(&config.publisher.title_format, story, lead),
         primary,
@@ -330,12 +330,24 @@ fn single_item(told: &Told, lang: &Lang, texts: &mut Texts) -> Option<ItemView> 
     };
     let choice = Choice {
         title: shown.title.clone(),
-        primary: shown.clone(),
+        primary: heading(&shown),
         shown: vec![shown],
         ui: lang,
         missing,
     };
     item(told, choice, texts)
+}
+
+/// `v` without its summary, which the text an item takes its language and
+/// link from does not need: summaries are most of a story's bytes.
+fn heading(v: &Variant) -> Variant {
+    Variant {
+        lang: v.lang.clone(),
+        title: v.title.clone(),
+        summary: String::new(),
+        link: v.link.clone(),
+        provenance: v.provenance.clone(),
+    }
 }
 
 /// Native texts first, then machine translations; a story whose original
@@ -354,7 +366,7 @@ fn body_order(present: Vec<Variant>, lead: &StoredEntry) -> Vec<Variant> {
 /// What one feed shows of a story.
 struct Choice<'a> {
     title: String,
-    /// The text whose language and link the item takes.
+    /// The text whose language and link the item takes, without its summary.
     primary: Variant,
     /// The texts of the body, in order.
     shown: Vec<Variant>,
@@ -441,11 +453,11 @@ pub(crate) fn format_title(format: &str, story: &Story, lead: &StoredEntry) -> S
     let mut out = String::new();
     let mut any = false;
     for (lang, separator) in &parts {
-        if let Some(v) = variant(story, lang) {
+        if let Some(title) = title_in(story, lang) {
             if any {
                 out.push_str(separator);
             }
-            out.push_str(&v.title);
+            out.push_str(title);
             any = true;
         }
     }
