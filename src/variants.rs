@@ -59,11 +59,20 @@ pub fn best_native(story: &Story) -> Option<&StoredEntry> {
 
 /// An entry's own text as a variant in its language.
 pub fn native_variant(stored: &StoredEntry) -> Variant {
+    Variant {
+        summary: stored.entry.summary.clone(),
+        ..native_heading(stored)
+    }
+}
+
+/// [`native_variant`] without the summary, for what needs only the text's
+/// language, title, link and source: summaries are most of a story's bytes.
+pub fn native_heading(stored: &StoredEntry) -> Variant {
     let entry = &stored.entry;
     Variant {
         lang: entry.lang.clone(),
         title: entry.title.clone(),
-        summary: entry.summary.clone(),
+        summary: String::new(),
         link: entry.link.clone(),
         provenance: Provenance::Native {
             source_id: entry.source_id.clone(),

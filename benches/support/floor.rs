@@ -65,7 +65,10 @@ pub fn measure_parallel(feeds: &Feeds, threads: usize) -> (Vec<Floor>, Duration)
             .collect();
         running
             .into_iter()
-            .map(|t| t.join().unwrap_or_default())
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| panic!("a thread of the floor panicked"))
+            })
             .collect()
     });
     (floors, started.elapsed())

@@ -13,7 +13,7 @@ use super::body::{self, Section};
 use super::text::{Prepared, Texts};
 use crate::config::Config;
 use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
-use crate::variants::{best_native, native_variant, title_in, variant, variants};
+use crate::variants::{best_native, native_heading, native_variant, title_in, variant, variants};
 
 /// One feed file set: the combined feed or the feed of one language.
 pub(crate) struct FeedView {
@@ -310,7 +310,7 @@ fn combined_item(config: &Config, told: &Told, ui: &Lang, texts: &mut Texts) -> 
     let primary = present
         .first()
         .map(heading)
-        .unwrap_or_else(|| heading(&native_variant(lead)));
+        .unwrap_or_else(|| native_heading(lead));
     let choice = Choice {
         title: format_title(&config.publisher.title_format, story, lead),
         primary,
@@ -338,8 +338,8 @@ fn single_item(told: &Told, lang: &Lang, texts: &mut Texts) -> Option<ItemView> 
     item(told, choice, texts)
 }
 
-/// `v` without its summary, which the text an item takes its language and
-/// link from does not need: summaries are most of a story's bytes.
+/// `v` without its summary, as [`native_heading`] is an entry's: the text an
+/// item takes its language and link from needs no summary.
 fn heading(v: &Variant) -> Variant {
     Variant {
         lang: v.lang.clone(),
