@@ -14,7 +14,7 @@ pub fn variants(story: &Story, languages: &[Lang]) -> Vec<(Lang, Option<Variant>
 
 /// The story's text in one language, if it has any.
 pub fn variant(story: &Story, lang: &Lang) -> Option<Variant> {
-    match told_in(story, lang)? {
+    match found_in(story, lang)? {
         Found::Native(stored) => Some(native_variant(stored)),
         Found::Machine(v) => Some(v.clone()),
     }
@@ -23,7 +23,7 @@ pub fn variant(story: &Story, lang: &Lang) -> Option<Variant> {
 /// The title of the story's text in one language, if it has any: read where
 /// the text is, without copying its summary.
 pub fn title_in<'a>(story: &'a Story, lang: &Lang) -> Option<&'a str> {
-    match told_in(story, lang)? {
+    match found_in(story, lang)? {
         Found::Native(stored) => Some(&stored.entry.title),
         Found::Machine(v) => Some(&v.title),
     }
@@ -35,7 +35,7 @@ enum Found<'a> {
     Machine(&'a Variant),
 }
 
-fn told_in<'a>(story: &'a Story, lang: &Lang) -> Option<Found<'a>> {
+fn found_in<'a>(story: &'a Story, lang: &Lang) -> Option<Found<'a>> {
     // Entries are kept lead first, so the first match is the best native text.
     story
         .entries
