@@ -60,6 +60,10 @@ struct Args {
     /// on one core and split over all of them: the floor under a cold cycle.
     #[arg(long)]
     floor: bool,
+    /// Serve the feeds without ETag or Last-Modified, as a CMS that ignores
+    /// conditional requests does: the warm cycle fetches every body again.
+    #[arg(long)]
+    no_validators: bool,
 }
 
 fn main() -> ExitCode {
@@ -108,6 +112,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
         return Ok(());
     }
     let farm = Farm::start(feeds, spec.hosts)?;
+    farm.set_validators(!args.no_validators);
     if let Some(cycles) = args.soak {
         return soak(args, &farm, &setup, work.path(), cycles);
     }
@@ -140,6 +145,9 @@ fn run(args: &Args) -> Result<(), BenchError> {
             .archive_months
             .map_or("default (24)".to_string(), |m| m.to_string())
     );
+    if args.no_validators {
+        println!("the farm sends no validators: a warm cycle fetches every feed whole");
+    }
     println!("load average at the start: {}", load_average());
     let mut rounds = Vec::with_capacity(args.runs);
     for n in 1..=args.runs.max(1) {

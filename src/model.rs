@@ -241,4 +241,8 @@ pub struct SourceState {
     pub moved_from: Option<String>,
     /// 410 Gone: not fetched again until the configured URL changes.
     pub gone_url: Option<String>,
+    /// A digest of the last body whose entries were stored, and of what shaped
+    /// them: a server that ignores validators sends the same bytes again, and
+    /// they are not parsed again.
+    pub body_digest: Option<u64>,
 }

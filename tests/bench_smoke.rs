@@ -155,6 +155,27 @@ fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
 }
 
 #[test]
+fn without_validators_the_farm_sends_every_body_and_the_warm_cycle_reads_none_again() {
+    let spec = spec(4, 5, 11);
+    let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
+    farm.set_validators(false);
+    let own = farm::generate(&spec).documents[&farm.sources[0].path]
+        .etag
+        .to_str()
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(status_of(&farm.url(&farm.sources[0]), Some(&own)).contains("200"));
+
+    let work = tempfile::tempdir().expect("tempdir");
+    let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
+    let round = cycle::round(work.path(), binary, &farm, &setup()).expect("round");
+    assert_eq!(farm.not_modified(), 0, "the farm never answered 304");
+    assert_eq!(round.cold.summary.ok, 4, "{round:?}");
+    assert_eq!(round.warm.summary.not_modified, 4, "{round:?}");
+    assert_eq!(round.lib_warm.not_modified, 4);
+}
+
+#[test]
 fn shared_stories_fold_into_one() {
     // 10 sources × 10 items: 10 shared items drawn from a pool of 5 stories.
     let spec = spec(10, 10, 3);

@@ -140,6 +140,92 @@ fn second_run_sends_validators_gets_304s_and_writes_nothing() {
     assert_eq!(bytes_before, std::fs::read(&feed_path).expect("feed"));
 }
 
+/// Many CMSes send no ETag or Last-Modified, so every fetch brings the whole
+/// feed again. The same bytes are not read again; a changed feed is, and so is
+/// the same feed when a setting that shapes its entries changed. A body that
+/// failed is never taken for one already read.
+#[test]
+fn a_feed_without_validators_is_read_again_only_when_something_changed() {
+    let server = farm();
+    let mut sources = SOURCES.to_vec();
+    sources.push(("cut-short", "/cut-short.xml", "pl", "Kraków"));
+    server.put(
+        "/cut-short.xml",
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>Ur",
+        "application/rss+xml",
+    );
+    for (_, path, _, _) in &sources {
+        server.behave(path, Behaviour::NoValidators);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let once = |limit: usize| {
+        let extra = format!("max_items_per_feed = {limit}");
+        let config = write_config(dir.path(), &server, &sources, &extra);
+        let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let feed_text = || std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed");
+
+    let out = once(2);
+    assert!(
+        out.contains("sources: 7 ok, 0 not modified, 1 failed"),
+        "{out}"
+    );
+    assert!(
+        !feed_text().contains("Nowe nasadzenia drzew"),
+        "the oldest of three is left out"
+    );
+
+    let out = once(2);
+    assert!(
+        out.contains("sources: 0 ok, 7 not modified, 1 failed"),
+        "{out}"
+    );
+    assert!(out.contains("failed cut-short:"), "{out}");
+    assert!(out.contains("nothing changed"), "{out}");
+    assert_eq!(
+        server.conditional(),
+        0,
+        "the server gave no validators to send"
+    );
+    assert_eq!(server.not_modified(), 0, "the server never answered 304");
+
+    let out = once(50);
+    assert!(
+        out.contains("sources: 7 ok, 0 not modified, 1 failed"),
+        "{out}"
+    );
+    assert!(
+        feed_text().contains("Nowe nasadzenia drzew"),
+        "a higher limit reads the same feed anew"
+    );
+
+    let fixture = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site/krakow.xml"),
+    )
+    .expect("fixture");
+    let added = "<item><title>Nowy most kładkowy na Wiśle</title>\
+         <link>https://www.krakow.example/aktualnosci/kladka.html</link>\
+         <guid isPermaLink=\"false\">krakow-1004</guid>\
+         <pubDate>Wed, 25 Nov 2026 08:00:00 +0100</pubDate>\
+         <description>Kładka połączy Kazimierz z Podgórzem.</description></item></channel>";
+    server.put(
+        "/krakow.xml",
+        fixture.replace("</channel>", added),
+        "application/rss+xml",
+    );
+    let out = once(50);
+    assert!(
+        out.contains("sources: 1 ok, 6 not modified, 1 failed"),
+        "{out}"
+    );
+    assert!(
+        feed_text().contains("Nowy most kładkowy na Wiśle"),
+        "the changed feed was read"
+    );
+}
+
 #[test]
 fn a_second_process_on_the_same_database_publishes_no_story_as_new() {
     let server = farm();

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
@@ -275,6 +275,9 @@ struct FarmState {
     documents: RwLock<HashMap<String, Served>>,
     requests: AtomicU64,
     not_modified: AtomicU64,
+    /// Off: no ETag or Last-Modified, and every request gets the whole body,
+    /// as from a CMS that ignores conditional requests.
+    validators: AtomicBool,
 }
 
 /// A running farm. Dropping it stops the server thread.
@@ -301,6 +304,7 @@ impl Farm {
             documents: RwLock::new(feeds.documents),
             requests: AtomicU64::new(0),
             not_modified: AtomicU64::new(0),
+            validators: AtomicBool::new(true),
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -335,6 +339,11 @@ impl Farm {
         if let Ok(mut docs) = self.state.documents.write() {
             *docs = feeds.documents;
         }
+    }
+
+    /// Whether the farm sends validators and answers conditional requests.
+    pub fn set_validators(&self, on: bool) {
+        self.state.validators.store(on, Ordering::Relaxed);
     }
 
     pub fn requests(&self) -> u64 {
@@ -385,6 +394,10 @@ async fn answer(State(state): State<Arc<FarmState>>, uri: Uri, headers: HeaderMa
     let Some(doc) = doc else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if !state.validators.load(Ordering::Relaxed) {
+        let content_type = HeaderValue::from_static(doc.content_type);
+        return ([(header::CONTENT_TYPE, content_type)], doc.body).into_response();
+    }
     if fresh(&headers, &doc) {
         state.not_modified.fetch_add(1, Ordering::Relaxed);
         return (

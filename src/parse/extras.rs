@@ -51,7 +51,8 @@ pub fn atom_entry_langs(doc: &str, entries: &mut [EntryDraft]) {
 }
 
 fn entry_start_tags(doc: &str) -> impl Iterator<Item = &str> {
-    doc.match_indices("entry").filter_map(move |(at, _)| {
+    // memmem's vectorized search: every occurrence in the document is visited.
+    memchr::memmem::find_iter(doc.as_bytes(), "entry").filter_map(move |at| {
         let open = doc[..at].rfind('<')?;
         let prefix = &doc[open + 1..at];
         let prefix_ok = prefix.is_empty()

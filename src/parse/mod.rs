@@ -254,7 +254,9 @@ fn syndication_minutes(doc: &str) -> Option<u32> {
 /// Text of the first `<prefix:local>` element, found with a plain string search.
 fn element_text<'a>(doc: &'a str, local: &str) -> Option<&'a str> {
     let needle = format!(":{local}>");
-    doc.match_indices(&needle).find_map(|(at, _)| {
+    // memmem's vectorized search: the whole document is scanned, and most
+    // feeds hold no such element at all.
+    memchr::memmem::find_iter(doc.as_bytes(), &needle).find_map(|at| {
         let open = doc[..at].rfind('<')?;
         let prefix = &doc[open + 1..at];
         if prefix.is_empty()

@@ -192,6 +192,8 @@ ALTER TABLE entries DROP COLUMN guid_key;
     ),
     // `grouped_keys` holds a 64-bit hash of each key instead of its text.
     Step::Code(hash_grouped_keys),
+    // The digest of the last body stored, so the same body is not parsed again.
+    Step::Sql("ALTER TABLE source_state ADD COLUMN body_digest INTEGER;"),
 ];
 
 /// The schema version this build writes.

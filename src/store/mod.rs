@@ -98,10 +98,9 @@ impl Store {
 
     /// The remembered fetch state of a source; a source never seen has the default.
     pub fn source_state(&self, source_id: &str) -> Result<SourceState, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT etag, last_modified, last_ok, last_error, consecutive_failures, \
-             next_due, moved_to, gone_url, moved_from FROM source_state WHERE source_id = ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS} FROM source_state WHERE source_id = ?1"
+        ))?;
         let state = stmt.query_row([source_id], source_state_row).optional()?;
         Ok(state.unwrap_or_default())
     }
@@ -115,11 +114,10 @@ impl Store {
     }
 
     pub fn all_source_states(&self) -> Result<Vec<(String, SourceState)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT etag, last_modified, last_ok, last_error, consecutive_failures, \
-             next_due, moved_to, gone_url, moved_from, source_id FROM source_state ORDER BY source_id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(9)?, source_state_row(r)?)))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS}, source_id FROM source_state ORDER BY source_id"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(10)?, source_state_row(r)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -195,12 +193,13 @@ fn save_source_state(
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
             "INSERT INTO source_state (source_id, etag, last_modified, last_ok, last_error, \
-             consecutive_failures, next_due, moved_to, gone_url, moved_from) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+             consecutive_failures, next_due, moved_to, gone_url, moved_from, body_digest) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
              ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, \
              last_modified = excluded.last_modified, last_ok = excluded.last_ok, \
              last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures, \
-             next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url, moved_from = excluded.moved_from",
+             next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url, moved_from = excluded.moved_from, \
+             body_digest = excluded.body_digest",
         )?;
     stmt.execute(params![
         source_id,
@@ -213,6 +212,7 @@ fn save_source_state(
         state.moved_to,
         state.gone_url,
         state.moved_from,
+        state.body_digest.map(to_sql_u64),
     ])?;
     Ok(())
 }
@@ -246,6 +246,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The columns `source_state_row` reads, in its order.
+const STATE_COLUMNS: &str = "etag, last_modified, last_ok, last_error, consecutive_failures, \
+     next_due, moved_to, gone_url, moved_from, body_digest";
+
 fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
     Ok(SourceState {
         etag: r.get(0)?,
@@ -257,6 +261,7 @@ fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         moved_to: r.get(6)?,
         gone_url: r.get(7)?,
         moved_from: r.get(8)?,
+        body_digest: r.get::<_, Option<i64>>(9)?.map(from_sql_u64),
     })
 }
 

@@ -34,6 +34,9 @@ pub enum Behaviour {
     /// A status with extra headers, e.g. 429 with Retry-After.
     StatusWith(u16, Vec<(&'static str, String)>),
     Garbage,
+    /// Serves the file whole every time, with no ETag or Last-Modified, as
+    /// many CMSes do: a conditional request gets the full body again.
+    NoValidators,
 }
 
 #[derive(Default)]
@@ -187,11 +190,14 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
             )
                 .into_response();
         }
-        Behaviour::Serve => {}
+        Behaviour::Serve | Behaviour::NoValidators => {}
     }
     let Some((body, ct)) = inner.files.get(&path).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if matches!(inner.behaviour.get(&path), Some(Behaviour::NoValidators)) {
+        return ([(header::CONTENT_TYPE, ct)], body).into_response();
+    }
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
     let last_modified = "Tue, 24 Nov 2026 12:00:00 GMT";
     let inm = headers
