@@ -173,6 +173,7 @@ fn after_cold_cycle(dir: &Path, sources: usize) -> (PathBuf, usize) {
         seed: 2024,
         hosts: sources.min(200),
         anchor: now - TimeDelta::hours(1),
+        first_item: 0,
     });
     let mut toml = "[publisher]\ntitle = \"hejnal benchmark\"\n\
         base_url = \"https://hejnal.example/\"\nlanguages = [\"pl\", \"en\"]\n"

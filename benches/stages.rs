@@ -43,6 +43,7 @@ fn feeds(sources: usize, items: usize) -> Feeds {
         seed: 2024,
         hosts: sources.min(200),
         anchor: anchor(),
+        first_item: 0,
     })
 }
 

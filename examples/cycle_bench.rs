@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use chrono::{Timelike, Utc};
 use clap::Parser;
 
-use support::cycle::{self, BenchError, Medians, Setup};
+use support::cycle::{self, BenchError, Churn, Medians, Setup};
 use support::farm::{self, Farm, FarmSpec};
 use support::floor::{self, Floor};
 
@@ -64,6 +64,10 @@ struct Args {
     /// conditional requests does: the warm cycle fetches every body again.
     #[arg(long)]
     no_validators: bool,
+    /// Warm cycles find every feed one item on: one new item at the end, the
+    /// first one gone, the rest as they were. The refresh a feed needs most.
+    #[arg(long)]
+    churn: bool,
 }
 
 fn main() -> ExitCode {
@@ -92,6 +96,7 @@ fn spec(args: &Args, seed: u64) -> FarmSpec {
         seed,
         hosts: args.hosts.min(args.sources).max(1),
         anchor,
+        first_item: 0,
     }
 }
 
@@ -105,6 +110,13 @@ fn run(args: &Args) -> Result<(), BenchError> {
     let spec = spec(args, args.seed);
     let feeds = farm::generate(&spec);
     let feed_bytes = feeds.bytes();
+    let churn = args.churn.then(|| Churn {
+        cold: feeds.clone(),
+        warm: farm::generate(&FarmSpec {
+            first_item: 1,
+            ..spec.clone()
+        }),
+    });
     if args.floor {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let (parallel, wall) = floor::measure_parallel(&feeds, cores);
@@ -145,13 +157,16 @@ fn run(args: &Args) -> Result<(), BenchError> {
             .archive_months
             .map_or("default (24)".to_string(), |m| m.to_string())
     );
+    if args.churn {
+        println!("warm cycles find every feed one item on (one new, one gone)");
+    }
     if args.no_validators {
         println!("the farm sends no validators: a warm cycle fetches every feed whole");
     }
     println!("load average at the start: {}", load_average());
     let mut rounds = Vec::with_capacity(args.runs);
     for n in 1..=args.runs.max(1) {
-        let round = cycle::round(work.path(), &binary, &farm, &setup)?;
+        let round = cycle::round(work.path(), &binary, &farm, &setup, churn.as_ref())?;
         println!(
             "round {n}: cold {:.3} s, {:.1} MB; warm {:.3} s",
             round.cold.wall.as_secs_f64(),

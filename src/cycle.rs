@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
-use xxhash_rust::xxh3::Xxh3Default;
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::clean;
 use crate::config::{Config, SourceConfig};
@@ -438,6 +438,7 @@ async fn harvest(
             }
             let max_items = limits.max_items;
             let strip = limits.strip_params;
+            let seen = h.state.item_digests.clone();
             // The semaphore is never closed, so acquiring cannot fail.
             let permit = cpu.acquire_owned().await.ok();
             // Parsing and sanitizing are CPU work: keep them off the async workers.
@@ -453,19 +454,21 @@ async fn harvest(
                 let parse_time = t0.elapsed();
                 let t1 = Instant::now();
                 let out = parsed.map(|feed| {
-                    let entries = clean::clean(&source, &feed, &fetched.final_url, &strip, now);
-                    (entries, feed.ttl_minutes)
+                    let url = &fetched.final_url;
+                    let cleaned = clean::clean_unseen(&source, &feed, url, &strip, now, &seen);
+                    (cleaned, feed.ttl_minutes)
                 });
                 (out, parse_time, t1.elapsed())
             })
             .await;
             match worked {
-                Ok((Ok((entries, ttl)), parse_time, clean_time)) => {
+                Ok((Ok((cleaned, ttl)), parse_time, clean_time)) => {
                     h.state.body_digest = Some(digest);
+                    h.state.item_digests = cleaned.digests;
                     h.ttl_minutes = ttl;
                     h.parse_time = parse_time;
                     h.clean_time = clean_time;
-                    h.result = Ok(Some(entries));
+                    h.result = Ok(Some(cleaned.entries));
                 }
                 Ok((Err(e), parse_time, _)) => {
                     h.parse_time = parse_time;
@@ -485,27 +488,12 @@ async fn harvest(
 }
 
 /// What a fetched body's entries are made from: the bytes, and what parsing
-/// and cleaning read besides them. A new release may clean differently, so
-/// its version is part of it too.
+/// and cleaning read besides them.
 fn body_digest(fetched: &Fetched, source: &SourceConfig, limits: &Limits) -> u64 {
-    let mut hasher = Xxh3Default::new();
-    let max_items = limits.max_items.to_string();
-    let settings = [
-        env!("CARGO_PKG_VERSION"),
-        &fetched.final_url,
-        fetched.content_type.as_deref().unwrap_or(""),
-        &source.id,
-        source.lang.as_str(),
-        &max_items,
-    ];
-    for piece in settings
-        .into_iter()
-        .chain(limits.strip_params.iter().map(String::as_str))
-    {
-        hasher.update(piece.as_bytes());
-        // Separators keep ("ab", "c") and ("a", "bc") apart.
-        hasher.update(b"\x1f");
-    }
+    let seed = clean::settings_seed(source, &fetched.final_url, &limits.strip_params);
+    let mut hasher = Xxh3::with_seed(seed);
+    hasher.update(fetched.content_type.as_deref().unwrap_or("").as_bytes());
+    hasher.update(&limits.max_items.to_le_bytes());
     hasher.update(&fetched.body);
     hasher.digest()
 }
@@ -549,7 +537,8 @@ fn settle(
             state.last_error = None;
             state.consecutive_failures = 0;
             SourceOutcome::Ok {
-                items: entries.len(),
+                // Items seen in the body before are not cleaned into entries again.
+                items: state.item_digests.len(),
                 new,
                 updated,
             }

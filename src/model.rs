@@ -72,7 +72,8 @@ impl LangOrigin {
 }
 
 /// One item as the parser saw it: raw strings, nothing cleaned or resolved yet.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Hashed whole to recognise an item already cleaned and stored.
+#[derive(Debug, Clone, Default, PartialEq, Hash)]
 pub struct EntryDraft {
     pub guid: Option<String>,
     pub link: Option<String>,
@@ -245,4 +246,7 @@ pub struct SourceState {
     /// them: a server that ignores validators sends the same bytes again, and
     /// they are not parsed again.
     pub body_digest: Option<u64>,
+    /// A digest of each item of that body, with what shaped its entry: when a
+    /// feed changes by one item, the others are not cleaned again.
+    pub item_digests: Vec<u64>,
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use support::cycle::{self, Setup};
+use support::cycle::{self, Churn, Setup};
 use support::farm::{self, Farm, FarmSpec};
 use support::floor;
 
@@ -23,6 +23,7 @@ fn spec(sources: usize, items: usize, seed: u64) -> FarmSpec {
         hosts: 3,
         // Recent enough that no item is dropped as too old, whenever this runs.
         anchor: anchor.max(Utc::now() - chrono::Duration::days(1)),
+        first_item: 0,
     }
 }
 
@@ -126,7 +127,7 @@ fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
     let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
     let work = tempfile::tempdir().expect("tempdir");
     let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
-    let round = cycle::round(work.path(), binary, &farm, &setup()).expect("round");
+    let round = cycle::round(work.path(), binary, &farm, &setup(), None).expect("round");
 
     assert_eq!(round.cold.summary.ok, 5, "{round:?}");
     assert_eq!(round.cold.summary.new_entries, 25);
@@ -168,11 +169,39 @@ fn without_validators_the_farm_sends_every_body_and_the_warm_cycle_reads_none_ag
 
     let work = tempfile::tempdir().expect("tempdir");
     let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
-    let round = cycle::round(work.path(), binary, &farm, &setup()).expect("round");
+    let round = cycle::round(work.path(), binary, &farm, &setup(), None).expect("round");
     assert_eq!(farm.not_modified(), 0, "the farm never answered 304");
     assert_eq!(round.cold.summary.ok, 4, "{round:?}");
     assert_eq!(round.warm.summary.not_modified, 4, "{round:?}");
     assert_eq!(round.lib_warm.not_modified, 4);
+}
+
+#[test]
+fn with_churn_the_warm_cycles_find_one_new_item_in_every_feed() {
+    let spec = spec(4, 5, 13);
+    let cold = farm::generate(&spec);
+    let churn = Churn {
+        cold: cold.clone(),
+        warm: farm::generate(&FarmSpec {
+            first_item: 1,
+            ..spec.clone()
+        }),
+    };
+    let farm = Farm::start(cold, spec.hosts).expect("farm");
+    let work = tempfile::tempdir().expect("tempdir");
+    let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
+    let round = cycle::round(work.path(), binary, &farm, &setup(), Some(&churn)).expect("round");
+    assert_eq!(round.cold.summary.new_entries, 20, "{round:?}");
+    assert_eq!(round.warm.summary.ok, 4, "{round:?}");
+    assert_eq!(
+        round.warm.summary.new_entries, 4,
+        "one new item a feed: {round:?}"
+    );
+    assert_eq!(
+        round.lib_cold.new_entries, 20,
+        "the cold feeds are back for the library"
+    );
+    assert_eq!(round.lib_warm.new_entries, 4);
 }
 
 #[test]

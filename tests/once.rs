@@ -226,6 +226,44 @@ fn a_feed_without_validators_is_read_again_only_when_something_changed() {
     );
 }
 
+/// A feed that changed by one item: the item edited in place shows its new
+/// title, and the items around it stay as they were.
+#[test]
+fn an_item_edited_in_place_is_updated_and_the_rest_stay() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, SOURCES, "");
+    let config = config.to_str().expect("utf-8 path");
+    let (code, _, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+
+    let fixture = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site/krakow.xml"),
+    )
+    .expect("fixture");
+    let edited = fixture.replace(
+        "Zażółć gęślą jaźń: festiwal języka polskiego",
+        "Festiwal języka polskiego przeniesiony na grudzień",
+    );
+    assert_ne!(edited, fixture);
+    server.put("/krakow.xml", edited, "application/rss+xml");
+    let (code, out, err) = hejnal(&["once", "--config", config]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("sources: 1 ok, 6 not modified, 0 failed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("entries: 0 new, 1 updated; stories: 0 new"),
+        "{out}"
+    );
+    let feed = std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed");
+    assert!(feed.contains("Festiwal języka polskiego przeniesiony na grudzień"));
+    assert!(!feed.contains("Zażółć gęślą jaźń: festiwal"));
+    assert!(feed.contains("Nowe nasadzenia drzew na Plantach"));
+    assert!(feed.contains("Partnerstwo Kraków–Norymberga"));
+}
+
 #[test]
 fn a_second_process_on_the_same_database_publishes_no_story_as_new() {
     let server = farm();

@@ -671,3 +671,43 @@ mod canonical_urls {
         }
     }
 }
+
+/// A feed that changed by one item costs one item's cleaning: the drafts seen
+/// in the last body stored are recognised, and whatever shapes an entry (its
+/// own text, the source's language, the feed's address) makes them new again.
+#[test]
+fn only_drafts_not_seen_before_are_cleaned_again() {
+    let url = "https://krakow.pl/rss.xml";
+    let feed = parse_ok(&fixture("rss2.xml"), None, url);
+    let first = clean::clean_unseen(&source("pl"), &feed, url, &[], now(), &[]);
+    assert_eq!(first.digests.len(), feed.entries.len());
+    assert_eq!(
+        first.entries,
+        clean::clean(&source("pl"), &feed, url, &[], now())
+    );
+    assert!(first.entries.len() >= 2, "the fixture has items to clean");
+
+    let again = clean::clean_unseen(&source("pl"), &feed, url, &[], now(), &first.digests);
+    assert!(again.entries.is_empty(), "{:?}", titles(&again.entries));
+    assert_eq!(again.digests, first.digests);
+
+    let mut edited = feed.clone();
+    edited.entries[1].title = Some("Hejnał gra dziś o północy".into());
+    let cleaned = clean::clean_unseen(&source("pl"), &edited, url, &[], now(), &first.digests);
+    assert_eq!(titles(&cleaned.entries), ["Hejnał gra dziś o północy"]);
+    assert_eq!(cleaned.digests[0], first.digests[0]);
+    assert_ne!(cleaned.digests[1], first.digests[1]);
+
+    for (source, feed_url, strip) in [
+        (source("de"), url, vec![]),
+        (source("pl"), "https://krakow.pl/nowy/rss.xml", vec![]),
+        (source("pl"), url, vec!["ref".to_string()]),
+    ] {
+        let cleaned = clean::clean_unseen(&source, &feed, feed_url, &strip, now(), &first.digests);
+        assert_eq!(
+            cleaned.entries.len(),
+            first.entries.len(),
+            "{feed_url} {strip:?}"
+        );
+    }
+}

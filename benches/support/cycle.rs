@@ -15,7 +15,7 @@ use hejnal::fetch::Fetcher;
 use hejnal::publish::archive;
 use hejnal::store::Store;
 
-use super::farm::{Farm, FarmError, FarmSource};
+use super::farm::{Farm, FarmError, FarmSource, Feeds};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -329,11 +329,22 @@ pub struct Round {
 }
 
 /// Runs one round: the binary cold then warm, the library cold then warm.
-pub fn round(work: &Path, binary: &Path, farm: &Farm, setup: &Setup) -> Result<Round, BenchError> {
+pub fn round(
+    work: &Path,
+    binary: &Path,
+    farm: &Farm,
+    setup: &Setup,
+    churn: Option<&Churn>,
+) -> Result<Round, BenchError> {
+    // The farm serves what a warm cycle is to find only while it runs.
+    let warm_feeds = || churn.inspect(|c| farm.replace(c.warm.clone()));
+    let cold_feeds = || churn.inspect(|c| farm.replace(c.cold.clone()));
     let process_dir = tempfile::tempdir_in(work)?;
     let config = write_config(process_dir.path(), farm, setup)?;
     let cold = run_once(binary, &config)?;
+    warm_feeds();
     let warm = run_once(binary, &config)?;
+    cold_feeds();
     let published = published_items(process_dir.path())?;
     let archive_pages = archive_pages(process_dir.path())?;
 
@@ -341,7 +352,9 @@ pub fn round(work: &Path, binary: &Path, farm: &Farm, setup: &Setup) -> Result<R
     let config = write_config(library_dir.path(), farm, setup)?;
     let mut library = LibraryCycle::open(&config)?;
     let lib_cold = library.run()?;
+    warm_feeds();
     let lib_warm = library.run()?;
+    cold_feeds();
     Ok(Round {
         cold,
         warm,
@@ -350,6 +363,12 @@ pub fn round(work: &Path, binary: &Path, farm: &Farm, setup: &Setup) -> Result<R
         lib_cold,
         lib_warm,
     })
+}
+
+/// What the warm cycles of a round find instead of the cold cycles' feeds.
+pub struct Churn {
+    pub cold: Feeds,
+    pub warm: Feeds,
 }
 
 /// The median round of several, metric by metric.

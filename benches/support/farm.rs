@@ -27,6 +27,9 @@ pub struct FarmSpec {
     pub hosts: usize,
     /// Items are dated in the ten days before this moment.
     pub anchor: DateTime<Utc>,
+    /// The number of each feed's first item: one more gives every feed one new
+    /// item and drops its oldest-listed one, as a day of news does.
+    pub first_item: usize,
 }
 
 /// Every tenth item is a story that several sources carry under different URLs.
@@ -117,7 +120,7 @@ fn feed(spec: &FarmSpec, i: usize) -> (FarmSource, Served) {
         path: format!("/feeds/{i:04}.{}", if atom { "atom" } else { "xml" }),
         host: i % spec.hosts.max(1),
     };
-    let items: Vec<Item> = (0..spec.items)
+    let items: Vec<Item> = (spec.first_item..spec.first_item + spec.items)
         .map(|n| {
             if n % SHARED_EVERY == SHARED_EVERY - 1 {
                 shared_item(spec, i, n)

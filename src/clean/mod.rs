@@ -5,8 +5,11 @@ pub mod html;
 pub mod lang;
 pub mod url;
 
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use xxhash_rust::xxh3::{Xxh3Default, xxh3_64};
+use xxhash_rust::xxh3::{Xxh3, Xxh3Default, xxh3_64};
 
 use crate::config::SourceConfig;
 use crate::model::{Entry, EntryDraft, ParsedFeed};
@@ -43,14 +46,94 @@ pub fn clean(
     strip_params: &[String],
     now: DateTime<Utc>,
 ) -> Vec<Entry> {
-    let ctx = Context {
-        source,
-        feed,
-        feed_base: ::url::Url::parse(feed_url).ok(),
-        strip_params,
-        now,
-    };
+    let ctx = Context::new(source, feed, feed_url, strip_params, now);
     feed.entries.iter().filter_map(|d| ctx.entry(d)).collect()
+}
+
+/// What [`clean_unseen`] made of a feed.
+#[derive(Debug, Default)]
+pub struct Cleaned {
+    /// The entries of the drafts not seen before.
+    pub entries: Vec<Entry>,
+    /// A digest of every draft of the feed, in its order, to pass as `seen`
+    /// once these entries are stored.
+    pub digests: Vec<u64>,
+}
+
+/// Cleans the drafts of `feed` whose digest is not in `seen`, the digests of
+/// the last body whose entries were stored. A draft seen there is stored as
+/// cleaning would make it again, so upserting it would change nothing; a feed
+/// that gained one item costs one item's cleaning. Only the clock differs (a
+/// far-future date is clamped to the time it was first cleaned), and a clamped
+/// date staying where it was is what a reader wants anyway.
+pub fn clean_unseen(
+    source: &SourceConfig,
+    feed: &ParsedFeed,
+    feed_url: &str,
+    strip_params: &[String],
+    now: DateTime<Utc>,
+    seen: &[u64],
+) -> Cleaned {
+    let ctx = Context::new(source, feed, feed_url, strip_params, now);
+    let mut settings = Xxh3::with_seed(settings_seed(source, feed_url, strip_params));
+    settings.update(feed.lang.as_deref().unwrap_or("").as_bytes());
+    let seed = settings.digest();
+    let seen: HashSet<u64> = seen.iter().copied().collect();
+    let mut cleaned = Cleaned {
+        entries: Vec::new(),
+        digests: Vec::with_capacity(feed.entries.len()),
+    };
+    for draft in &feed.entries {
+        let mut hasher = Xxh3::with_seed(seed);
+        draft.hash(&mut hasher);
+        let digest = hasher.finish();
+        cleaned.digests.push(digest);
+        if !seen.contains(&digest)
+            && let Some(entry) = ctx.entry(draft)
+        {
+            cleaned.entries.push(entry);
+        }
+    }
+    cleaned
+}
+
+/// A digest of what cleaning reads besides the drafts themselves, and of
+/// hejnal's version, since a new release may clean differently.
+pub fn settings_seed(source: &SourceConfig, feed_url: &str, strip_params: &[String]) -> u64 {
+    let mut hasher = Xxh3Default::new();
+    let settings = [
+        env!("CARGO_PKG_VERSION"),
+        feed_url,
+        &source.id,
+        source.lang.as_str(),
+    ];
+    for piece in settings
+        .into_iter()
+        .chain(strip_params.iter().map(String::as_str))
+    {
+        hasher.update(piece.as_bytes());
+        // Separators keep ("ab", "c") and ("a", "bc") apart.
+        hasher.update(b"\x1f");
+    }
+    hasher.digest()
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        source: &'a SourceConfig,
+        feed: &'a ParsedFeed,
+        feed_url: &str,
+        strip_params: &'a [String],
+        now: DateTime<Utc>,
+    ) -> Context<'a> {
+        Context {
+            source,
+            feed,
+            feed_base: ::url::Url::parse(feed_url).ok(),
+            strip_params,
+            now,
+        }
+    }
 }
 
 struct Context<'a> {
