@@ -110,11 +110,8 @@ fn once_publishes_every_format_with_the_stories_of_every_source() {
 #[test]
 fn second_run_sends_validators_gets_304s_and_writes_nothing() {
     let server = farm();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &server, SOURCES, "");
-    let config = config.to_str().expect("utf-8 path");
-    let (code, _, err) = hejnal(&["once", "--config", config]);
-    assert_eq!(code, 0, "{err}");
+    let (dir, config) = published_once(&server);
+    let config = config.as_str();
     let feed_path = dir.path().join("public/feed.xml");
     let before = std::fs::metadata(&feed_path)
         .and_then(|m| m.modified())
@@ -140,6 +137,24 @@ fn second_run_sends_validators_gets_304s_and_writes_nothing() {
     assert_eq!(bytes_before, std::fs::read(&feed_path).expect("feed"));
 }
 
+/// A site published once from the farm: its folder and its feeds.toml.
+fn published_once(server: &FeedServer) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), server, SOURCES, "");
+    let config = config.to_str().expect("utf-8 path").to_string();
+    let (code, _, err) = hejnal(&["once", "--config", &config]);
+    assert_eq!(code, 0, "{err}");
+    (dir, config)
+}
+
+/// A fixture of the site the loopback server serves.
+fn site_fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/site")
+        .join(name);
+    std::fs::read_to_string(path).expect("fixture")
+}
+
 /// Many CMSes send no ETag or Last-Modified, so every fetch brings the whole
 /// feed again. The same bytes are not read again; a changed feed is, and so is
 /// the same feed when a setting that shapes its entries changed. A body that
@@ -158,30 +173,24 @@ fn a_feed_without_validators_is_read_again_only_when_something_changed() {
         server.behave(path, Behaviour::NoValidators);
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let once = |limit: usize| {
+    // Runs hejnal with this item limit; the summary must report these sources.
+    let once = |limit: usize, sources_line: &str| {
         let extra = format!("max_items_per_feed = {limit}");
         let config = write_config(dir.path(), &server, &sources, &extra);
         let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
         assert_eq!(code, 0, "{err}");
-        out
+        assert!(out.contains(sources_line), "{out}");
+        let feed = std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed");
+        (out, feed)
     };
-    let feed_text = || std::fs::read_to_string(dir.path().join("public/feed.xml")).expect("feed");
 
-    let out = once(2);
+    let (_, feed) = once(2, "sources: 7 ok, 0 not modified, 1 failed");
     assert!(
-        out.contains("sources: 7 ok, 0 not modified, 1 failed"),
-        "{out}"
-    );
-    assert!(
-        !feed_text().contains("Nowe nasadzenia drzew"),
+        !feed.contains("Nowe nasadzenia drzew"),
         "the oldest of three is left out"
     );
 
-    let out = once(2);
-    assert!(
-        out.contains("sources: 0 ok, 7 not modified, 1 failed"),
-        "{out}"
-    );
+    let (out, _) = once(2, "sources: 0 ok, 7 not modified, 1 failed");
     assert!(out.contains("failed cut-short:"), "{out}");
     assert!(out.contains("nothing changed"), "{out}");
     assert_eq!(
@@ -191,37 +200,22 @@ fn a_feed_without_validators_is_read_again_only_when_something_changed() {
     );
     assert_eq!(server.not_modified(), 0, "the server never answered 304");
 
-    let out = once(50);
+    let (_, feed) = once(50, "sources: 7 ok, 0 not modified, 1 failed");
     assert!(
-        out.contains("sources: 7 ok, 0 not modified, 1 failed"),
-        "{out}"
-    );
-    assert!(
-        feed_text().contains("Nowe nasadzenia drzew"),
+        feed.contains("Nowe nasadzenia drzew"),
         "a higher limit reads the same feed anew"
     );
 
-    let fixture = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site/krakow.xml"),
-    )
-    .expect("fixture");
     let added = "<item><title>Nowy most kładkowy na Wiśle</title>\
          <link>https://www.krakow.example/aktualnosci/kladka.html</link>\
          <guid isPermaLink=\"false\">krakow-1004</guid>\
          <pubDate>Wed, 25 Nov 2026 08:00:00 +0100</pubDate>\
          <description>Kładka połączy Kazimierz z Podgórzem.</description></item></channel>";
-    server.put(
-        "/krakow.xml",
-        fixture.replace("</channel>", added),
-        "application/rss+xml",
-    );
-    let out = once(50);
+    let changed = site_fixture("krakow.xml").replace("</channel>", added);
+    server.put("/krakow.xml", changed, "application/rss+xml");
+    let (_, feed) = once(50, "sources: 1 ok, 6 not modified, 1 failed");
     assert!(
-        out.contains("sources: 1 ok, 6 not modified, 1 failed"),
-        "{out}"
-    );
-    assert!(
-        feed_text().contains("Nowy most kładkowy na Wiśle"),
+        feed.contains("Nowy most kładkowy na Wiśle"),
         "the changed feed was read"
     );
 }
@@ -231,16 +225,10 @@ fn a_feed_without_validators_is_read_again_only_when_something_changed() {
 #[test]
 fn an_item_edited_in_place_is_updated_and_the_rest_stay() {
     let server = farm();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &server, SOURCES, "");
-    let config = config.to_str().expect("utf-8 path");
-    let (code, _, err) = hejnal(&["once", "--config", config]);
-    assert_eq!(code, 0, "{err}");
+    let (dir, config) = published_once(&server);
+    let config = config.as_str();
 
-    let fixture = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site/krakow.xml"),
-    )
-    .expect("fixture");
+    let fixture = site_fixture("krakow.xml");
     let edited = fixture.replace(
         "Zażółć gęślą jaźń: festiwal języka polskiego",
         "Festiwal języka polskiego przeniesiony na grudzień",
@@ -267,10 +255,8 @@ fn an_item_edited_in_place_is_updated_and_the_rest_stay() {
 #[test]
 fn a_second_process_on_the_same_database_publishes_no_story_as_new() {
     let server = farm();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), &server, SOURCES, "");
-    let config = config.to_str().expect("utf-8 path");
-    assert_eq!(hejnal(&["once", "--config", config]).0, 0);
+    let (dir, config) = published_once(&server);
+    let config = config.as_str();
     let first = parse_output(dir.path(), "feed.xml");
 
     // Validators forgotten (as after a lost state): full bodies come again.
