@@ -426,13 +426,19 @@ async fn harvest(
                     "feed moved permanently; update its url in feeds.toml");
                 h.state.moved_to = Some(target.clone());
             }
-            h.state.etag = fetched.etag.clone();
-            h.state.last_modified = fetched.last_modified.clone();
+            // Validators are kept only with a body whose entries are stored:
+            // sent back for a broken body, they would turn it into a 304, and
+            // its failure into a success.
+            let validators = Conditional {
+                etag: fetched.etag.clone(),
+                last_modified: fetched.last_modified.clone(),
+            };
             let digest = body_digest(&fetched, &source, &limits);
             if h.state.body_digest == Some(digest) {
                 // Its entries are stored as this very body made them: parsing
                 // it again would find every one unchanged.
                 tracing::debug!(source = %source.id, "same body as last time; not parsed again");
+                remember(&mut h.state, validators);
                 h.elapsed = started.elapsed();
                 return h;
             }
@@ -463,6 +469,7 @@ async fn harvest(
             .await;
             match worked {
                 Ok((Ok((cleaned, ttl)), parse_time, clean_time)) => {
+                    remember(&mut h.state, validators);
                     h.state.body_digest = Some(digest);
                     h.state.item_digests = cleaned.digests;
                     h.ttl_minutes = ttl;
@@ -485,6 +492,12 @@ async fn harvest(
     }
     h.elapsed = started.elapsed();
     h
+}
+
+/// Keeps a response's validators, to send back next time.
+fn remember(state: &mut SourceState, validators: Conditional) {
+    state.etag = validators.etag;
+    state.last_modified = validators.last_modified;
 }
 
 /// What a fetched body's entries are made from: the bytes, and what parsing

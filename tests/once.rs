@@ -220,6 +220,55 @@ fn a_feed_without_validators_is_read_again_only_when_something_changed() {
     );
 }
 
+/// A broken body's validators are not kept: sending them back would turn the
+/// same broken body into a 304, and the failure into a success.
+#[test]
+fn a_broken_feed_fails_again_while_its_server_serves_it() {
+    let server = farm();
+    server.put(
+        "/krakow.xml",
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>Ur",
+        "application/rss+xml",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, &SOURCES[..1], "");
+    let config = config.to_str().expect("utf-8 path");
+    for run in 1..=2 {
+        let (code, out, err) = hejnal(&["once", "--config", config]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("sources: 0 ok, 0 not modified, 1 failed"),
+            "run {run}: {out}"
+        );
+    }
+    assert_eq!(
+        server.conditional(),
+        0,
+        "no validator of the broken body was sent back"
+    );
+
+    server.put(
+        "/krakow.xml",
+        site_fixture("krakow.xml"),
+        "application/rss+xml",
+    );
+    let (_, out, _) = hejnal(&["once", "--config", config]);
+    assert!(
+        out.contains("sources: 1 ok, 0 not modified, 0 failed"),
+        "{out}"
+    );
+    let (_, out, _) = hejnal(&["once", "--config", config]);
+    assert!(
+        out.contains("sources: 0 ok, 1 not modified, 0 failed"),
+        "{out}"
+    );
+    assert_eq!(
+        server.not_modified(),
+        1,
+        "a good body's validators are sent back"
+    );
+}
+
 /// A feed that changed by one item: the item edited in place shows its new
 /// title, and the items around it stay as they were.
 #[test]

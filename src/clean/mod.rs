@@ -65,7 +65,9 @@ pub struct Cleaned {
 /// cleaning would make it again, so upserting it would change nothing; a feed
 /// that gained one item costs one item's cleaning. Only the clock differs (a
 /// far-future date is clamped to the time it was first cleaned), and a clamped
-/// date staying where it was is what a reader wants anyway.
+/// date staying where it was is what a reader wants anyway. A broken feed that
+/// lists two items under one key, then drops one of them, keeps the text
+/// stored last rather than the one left.
 pub fn clean_unseen(
     source: &SourceConfig,
     feed: &ParsedFeed,
