@@ -138,7 +138,6 @@ struct Harvest {
     result: Result<Option<Vec<Entry>>, String>,
     retry_after: Option<Duration>,
     max_age: Option<Duration>,
-    ttl_minutes: Option<u32>,
     gone: bool,
     bytes: u64,
     elapsed: Duration,
@@ -403,7 +402,6 @@ async fn harvest(
         result: Ok(None),
         retry_after: None,
         max_age: None,
-        ttl_minutes: None,
         gone: false,
         bytes: 0,
         elapsed: Duration::ZERO,
@@ -472,7 +470,7 @@ async fn harvest(
                     remember(&mut h.state, validators);
                     h.state.body_digest = Some(digest);
                     h.state.item_digests = cleaned.digests;
-                    h.ttl_minutes = ttl;
+                    h.state.ttl_minutes = ttl;
                     h.parse_time = parse_time;
                     h.clean_time = clean_time;
                     h.result = Ok(Some(cleaned.entries));
@@ -578,7 +576,7 @@ fn settle(
             failures: state.consecutive_failures,
             retry_after: h.retry_after,
             max_age: h.max_age,
-            ttl_minutes: h.ttl_minutes,
+            ttl_minutes: state.ttl_minutes,
         },
         config,
         source,

@@ -249,4 +249,8 @@ pub struct SourceState {
     /// A digest of each item of that body, with what shaped its entry: when a
     /// feed changes by one item, the others are not cleaned again.
     pub item_digests: Vec<u64>,
+    /// How long that body asked readers to wait between polls (RSS `<ttl>`,
+    /// `sy:updatePeriod`), in minutes: a 304 or the same body again says
+    /// nothing new about it, so it holds until a new body says otherwise.
+    pub ttl_minutes: Option<u32>,
 }

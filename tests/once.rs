@@ -269,6 +269,48 @@ fn a_broken_feed_fails_again_while_its_server_serves_it() {
     );
 }
 
+/// A feed's `<ttl>` is honoured while its server answers 304 or sends the same
+/// body again: neither says anything new about how often to come back.
+#[test]
+fn a_feeds_ttl_holds_while_its_feed_is_unchanged() {
+    let server = farm();
+    server.put(
+        "/plain.xml",
+        site_fixture("krakow.xml"),
+        "application/rss+xml",
+    );
+    server.behave("/plain.xml", Behaviour::NoValidators);
+    let sources = [
+        ("krakow", "/krakow.xml", "pl", "Kraków"),
+        ("plain", "/plain.xml", "pl", "Kraków"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The publisher's schedule comes every 15 minutes; the feed asks for 30.
+    let config = write_config(dir.path(), &server, &sources, "");
+    let config = config.to_str().expect("utf-8 path");
+    for run in 1..=2 {
+        let (code, out, err) = hejnal(&["once", "--config", config]);
+        assert_eq!(code, 0, "{err}");
+        let (code, json, err) = hejnal(&["sources", "--json", "--config", config]);
+        assert_eq!(code, 0, "{err}");
+        let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        for row in rows.as_array().expect("rows") {
+            let due = row["next_due"].as_str().expect("next_due");
+            let due = chrono::DateTime::parse_from_rfc3339(due).expect("date");
+            let wait = due.with_timezone(&chrono::Utc) - chrono::Utc::now();
+            assert!(
+                wait > chrono::TimeDelta::minutes(29),
+                "run {run}: {row} {out}"
+            );
+        }
+    }
+    assert_eq!(
+        server.not_modified(),
+        1,
+        "the second run got a 304 from /krakow.xml"
+    );
+}
+
 /// A feed that changed by one item: the item edited in place shows its new
 /// title, and the items around it stay as they were.
 #[test]

@@ -186,6 +186,7 @@ fn source_state_round_trips_and_defaults_when_unknown() {
         // The full width of the digest survives SQLite's signed integers.
         body_digest: Some(u64::MAX - 7),
         item_digests: vec![0, 1 << 63, u64::MAX, 42],
+        ttl_minutes: Some(30),
     };
     store.save_source_state("krakow", &state).unwrap();
     assert_eq!(store.source_state("krakow").unwrap(), state);

@@ -117,7 +117,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STATE_COLUMNS}, source_id FROM source_state ORDER BY source_id"
         ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(11)?, source_state_row(r)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(12)?, source_state_row(r)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -194,12 +194,14 @@ fn save_source_state(
     let mut stmt = conn.prepare_cached(
             "INSERT INTO source_state (source_id, etag, last_modified, last_ok, last_error, \
              consecutive_failures, next_due, moved_to, gone_url, moved_from, body_digest, \
-             item_digests) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             item_digests, ttl_minutes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
              ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, \
              last_modified = excluded.last_modified, last_ok = excluded.last_ok, \
              last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures, \
              next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url, moved_from = excluded.moved_from, \
-             body_digest = excluded.body_digest, item_digests = excluded.item_digests",
+             body_digest = excluded.body_digest, item_digests = excluded.item_digests, \
+             ttl_minutes = excluded.ttl_minutes",
         )?;
     stmt.execute(params![
         source_id,
@@ -218,6 +220,7 @@ fn save_source_state(
             .iter()
             .flat_map(|d| d.to_le_bytes())
             .collect::<Vec<u8>>(),
+        state.ttl_minutes,
     ])?;
     Ok(())
 }
@@ -253,7 +256,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The columns `source_state_row` reads, in its order.
 const STATE_COLUMNS: &str = "etag, last_modified, last_ok, last_error, consecutive_failures, \
-     next_due, moved_to, gone_url, moved_from, body_digest, item_digests";
+     next_due, moved_to, gone_url, moved_from, body_digest, item_digests, ttl_minutes";
 
 fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
     Ok(SourceState {
@@ -273,6 +276,7 @@ fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
             .collect(),
+        ttl_minutes: r.get(11)?,
     })
 }
 
