@@ -409,9 +409,17 @@ async fn harvest(
         clean_time: Duration::ZERO,
     };
     let url = fetch_url(&source, &h.state).to_string();
-    let conditional = Conditional {
-        etag: h.state.etag.clone(),
-        last_modified: h.state.last_modified.clone(),
+    let settings = settings_digest(&source, &limits);
+    // Validators answer for the entries as these settings made them: after a
+    // change (a corrected `lang`, say) the whole body is fetched and read anew.
+    let same_settings = h.state.settings_digest == Some(settings);
+    let conditional = if same_settings {
+        Conditional {
+            etag: h.state.etag.clone(),
+            last_modified: h.state.last_modified.clone(),
+        }
+    } else {
+        Conditional::default()
     };
     let limit = source.max_body_bytes.unwrap_or(limits.max_body_bytes);
     match fetcher.fetch(&url, &conditional, limit).await {
@@ -431,8 +439,8 @@ async fn harvest(
                 etag: fetched.etag.clone(),
                 last_modified: fetched.last_modified.clone(),
             };
-            let digest = body_digest(&fetched, &source, &limits);
-            if h.state.body_digest == Some(digest) {
+            let digest = body_digest(&fetched);
+            if same_settings && h.state.body_digest == Some(digest) {
                 // Its entries are stored as this very body made them: parsing
                 // it again would find every one unchanged.
                 tracing::debug!(source = %source.id, "same body as last time; not parsed again");
@@ -468,6 +476,7 @@ async fn harvest(
             match worked {
                 Ok((Ok((cleaned, ttl)), parse_time, clean_time)) => {
                     remember(&mut h.state, validators);
+                    h.state.settings_digest = Some(settings);
                     h.state.body_digest = Some(digest);
                     h.state.item_digests = cleaned.digests;
                     h.state.ttl_minutes = ttl;
@@ -498,13 +507,30 @@ fn remember(state: &mut SourceState, validators: Conditional) {
     state.last_modified = validators.last_modified;
 }
 
-/// What a fetched body's entries are made from: the bytes, and what parsing
-/// and cleaning read besides them.
-fn body_digest(fetched: &Fetched, source: &SourceConfig, limits: &Limits) -> u64 {
-    let seed = clean::settings_seed(source, &fetched.final_url, &limits.strip_params);
-    let mut hasher = Xxh3::with_seed(seed);
-    hasher.update(fetched.content_type.as_deref().unwrap_or("").as_bytes());
+/// What in feeds.toml and in hejnal shapes a source's entries besides its
+/// feed: what cleaning reads, and how many items are kept.
+fn settings_digest(source: &SourceConfig, limits: &Limits) -> u64 {
+    let mut hasher = Xxh3::with_seed(clean::settings_seed(
+        source,
+        &source.url,
+        &limits.strip_params,
+    ));
     hasher.update(&limits.max_items.to_le_bytes());
+    hasher.digest()
+}
+
+/// A fetched body as parsing reads it: the bytes, where they came from, and
+/// what the server said they are.
+fn body_digest(fetched: &Fetched) -> u64 {
+    let mut hasher = Xxh3::new();
+    for piece in [
+        fetched.final_url.as_bytes(),
+        fetched.content_type.as_deref().unwrap_or("").as_bytes(),
+    ] {
+        hasher.update(piece);
+        // Separators keep ("ab", "c") and ("a", "bc") apart.
+        hasher.update(b"\x1f");
+    }
     hasher.update(&fetched.body);
     hasher.digest()
 }

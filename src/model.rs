@@ -242,9 +242,14 @@ pub struct SourceState {
     pub moved_from: Option<String>,
     /// 410 Gone: not fetched again until the configured URL changes.
     pub gone_url: Option<String>,
-    /// A digest of the last body whose entries were stored, and of what shaped
-    /// them: a server that ignores validators sends the same bytes again, and
-    /// they are not parsed again.
+    /// A digest of the settings that shaped the stored entries (the source in
+    /// feeds.toml, the item limit, `strip_params`, hejnal's version): when it
+    /// changes, the next fetch sends no validators, so a corrected `lang`
+    /// is not answered with a 304 and the entries are read anew.
+    pub settings_digest: Option<u64>,
+    /// A digest of the last body whose entries were stored: a server that
+    /// ignores validators sends the same bytes again, and they are not parsed
+    /// again.
     pub body_digest: Option<u64>,
     /// A digest of each item of that body, with what shaped its entry: when a
     /// feed changes by one item, the others are not cleaned again.

@@ -311,6 +311,29 @@ fn a_feeds_ttl_holds_while_its_feed_is_unchanged() {
     );
 }
 
+/// A webmaster who corrects a source's `lang` sees its stories relabelled on
+/// the next run, though the feed itself did not change.
+#[test]
+fn a_corrected_language_relabels_the_stories_of_an_unchanged_feed() {
+    let server = farm();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |lang: &str| {
+        // A feed that declares no language, with texts too short to detect.
+        let sources = [("noguid", "/no-guid.xml", lang, "Kraków")];
+        let config = write_config(dir.path(), &server, &sources, "");
+        let (code, out, err) = hejnal(&["once", "--config", config.to_str().expect("utf-8 path")]);
+        assert_eq!(code, 0, "{err}");
+        let json = std::fs::read_to_string(dir.path().join("public/feed.json")).expect("feed");
+        (out, json)
+    };
+    let (_, json) = run("de");
+    assert!(json.contains(r#""lang": "de""#), "{json}");
+    let (out, json) = run("pl");
+    assert!(out.contains("entries: 0 new, 2 updated"), "{out}");
+    assert!(json.contains(r#""lang": "pl""#), "{json}");
+    assert!(!json.contains(r#""lang": "de""#), "{json}");
+}
+
 /// A feed that changed by one item: the item edited in place shows its new
 /// title, and the items around it stay as they were.
 #[test]

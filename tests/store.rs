@@ -76,6 +76,37 @@ fn upsert_tells_new_from_unchanged_and_updated_and_keeps_first_seen() {
     assert_eq!(store.entry_count().unwrap(), 2);
 }
 
+/// A webmaster who corrects a source's `lang` expects its stories relabelled:
+/// the same text in another language is an update, not "unchanged".
+#[test]
+fn a_new_language_for_the_same_text_is_an_update() {
+    let mut store = Store::open_in_memory().unwrap();
+    let a = entry(
+        "nuernberg",
+        "a",
+        "Altstadtfest am Hauptmarkt",
+        Some(at(1, 9)),
+    );
+    assert_eq!(
+        statuses(&mut store, std::slice::from_ref(&a), at(1, 12)),
+        [UpsertStatus::New]
+    );
+    let relabelled = Entry {
+        lang: lang("de"),
+        lang_origin: LangOrigin::Declared,
+        ..a.clone()
+    };
+    assert_eq!(
+        statuses(&mut store, std::slice::from_ref(&relabelled), at(2, 12)),
+        [UpsertStatus::Updated]
+    );
+    assert_eq!(
+        statuses(&mut store, std::slice::from_ref(&relabelled), at(3, 12)),
+        [UpsertStatus::Unchanged]
+    );
+    assert_eq!(store.unassigned_entries().unwrap()[0].entry, relabelled);
+}
+
 #[test]
 fn the_same_key_in_another_source_is_another_entry() {
     let mut store = Store::open_in_memory().unwrap();
@@ -184,6 +215,7 @@ fn source_state_round_trips_and_defaults_when_unknown() {
         moved_from: Some("https://example.org/feed".to_string()),
         gone_url: None,
         // The full width of the digest survives SQLite's signed integers.
+        settings_digest: Some(1 << 40),
         body_digest: Some(u64::MAX - 7),
         item_digests: vec![0, 1 << 63, u64::MAX, 42],
         ttl_minutes: Some(30),

@@ -30,7 +30,7 @@ pub(super) const ENTRY_COLUMNS: &str = "e.id, s.story_id, e.first_seen, e.source
      e.guid, e.link, e.canonical_link, e.title, e.summary, e.authors, e.published, e.updated, \
      e.lang, e.lang_origin, e.image, e.fingerprint, e.content_hash";
 
-const FIND: &str = "SELECT e.id, e.content_hash, e.fingerprint, s.story_id FROM entries e \
+const FIND: &str = "SELECT e.id, e.content_hash, e.fingerprint, s.story_id, e.lang FROM entries e \
      LEFT JOIN entry_story s ON s.entry_id = e.id WHERE e.source_id = ?1 AND e.key = ?2";
 const INSERT: &str = "INSERT INTO entries (source_id, key, guid, link, canonical_link, \
      title, summary, authors, published, updated, lang, lang_origin, image, fingerprint, \
@@ -75,6 +75,7 @@ impl<'c> Upsert<'c> {
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })
             .optional()?;
@@ -97,7 +98,7 @@ impl<'c> Upsert<'c> {
             &fingerprint_sql,
             &hash_sql,
         ];
-        let Some((entry_id, hash, fingerprint, story_id)) = known else {
+        let Some((entry_id, hash, fingerprint, story_id, lang)) = known else {
             let key: [&dyn ToSql; 2] = [&e.source_id, &e.key];
             let now: [&dyn ToSql; 1] = [&self.now];
             self.insert
@@ -109,7 +110,9 @@ impl<'c> Upsert<'c> {
                 status: UpsertStatus::New,
             });
         };
-        if from_sql_u64(hash) == e.content_hash {
+        // The language is what a reader is shown the text as: a source whose
+        // `lang` was corrected in feeds.toml relabels its entries.
+        if from_sql_u64(hash) == e.content_hash && lang == e.lang.as_str() {
             return Ok(Upserted {
                 entry_id,
                 status: UpsertStatus::Unchanged,

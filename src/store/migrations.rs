@@ -192,11 +192,12 @@ ALTER TABLE entries DROP COLUMN guid_key;
     ),
     // `grouped_keys` holds a 64-bit hash of each key instead of its text.
     Step::Code(hash_grouped_keys),
-    // The digests of the last body stored and of its items, so that neither
-    // is read again (`item_digests`: 8 bytes each, little-endian), and the
-    // polling interval that body asked for.
+    // The digests of the settings that read the last body stored, of that
+    // body and of its items, so that none is read again (`item_digests`: 8
+    // bytes each, little-endian), and the polling interval that body asked for.
     Step::Sql(
-        "ALTER TABLE source_state ADD COLUMN body_digest INTEGER;
+        "ALTER TABLE source_state ADD COLUMN settings_digest INTEGER;
+         ALTER TABLE source_state ADD COLUMN body_digest INTEGER;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),

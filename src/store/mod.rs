@@ -117,7 +117,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STATE_COLUMNS}, source_id FROM source_state ORDER BY source_id"
         ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(12)?, source_state_row(r)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(13)?, source_state_row(r)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -193,14 +193,15 @@ fn save_source_state(
 ) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
             "INSERT INTO source_state (source_id, etag, last_modified, last_ok, last_error, \
-             consecutive_failures, next_due, moved_to, gone_url, moved_from, body_digest, \
-             item_digests, ttl_minutes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             consecutive_failures, next_due, moved_to, gone_url, moved_from, settings_digest, \
+             body_digest, item_digests, ttl_minutes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
              ON CONFLICT (source_id) DO UPDATE SET etag = excluded.etag, \
              last_modified = excluded.last_modified, last_ok = excluded.last_ok, \
              last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures, \
              next_due = excluded.next_due, moved_to = excluded.moved_to, gone_url = excluded.gone_url, moved_from = excluded.moved_from, \
-             body_digest = excluded.body_digest, item_digests = excluded.item_digests, \
+             settings_digest = excluded.settings_digest, body_digest = excluded.body_digest, \
+             item_digests = excluded.item_digests, \
              ttl_minutes = excluded.ttl_minutes",
         )?;
     stmt.execute(params![
@@ -214,6 +215,7 @@ fn save_source_state(
         state.moved_to,
         state.gone_url,
         state.moved_from,
+        state.settings_digest.map(to_sql_u64),
         state.body_digest.map(to_sql_u64),
         state
             .item_digests
@@ -256,7 +258,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The columns `source_state_row` reads, in its order.
 const STATE_COLUMNS: &str = "etag, last_modified, last_ok, last_error, consecutive_failures, \
-     next_due, moved_to, gone_url, moved_from, body_digest, item_digests, ttl_minutes";
+     next_due, moved_to, gone_url, moved_from, settings_digest, body_digest, item_digests, \
+     ttl_minutes";
 
 fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
     Ok(SourceState {
@@ -269,14 +272,15 @@ fn source_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         moved_to: r.get(6)?,
         gone_url: r.get(7)?,
         moved_from: r.get(8)?,
-        body_digest: r.get::<_, Option<i64>>(9)?.map(from_sql_u64),
+        settings_digest: r.get::<_, Option<i64>>(9)?.map(from_sql_u64),
+        body_digest: r.get::<_, Option<i64>>(10)?.map(from_sql_u64),
         item_digests: r
-            .get::<_, Option<Vec<u8>>>(10)?
+            .get::<_, Option<Vec<u8>>>(11)?
             .unwrap_or_default()
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
             .collect(),
-        ttl_minutes: r.get(11)?,
+        ttl_minutes: r.get(12)?,
     })
 }
 
