@@ -523,14 +523,11 @@ fn settings_digest(source: &SourceConfig, limits: &Limits) -> u64 {
 /// what the server said they are.
 fn body_digest(fetched: &Fetched) -> u64 {
     let mut hasher = Xxh3::new();
-    for piece in [
-        fetched.final_url.as_bytes(),
-        fetched.content_type.as_deref().unwrap_or("").as_bytes(),
-    ] {
-        hasher.update(piece);
-        // Separators keep ("ab", "c") and ("a", "bc") apart.
-        hasher.update(b"\x1f");
-    }
+    let content_type = fetched.content_type.as_deref().unwrap_or("");
+    clean::hash_pieces(
+        &mut hasher,
+        [fetched.final_url.as_bytes(), content_type.as_bytes()],
+    );
     hasher.update(&fetched.body);
     hasher.digest()
 }

@@ -102,22 +102,28 @@ pub fn clean_unseen(
 /// A digest of what cleaning reads besides the drafts themselves, and of
 /// hejnal's version, since a new release may clean differently.
 pub fn settings_seed(source: &SourceConfig, feed_url: &str, strip_params: &[String]) -> u64 {
-    let mut hasher = Xxh3Default::new();
+    let mut hasher = Xxh3::new();
     let settings = [
         env!("CARGO_PKG_VERSION"),
         feed_url,
         &source.id,
         source.lang.as_str(),
     ];
-    for piece in settings
-        .into_iter()
-        .chain(strip_params.iter().map(String::as_str))
-    {
-        hasher.update(piece.as_bytes());
-        // Separators keep ("ab", "c") and ("a", "bc") apart.
+    let strip = strip_params.iter().map(String::as_str);
+    hash_pieces(
+        &mut hasher,
+        settings.into_iter().chain(strip).map(str::as_bytes),
+    );
+    hasher.digest()
+}
+
+/// Feeds `pieces` to `hasher`, each followed by a separator, which keeps
+/// ("ab", "c") and ("a", "bc") apart.
+pub(crate) fn hash_pieces<'a>(hasher: &mut Xxh3, pieces: impl IntoIterator<Item = &'a [u8]>) {
+    for piece in pieces {
+        hasher.update(piece);
         hasher.update(b"\x1f");
     }
-    hasher.digest()
 }
 
 impl<'a> Context<'a> {
