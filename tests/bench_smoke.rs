@@ -123,6 +123,26 @@ fn the_floor_parses_every_farm_feed_and_sanitizes_every_summary() {
 }
 
 #[test]
+fn the_libraries_cold_cycle_fetches_and_stores_every_farm_item() {
+    let spec = spec(6, 5, 7);
+    let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("floor.db");
+    let run = floor::pipeline(&farm, &db, 4).expect("floor pipeline");
+    assert_eq!((run.fetched, run.failed, run.stored), (6, 0, 30), "{run:?}");
+    assert_eq!(farm.requests(), 6);
+    let conn = rusqlite::Connection::open(&db).expect("floor database");
+    let (rows, scripts): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), sum(summary LIKE '%<script%') FROM entries",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("count");
+    assert_eq!((rows, scripts), (30, 0), "every item stored, sanitized");
+}
+
+#[test]
 fn a_tiny_cycle_benchmark_publishes_then_gets_all_304s() {
     let spec = spec(5, 5, 42);
     let farm = Farm::start(farm::generate(&spec), spec.hosts).expect("farm");

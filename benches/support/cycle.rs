@@ -39,6 +39,8 @@ pub enum BenchError {
         status: String,
         stderr: String,
     },
+    #[error("floor's database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("cannot read the summary of `hejnal once`: {0:?}")]
     Summary(String),
 }
@@ -221,7 +223,7 @@ fn wait4(pid: u32) -> Result<(libc::c_int, libc::rusage), BenchError> {
 }
 
 /// User and system time of this whole process, all its threads.
-fn own_cpu() -> Result<Duration, BenchError> {
+pub fn own_cpu() -> Result<Duration, BenchError> {
     // SAFETY: rusage is plain old data, filled in by getrusage.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: the pointer is to a live local of the right type.
