@@ -1,7 +1,8 @@
 //! The floor under a cycle's CPU time: what the libraries the house chose
 //! cost over the farm's feeds on their own, with nothing of hejnal's around
 //! them. feed-rs parses every document and ammonia, with hejnal's allowlists,
-//! sanitizes every summary; no cycle can spend less than that.
+//! sanitizes every summary; no cycle can spend less than that. [`pipeline`]
+//! adds fetching and storing around them: a whole cold cycle of libraries.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -30,15 +31,15 @@ pub fn feed_rs_alone(body: &[u8]) -> Option<feed_rs::model::Feed> {
 
 /// The HTML of each entry that cleaning sanitizes: its summary, else its content.
 pub fn summaries(feed: &feed_rs::model::Feed) -> Vec<&str> {
-    feed.entries
-        .iter()
-        .filter_map(|e| {
-            e.summary
-                .as_ref()
-                .map(|t| t.content.as_str())
-                .or_else(|| e.content.as_ref().and_then(|c| c.body.as_deref()))
-        })
-        .collect()
+    feed.entries.iter().filter_map(summary_of).collect()
+}
+
+fn summary_of(entry: &feed_rs::model::Entry) -> Option<&str> {
+    entry
+        .summary
+        .as_ref()
+        .map(|t| t.content.as_str())
+        .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
 }
 
 /// One core's time for each library over every document.
@@ -216,16 +217,10 @@ fn read_feed(source: &str, body: &[u8]) -> Option<Vec<Row>> {
                 .as_ref()
                 .map(|t| t.content.clone())
                 .unwrap_or_default();
-            let html = e
-                .summary
-                .as_ref()
-                .map(|t| t.content.as_str())
-                .or_else(|| e.content.as_ref().and_then(|c| c.body.as_deref()))
-                .unwrap_or("");
             Row {
                 source: source.to_string(),
                 key: e.id.clone(),
-                summary: sanitize(html, None),
+                summary: sanitize(summary_of(e).unwrap_or(""), None),
                 published: e.published.map(|d| d.timestamp_micros()),
                 title,
             }
