@@ -117,7 +117,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {STATE_COLUMNS}, source_id FROM source_state ORDER BY source_id"
         ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(13)?, source_state_row(r)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get("source_id")?, source_state_row(r)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
