@@ -1,6 +1,7 @@
 //! Parsing one fetched document into entry drafts (feed-rs underneath).
 
 mod extras;
+mod normalize;
 mod text;
 
 use std::cmp::Reverse;
@@ -40,7 +41,27 @@ pub fn parse(
     max_items: usize,
 ) -> Result<ParsedFeed, ParseError> {
     let doc = text::to_utf8(body, content_type);
-    check_shape(&doc, url)?;
+    let root = check_shape(&doc, url)?;
+    let doc = match root.as_deref().and_then(|r| normalize::prepare(&doc, r)) {
+        Some(prepared) => prepared,
+        None => doc,
+    };
+    let feed = match read(&doc, url) {
+        Ok(feed) => feed,
+        // One text construct feed-rs cannot read fails the whole feed there;
+        // here it is read as well as it can be, and the rest of the feed with it.
+        Err(ParseFeedError::ParseError(kind))
+            if !matches!(kind, ParseErrorKind::NoFeedRoot)
+                && let Some(repaired) = normalize::atom_texts(&doc) =>
+        {
+            read(&repaired, url).map_err(|e| describe(e, &doc, content_type, url))?
+        }
+        Err(e) => return Err(describe(e, &doc, content_type, url)),
+    };
+    Ok(convert(feed, &doc, max_items))
+}
+
+fn read(doc: &str, url: &str) -> Result<Feed, ParseFeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -48,17 +69,22 @@ pub fn parse(
         .build();
     // The XML reader asserts on some malformed input instead of failing; whatever
     // it chokes on must fail this source, never the process.
-    let feed = std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_bytes())))
-        .map_err(|_| invalid("malformed XML: the feed parser gave up on this document"))?
-        .map_err(|e| describe(e, &doc, content_type, url))?;
-    Ok(convert(feed, &doc, max_items))
+    std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_bytes()))).unwrap_or_else(
+        |_| {
+            Err(ParseFeedError::ParseError(ParseErrorKind::IllegalState {
+                position: 0,
+                reference: "the feed parser gave up on this document".into(),
+            }))
+        },
+    )
 }
 
-/// Rejects what is clearly not a feed before the feed parser spends time on it.
-fn check_shape(doc: &str, url: &str) -> Result<(), ParseError> {
+/// Rejects what is clearly not a feed before the feed parser spends time on it;
+/// the name of the root element of what may be one.
+fn check_shape(doc: &str, url: &str) -> Result<Option<String>, ParseError> {
     match text::shape(doc) {
         _ if doc.is_empty() => Err(invalid("the document is empty")),
-        text::Shape::Json => Ok(()),
+        text::Shape::Json => Ok(None),
         text::Shape::Markup { root } if text::local_name(&root).eq_ignore_ascii_case("html") => {
             Err(html_page(doc, url))
         }
@@ -68,7 +94,7 @@ fn check_shape(doc: &str, url: &str) -> Result<(), ParseError> {
         text::Shape::Markup { .. } if text::nesting_exceeds(doc, text::MAX_DEPTH) => Err(invalid(
             &format!("elements nest deeper than {} levels", text::MAX_DEPTH),
         )),
-        text::Shape::Markup { .. } => Ok(()),
+        text::Shape::Markup { root } => Ok(Some(root)),
         text::Shape::Unknown => Err(invalid(&format!(
             "neither XML nor JSON; it starts with {:?}",
             doc.chars().take(40).collect::<String>()
@@ -169,7 +195,9 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
     EntryDraft {
         link,
         guid,
-        title: entry.title.map(|t| t.content),
+        title: entry
+            .title
+            .map(|t| as_html(t.content, t.content_type.as_str(), explicit_text)),
         summary: entry
             .summary
             .map(|s| as_html(s.content, s.content_type.as_str(), explicit_text)),
