@@ -168,11 +168,14 @@ impl Context<'_> {
             .unwrap_or_default();
         let text = html::sanitized_text(&summary);
         let title = non_empty(&draft.title).map(title_text).unwrap_or_default();
-        if title.is_empty() && link.is_none() && text.is_empty() {
+        // An item with markup but no words (a picture, an embed) is still a post.
+        if title.is_empty() && link.is_none() && summary.is_empty() {
             return None;
         }
         let title = if title.is_empty() {
-            title_from_text(&text)
+            Some(title_from_text(&text))
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| truncate_chars(&self.source.name, MAX_TITLE_CHARS))
         } else {
             title
         };

@@ -1,8 +1,12 @@
 //! What feed-rs leaves out but a reader notices: the language of an Atom entry
-//! (`xml:lang` on `<entry>`) and the language and image of a JSON Feed item.
+//! (`xml:lang` on `<entry>`), the language and image of a JSON Feed item, and
+//! the title or text an RSS item gives only in `dc:title`, an XHTML `<body>` or
+//! `<fullitem>`.
 
+use quick_xml::events::Event;
 use serde::Deserialize;
 
+use super::normalize::{Cursor, local_of};
 use crate::model::EntryDraft;
 
 #[derive(Deserialize)]
@@ -75,4 +79,87 @@ fn xml_lang(tag: &str) -> Option<&str> {
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let rest = &rest[1..];
     Some(rest[..rest.find(quote)?].trim()).filter(|l| !l.is_empty())
+}
+
+/// Fills in the titles and texts RSS items give only outside the elements
+/// feed-rs reads. Read only when an item lacks one, and only when the items
+/// found match the entries parsed, so nothing can land on the wrong item.
+pub fn rss_item_fallbacks(doc: &str, entries: &mut [EntryDraft]) {
+    let lacking = |e: &EntryDraft| {
+        blank(&e.title) || (blank(&e.summary) && blank(&e.content))
+    };
+    if !entries.iter().any(lacking) {
+        return;
+    }
+    let items = rss_items(doc);
+    if items.len() != entries.len() {
+        return;
+    }
+    for (entry, item) in entries.iter_mut().zip(items) {
+        if blank(&entry.title) {
+            entry.title = item.title.or(entry.title.take());
+        }
+        if blank(&entry.summary) && blank(&entry.content) {
+            entry.content = item.body.or(entry.content.take());
+        }
+    }
+}
+
+fn blank(field: &Option<String>) -> bool {
+    field.as_deref().is_none_or(|s| s.trim().is_empty())
+}
+
+#[derive(Default)]
+struct ItemText {
+    title: Option<String>,
+    /// HTML.
+    body: Option<String>,
+}
+
+fn rss_items(doc: &str) -> Vec<ItemText> {
+    let mut cursor = Cursor::new(doc);
+    let mut items = Vec::new();
+    while let Some((event, _)) = cursor.next() {
+        if let Event::Start(start) = event
+            && local_of(&start) == "item"
+        {
+            let Some(inner) = cursor.inner(&start) else {
+                break;
+            };
+            items.push(item_text(inner));
+        }
+    }
+    items
+}
+
+fn item_text(inner: &str) -> ItemText {
+    let mut cursor = Cursor::new(inner);
+    let mut item = ItemText::default();
+    while let Some((event, _)) = cursor.next() {
+        let Event::Start(start) = event else {
+            continue;
+        };
+        let qualified = start.name().prefix().is_some();
+        let local = local_of(&start).to_string();
+        let Some(raw) = cursor.inner(&start) else {
+            break;
+        };
+        match local.as_str() {
+            "title" if qualified && item.title.is_none() => item.title = unescape(raw),
+            // XHTML is markup already; <fullitem> holds escaped HTML.
+            "body" if item.body.is_none() => item.body = Some(raw.trim().to_string()),
+            "fullitem" if item.body.is_none() => item.body = unescape(raw),
+            _ => {}
+        }
+    }
+    item
+}
+
+fn unescape(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let text = match raw.strip_prefix("<![CDATA[").and_then(|r| r.strip_suffix("]]>")) {
+        Some(cdata) => cdata.to_string(),
+        None => quick_xml::escape::unescape(raw).ok()?.into_owned(),
+    };
+    Some(text).filter(|t| !t.trim().is_empty())
 }

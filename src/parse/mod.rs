@@ -153,7 +153,7 @@ fn convert(feed: Feed, doc: &str, max_items: usize) -> ParsedFeed {
     match format {
         FeedFormat::Json => extras::json_items(doc, &mut entries),
         FeedFormat::Atom => extras::atom_entry_langs(doc, &mut entries),
-        _ => {}
+        _ => extras::rss_item_fallbacks(doc, &mut entries),
     }
     ParsedFeed {
         title: feed
@@ -184,10 +184,10 @@ fn newest(entries: Vec<EntryDraft>, max: usize) -> Vec<EntryDraft> {
 
 fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
     let guid = Some(entry.id).filter(|id| id != NO_ID && !id.trim().is_empty());
-    // An RSS guid is a permalink unless it says otherwise; items with no <link> rely on it.
+    // An RSS guid is a permalink unless it says otherwise, and an Atom id that
+    // is a web address names the entry's page too; items with no link rely on it.
     let link = page_link(&entry.links).or_else(|| {
         guid.as_ref()
-            .filter(|_| matches!(format, FeedFormat::Rss2 | FeedFormat::Rss0))
             .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
             .cloned()
     });

@@ -52,14 +52,14 @@ pub fn atom_texts(doc: &str) -> Option<String> {
     atom(doc, false)
 }
 
-/// Where the last event read began and ended in the document.
-struct Cursor<'a> {
+/// A quick-xml reader that also hands out the raw text of what it read.
+pub(super) struct Cursor<'a> {
     doc: &'a str,
     reader: Reader<&'a [u8]>,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(doc: &'a str) -> Cursor<'a> {
+    pub(super) fn new(doc: &'a str) -> Cursor<'a> {
         let mut reader = Reader::from_str(doc);
         let config = reader.config_mut();
         config.check_end_names = false;
@@ -72,7 +72,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next event and its raw text; `None` at the end or on malformed XML.
-    fn next(&mut self) -> Option<(Event<'a>, &'a str)> {
+    pub(super) fn next(&mut self) -> Option<(Event<'a>, &'a str)> {
         let start = self.position();
         match self.reader.read_event() {
             Ok(Event::Eof) | Err(_) => None,
@@ -81,7 +81,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The raw markup inside the element just started, which is consumed.
-    fn inner(&mut self, start: &BytesStart) -> Option<&'a str> {
+    pub(super) fn inner(&mut self, start: &BytesStart) -> Option<&'a str> {
         let span = self.reader.read_to_end(start.name()).ok()?;
         let from = usize::try_from(span.start).ok()?;
         let to = usize::try_from(span.end).ok()?;
@@ -93,7 +93,7 @@ fn name_of<'b>(start: &'b BytesStart) -> &'b str {
     start.name().into_inner()
 }
 
-fn local_of<'b>(start: &'b BytesStart) -> &'b str {
+pub(super) fn local_of<'b>(start: &'b BytesStart) -> &'b str {
     start.local_name().into_inner()
 }
 
@@ -143,7 +143,8 @@ fn root_in_namespace(doc: &str, ns: &str) -> bool {
     false
 }
 
-/// The `<rss>` start tag with a version feed-rs reads and no namespace of its own.
+/// The `<rss>` start tag with a version feed-rs reads and no namespace of its
+/// own, around a `<channel>` (some feeds put their items right in `<rss>`).
 fn rss_root(doc: &str) -> Option<String> {
     let mut cursor = Cursor::new(doc);
     while let Some((event, raw)) = cursor.next() {
@@ -155,7 +156,8 @@ fn rss_root(doc: &str) -> Option<String> {
             .as_deref()
             .is_some_and(|v| RSS_VERSIONS.contains(&v.trim()));
         let namespaced = attribute(&start, "xmlns").is_some();
-        if known && !namespaced {
+        let channel = memchr::memmem::find(doc.as_bytes(), b"<channel").is_some();
+        if known && !namespaced && channel {
             return None;
         }
         let end = cursor.position();
@@ -163,13 +165,20 @@ fn rss_root(doc: &str) -> Option<String> {
         let attributes = attributes_except(&start, |key, value| {
             (key != "version" && key != "xmlns").then(|| value.to_string())
         });
+        let name = name_of(&start);
+        let mut rest = doc[end..].to_string();
+        if !channel {
+            let close = format!("</{name}>");
+            let at = rest.rfind(&close).unwrap_or(rest.len());
+            rest.insert_str(at, "</channel>");
+            rest.insert_str(0, "<channel>");
+        }
         // 0.9x and 2.0x documents are read alike; only 0.91 and 0.92 differ in
-        // feed-rs, and they were recognised above.
+        // feed-rs, and those are kept.
+        let version = version.filter(|_| known).unwrap_or_else(|| "2.0".into());
         return Some(format!(
-            "{}<{} version=\"2.0\"{attributes}>{}",
-            &doc[..begin],
-            name_of(&start),
-            &doc[end..]
+            "{}<{name} version=\"{version}\"{attributes}>{rest}",
+            &doc[..begin]
         ));
     }
     None
