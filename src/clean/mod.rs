@@ -155,7 +155,10 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn entry(&self, draft: &EntryDraft) -> Option<Entry> {
-        let link = non_empty(&draft.link).and_then(|l| url::resolve(l, self.feed_base.as_ref()));
+        // An id that is a path on the feed's site names the item's page there.
+        let link = non_empty(&draft.link)
+            .or(non_empty(&draft.guid).filter(|g| g.starts_with('/') && !g.starts_with("//")))
+            .and_then(|l| url::resolve(l, self.feed_base.as_ref()));
         // Relative URLs inside an item are relative to the item's page, when it has one.
         let item_base = link.as_deref().and_then(|l| ::url::Url::parse(l).ok());
         let base = match link {
@@ -168,16 +171,21 @@ impl Context<'_> {
             .unwrap_or_default();
         let text = html::sanitized_text(&summary);
         let title = non_empty(&draft.title).map(title_text).unwrap_or_default();
-        // An item with markup but no words (a picture, an embed) is still a post.
-        if title.is_empty() && link.is_none() && summary.is_empty() {
+        // An item whose text the sanitizer emptied (a picture, an embed, markup
+        // alone) was still posted: it is kept, under its source's name.
+        let posted_text = non_empty(&draft.summary)
+            .or(non_empty(&draft.content))
+            .or(non_empty(&draft.title))
+            .or(non_empty(&draft.image));
+        if title.is_empty() && link.is_none() && posted_text.is_none() {
             return None;
         }
-        let title = if title.is_empty() {
-            Some(title_from_text(&text))
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| truncate_chars(&self.source.name, MAX_TITLE_CHARS))
-        } else {
-            title
+        let derived = title.is_empty().then(|| title_from_text(&text));
+        let nameless = derived.as_ref().is_some_and(String::is_empty);
+        let title = match derived {
+            Some(derived) if !derived.is_empty() => derived,
+            Some(_) => truncate_chars(&self.source.name, MAX_TITLE_CHARS),
+            None => title,
         };
         let published = self.date(draft.published.or(draft.updated));
         let updated = self.date(draft.updated);
@@ -185,11 +193,15 @@ impl Context<'_> {
         let canonical_link = link
             .as_deref()
             .and_then(|l| url::canonical(l, self.strip_params));
+        // Items with nothing of their own to tell them apart are told apart by
+        // what was posted; the others keep the key they have always had.
+        let posted = nameless.then(|| posted_text.unwrap_or_default());
         let key = entry_key(
             guid.as_deref(),
             canonical_link.as_deref(),
             &title,
             published,
+            posted,
         );
         let detect_text = detection_text(&title, &text);
         let (lang, lang_origin) = lang::resolve(
@@ -316,12 +328,17 @@ fn entry_key(
     canonical_link: Option<&str>,
     title: &str,
     published: Option<DateTime<Utc>>,
+    posted: Option<&str>,
 ) -> String {
     if let Some(key) = guid.or(canonical_link) {
         return key.to_string();
     }
     let date = published.map(|d| d.to_rfc3339()).unwrap_or_default();
-    format!("h:{:016x}", xxh3_64(format!("{title}{date}").as_bytes()))
+    let posted = posted.unwrap_or_default();
+    format!(
+        "h:{:016x}",
+        xxh3_64(format!("{title}{date}{posted}").as_bytes())
+    )
 }
 
 fn content_hash(title: &str, summary: &str, link: Option<&str>) -> u64 {

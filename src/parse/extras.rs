@@ -85,9 +85,7 @@ fn xml_lang(tag: &str) -> Option<&str> {
 /// feed-rs reads. Read only when an item lacks one, and only when the items
 /// found match the entries parsed, so nothing can land on the wrong item.
 pub fn rss_item_fallbacks(doc: &str, entries: &mut [EntryDraft]) {
-    let lacking = |e: &EntryDraft| {
-        blank(&e.title) || (blank(&e.summary) && blank(&e.content))
-    };
+    let lacking = |e: &EntryDraft| blank(&e.title) || (blank(&e.summary) && blank(&e.content));
     if !entries.iter().any(lacking) {
         return;
     }
@@ -146,6 +144,9 @@ fn item_text(inner: &str) -> ItemText {
         };
         match local.as_str() {
             "title" if qualified && item.title.is_none() => item.title = unescape(raw),
+            // dc:description, itunes:summary, and a description holding markup
+            // unescaped, which feed-rs reads as no text at all.
+            "description" | "summary" if item.body.is_none() => item.body = body_of(raw),
             // XHTML is markup already; <fullitem> holds escaped HTML.
             "body" if item.body.is_none() => item.body = Some(raw.trim().to_string()),
             "fullitem" if item.body.is_none() => item.body = unescape(raw),
@@ -155,9 +156,23 @@ fn item_text(inner: &str) -> ItemText {
     item
 }
 
+/// HTML from an element's raw content: markup written straight into the
+/// document is taken as it is, escaped markup and CDATA are unescaped.
+fn body_of(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    if trimmed.starts_with('<') && !trimmed.starts_with("<![CDATA[") {
+        Some(trimmed.to_string())
+    } else {
+        unescape(raw)
+    }
+}
+
 fn unescape(raw: &str) -> Option<String> {
     let raw = raw.trim();
-    let text = match raw.strip_prefix("<![CDATA[").and_then(|r| r.strip_suffix("]]>")) {
+    let text = match raw
+        .strip_prefix("<![CDATA[")
+        .and_then(|r| r.strip_suffix("]]>"))
+    {
         Some(cdata) => cdata.to_string(),
         None => quick_xml::escape::unescape(raw).ok()?.into_owned(),
     };

@@ -188,7 +188,10 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
     // is a web address names the entry's page too; items with no link rely on it.
     let link = page_link(&entry.links).or_else(|| {
         guid.as_ref()
-            .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+            .filter(|g| {
+                let scheme = g.get(..8).unwrap_or(g).to_ascii_lowercase();
+                scheme.starts_with("http://") || scheme.starts_with("https://")
+            })
             .cloned()
     });
     let explicit_text = matches!(format, FeedFormat::Atom | FeedFormat::Json);

@@ -98,13 +98,18 @@ pub(super) fn local_of<'b>(start: &'b BytesStart) -> &'b str {
 }
 
 fn attribute(start: &BytesStart, name: &str) -> Option<String> {
-    start.attributes().with_checks(false).flatten().find_map(|a| {
-        (a.key.as_ref() == name).then(|| a.value.to_string())
-    })
+    start
+        .attributes()
+        .with_checks(false)
+        .flatten()
+        .find_map(|a| (a.key.as_ref() == name).then(|| a.value.to_string()))
 }
 
 /// `key="raw value"` for every attribute `keep` accepts, with the value it returns.
-fn attributes_except(start: &BytesStart, mut keep: impl FnMut(&str, &str) -> Option<String>) -> String {
+fn attributes_except(
+    start: &BytesStart,
+    mut keep: impl FnMut(&str, &str) -> Option<String>,
+) -> String {
     let mut out = String::new();
     for a in start.attributes().with_checks(false).flatten() {
         let key = a.key.as_ref();
@@ -129,10 +134,7 @@ fn root_in_namespace(doc: &str, ns: &str) -> bool {
     let mut cursor = Cursor::new(doc);
     while let Some((event, _)) = cursor.next() {
         if let Event::Start(start) | Event::Empty(start) = event {
-            let prefix = start
-                .name()
-                .prefix()
-                .map(|p| p.into_inner().to_string());
+            let prefix = start.name().prefix().map(|p| p.into_inner().to_string());
             let declaration = match prefix {
                 Some(p) => format!("xmlns:{p}"),
                 None => "xmlns".to_string(),
@@ -196,10 +198,7 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
         match event {
             Event::Start(ref start) | Event::Empty(ref start) => {
                 let empty = matches!(event, Event::Empty(_));
-                let prefix = start
-                    .name()
-                    .prefix()
-                    .map(|p| p.into_inner().to_string());
+                let prefix = start.name().prefix().map(|p| p.into_inner().to_string());
                 let root = atom_prefix.is_none();
                 if root {
                     atom_prefix = Some(prefix.clone());
@@ -213,7 +212,11 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
                     continue;
                 }
                 let local = local_of(&start).to_string();
-                let renamed = if legacy { legacy_name(&local) } else { Some(local.as_str()) };
+                let renamed = if legacy {
+                    legacy_name(&local)
+                } else {
+                    Some(local.as_str())
+                };
                 let Some(renamed) = renamed else {
                     if !empty {
                         cursor.inner(&start)?;
@@ -239,12 +242,19 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
                             Some(p) => key.strip_prefix("xmlns:") == Some(p.as_str()),
                             None => key == "xmlns",
                         };
-                        Some(if declares_atom { ATOM_NS.to_string() } else { value.to_string() })
+                        Some(if declares_atom {
+                            ATOM_NS.to_string()
+                        } else {
+                            value.to_string()
+                        })
                     } else {
                         Some(value.to_string())
                     }
                 });
-                out.push_str(&format!("<{qname}{attributes}{}>", if empty { "/" } else { "" }));
+                out.push_str(&format!(
+                    "<{qname}{attributes}{}>",
+                    if empty { "/" } else { "" }
+                ));
                 if !empty {
                     open.push(Some(qname));
                 }
@@ -261,7 +271,14 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
 
 /// Elements whose content is an Atom text construct (and their Atom 0.3 names).
 const TEXT_CONSTRUCTS: [&str; 8] = [
-    "title", "subtitle", "summary", "content", "rights", "tagline", "copyright", "info",
+    "title",
+    "subtitle",
+    "summary",
+    "content",
+    "rights",
+    "tagline",
+    "copyright",
+    "info",
 ];
 
 /// The Atom 1.0 name of an Atom 0.3 element; `None` for what 1.0 dropped.
@@ -283,7 +300,9 @@ enum TextKind {
     Html,
     Xhtml,
     /// Base64 of a document, shown as HTML when it is HTML, else as text.
-    Base64 { html: bool },
+    Base64 {
+        html: bool,
+    },
 }
 
 fn text_kind(kind: &str, mode: &str, inner: &str, legacy: bool) -> TextKind {
@@ -310,8 +329,14 @@ fn text_construct(start: &BytesStart, qname: &str, inner: &str, legacy: bool) ->
     if inner.trim().is_empty() {
         return String::new();
     }
-    let kind = attribute(start, "type").unwrap_or_default().trim().to_ascii_lowercase();
-    let mode = attribute(start, "mode").unwrap_or_default().trim().to_ascii_lowercase();
+    let kind = attribute(start, "type")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let mode = attribute(start, "mode")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let attributes = attributes_except(start, |key, value| {
         (key != "type" && key != "mode").then(|| value.to_string())
     });
@@ -337,7 +362,9 @@ fn base64_text(inner: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .ok()?;
-    String::from_utf8(bytes).ok().filter(|t| !t.trim().is_empty())
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
 }
 
 /// RSS 1.0 (or a bare `<rdf>`) as RSS 2.0: the items moved into the channel,
@@ -353,7 +380,11 @@ fn rdf_as_rss2(doc: &str) -> Option<String> {
             Event::Start(start) if depth == 0 => {
                 depth = 1;
                 let attributes = attributes_except(&start, |key, value| {
-                    Some(if key == "xmlns" { RSS1_NS.to_string() } else { value.to_string() })
+                    Some(if key == "xmlns" {
+                        RSS1_NS.to_string()
+                    } else {
+                        value.to_string()
+                    })
                 });
                 head.push_str(&format!("<rss version=\"2.0\"{attributes}>"));
             }
@@ -395,7 +426,9 @@ fn has_element(markup: &str, local: &str) -> bool {
     let mut depth = 0usize;
     while let Some((event, _)) = cursor.next() {
         match event {
-            Event::Start(start) | Event::Empty(start) if depth == 0 && local_of(&start) == local => {
+            Event::Start(start) | Event::Empty(start)
+                if depth == 0 && local_of(&start) == local =>
+            {
                 return true;
             }
             Event::Start(_) => depth += 1,
@@ -451,7 +484,9 @@ fn cdf_as_rss2(doc: &str) -> Option<String> {
                 if let Some(href) = href {
                     items.push_str(&format!("<link>{href}</link>"));
                 }
-                if let Some(date) = attribute(&start, "LASTMOD").or_else(|| attribute(&start, "lastmod")) {
+                if let Some(date) =
+                    attribute(&start, "LASTMOD").or_else(|| attribute(&start, "lastmod"))
+                {
                     items.push_str(&format!("<pubDate>{date}</pubDate>"));
                 }
                 items.push_str(&cdf_texts(inner));
@@ -508,21 +543,37 @@ mod tests {
             prepare(doc, "rss").as_deref(),
             Some("<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:itunes=\"i\"><channel/></rss>")
         );
-        let userland = "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel/></rss>";
+        let userland =
+            "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel/></rss>";
         assert_eq!(
             prepare(userland, "rss").as_deref(),
             Some("<rss version=\"2.0\"><channel/></rss>")
         );
-        assert_eq!(prepare("<rss version=\"2.0\"><channel/></rss>", "rss"), None);
+        assert_eq!(
+            prepare("<rss version=\"2.0\"><channel/></rss>", "rss"),
+            None
+        );
     }
 
     #[test]
     fn text_kinds_follow_type_and_mode() {
-        assert_eq!(text_kind("text/html", "escaped", "&lt;b&gt;", true), TextKind::Html);
-        assert_eq!(text_kind("text/plain", "escaped", "a", true), TextKind::Text);
-        assert_eq!(text_kind("text/html", "", "<b>a</b>", true), TextKind::Xhtml);
+        assert_eq!(
+            text_kind("text/html", "escaped", "&lt;b&gt;", true),
+            TextKind::Html
+        );
+        assert_eq!(
+            text_kind("text/plain", "escaped", "a", true),
+            TextKind::Text
+        );
+        assert_eq!(
+            text_kind("text/html", "", "<b>a</b>", true),
+            TextKind::Xhtml
+        );
         assert_eq!(text_kind("html", "", "&lt;b&gt;", false), TextKind::Html);
-        assert_eq!(text_kind("application/xhtml+xml", "", "<div/>", false), TextKind::Xhtml);
+        assert_eq!(
+            text_kind("application/xhtml+xml", "", "<div/>", false),
+            TextKind::Xhtml
+        );
         assert_eq!(text_kind("", "", "a", false), TextKind::Text);
         assert_eq!(
             text_kind("application/octet-stream", "", "YQ==", false),
