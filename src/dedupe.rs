@@ -90,7 +90,7 @@ fn home(
 ) -> Result<Option<i64>, StoreError> {
     let entry = search.entry;
     if let Some(link) = &entry.canonical_link
-        && let Some(story) = grouping.find_by_canonical_link(link)
+        && let Some(story) = grouping.find_by_canonical_link(link, &entry.source_id)
     {
         return Ok(Some(story));
     }

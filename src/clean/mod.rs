@@ -198,7 +198,7 @@ impl Context<'_> {
         let posted = nameless.then(|| posted_text.unwrap_or_default());
         let key = entry_key(
             guid.as_deref(),
-            canonical_link.as_deref(),
+            link_identity(canonical_link.as_deref(), link.as_deref()).as_deref(),
             &title,
             published,
             posted,
@@ -339,6 +339,22 @@ fn entry_key(
         "h:{:016x}",
         xxh3_64(format!("{title}{date}{posted}").as_bytes())
     )
+}
+
+/// What names an item without a guid: its canonical link, and the fragment
+/// when there is one, since a page's anchors are the posts of blogs that give
+/// each post an anchor on one page. Links without a fragment keep the key they
+/// always had.
+fn link_identity(canonical: Option<&str>, link: Option<&str>) -> Option<String> {
+    let canonical = canonical?;
+    let fragment = link
+        .and_then(|l| l.split_once('#'))
+        .map(|(_, f)| f)
+        .filter(|f| !f.is_empty());
+    Some(match fragment {
+        Some(fragment) => format!("{canonical}#{fragment}"),
+        None => canonical.to_string(),
+    })
 }
 
 fn content_hash(title: &str, summary: &str, link: Option<&str>) -> u64 {

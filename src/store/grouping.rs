@@ -325,8 +325,8 @@ fn member(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, Member)> {
 #[derive(Debug, Default)]
 struct Neighbourhood {
     members: HashMap<i64, Member>,
-    /// The earliest member (by date, then id) with each canonical link.
-    by_link: HashMap<String, i64>,
+    /// The members with each canonical link.
+    by_link: HashMap<String, Vec<i64>>,
     by_guid_key: HashMap<String, Vec<i64>>,
     by_title: HashMap<String, Vec<i64>>,
     /// Each band's (band date, entry id) pairs.
@@ -336,17 +336,6 @@ struct Neighbourhood {
 impl Neighbourhood {
     fn add(&mut self, id: i64, member: Member) {
         self.members.entry(id).or_insert(member);
-    }
-
-    fn add_link(&mut self, link: &str, id: i64) {
-        let key = |id: &i64| self.members.get(id).map(|m| (m.dated, *id));
-        let earlier = match self.by_link.get(link) {
-            Some(known) => key(&id) < key(known),
-            None => true,
-        };
-        if earlier {
-            self.by_link.insert(link.to_string(), id);
-        }
     }
 
     fn add_to(map: &mut HashMap<String, Vec<i64>>, key: &str, id: i64) {
@@ -469,7 +458,7 @@ impl Grouping<'_> {
             .collect();
         for (link, id, member) in self.members_by(Lookup::CanonicalLink, &links, ANY_DATE)? {
             near.add(id, member);
-            near.add_link(&link, id);
+            Neighbourhood::add_to(&mut near.by_link, &link, id);
         }
         let keys: HashSet<&str> = entries().filter_map(|e| e.guid_key.as_deref()).collect();
         for (key, id, member) in self.members_by(Lookup::Guid, &keys, ANY_DATE)? {
@@ -597,10 +586,23 @@ impl Grouping<'_> {
     }
 
     /// The story of the earliest grouped entry with this canonical link, from any source.
-    pub fn find_by_canonical_link(&self, canonical_link: &str) -> Option<i64> {
+    pub fn find_by_canonical_link(&self, canonical_link: &str, source_id: &str) -> Option<i64> {
         let near = self.near.borrow();
-        let id = near.by_link.get(canonical_link)?;
-        near.members.get(id).map(|m| m.story_id)
+        let members: Vec<(i64, i64, &Member)> = near
+            .by_link
+            .get(canonical_link)?
+            .iter()
+            .filter_map(|id| near.members.get(id).map(|m| (m.dated, *id, m)))
+            .collect();
+        // Another entry of the same source under this link is another post
+        // (distinct guids, links apart only by a #fragment): never merged.
+        if members.iter().any(|(_, _, m)| m.source_id == source_id) {
+            return None;
+        }
+        members
+            .into_iter()
+            .min_by_key(|&(dated, id, _)| (dated, id))
+            .map(|(_, _, m)| m.story_id)
     }
 
     /// The story of the earliest grouped entry of another source whose guid has
@@ -755,7 +757,7 @@ impl Grouping<'_> {
             },
         );
         if let Some(link) = link {
-            near.add_link(link, entry.id);
+            Neighbourhood::add_to(&mut near.by_link, link, entry.id);
         }
         if let Some(key) = guid {
             Neighbourhood::add_to(&mut near.by_guid_key, key, entry.id);
