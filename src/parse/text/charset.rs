@@ -10,7 +10,10 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, ISO_2022_JP, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE};
+use encoding_rs::{
+    Encoding, ISO_2022_JP, ISO_8859_2, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1250,
+    WINDOWS_1252,
+};
 use memchr::{memchr_iter, memmem};
 
 use super::codepages::{ALIASES, CP037};
@@ -150,7 +153,7 @@ pub(super) fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
     }
     // feedparser too reads a document its declared encoding fails on as if no
     // encoding were declared.
-    utf8_or_windows_1252(body)
+    utf8_or_legacy(body)
 }
 
 /// The charset parameter of a Content-Type, quoted or not.
@@ -184,7 +187,7 @@ fn prolog_label(body: &[u8]) -> Option<&str> {
 fn decode_with(charset: Charset, bytes: &[u8]) -> (Cow<'_, str>, bool) {
     match charset {
         Charset::Web(encoding) if encoding == UTF_8 => {
-            let text = utf8_or_windows_1252(bytes);
+            let text = utf8_or_legacy(bytes);
             let repaired = matches!(text, Cow::Owned(_));
             (text, repaired)
         }
@@ -230,19 +233,93 @@ fn single_byte(bytes: &[u8], code: impl Fn(u8) -> u16) -> (Cow<'_, str>, bool) {
     (Cow::Owned(text), had_errors)
 }
 
-/// UTF-8, with each byte that is not part of valid UTF-8 read as Windows-1252:
-/// CMSs paste Windows text into UTF-8 pages, and `Café “Polska”` should not
-/// become `Caf� �Polska�`.
-pub(super) fn utf8_or_windows_1252(bytes: &[u8]) -> Cow<'_, str> {
+/// UTF-8, with each byte that is not part of valid UTF-8 read as a single-byte
+/// encoding instead of U+FFFD: CMSs paste Windows text into UTF-8 pages, and
+/// `Café “Polska”` should not become `Caf� �Polska�`. Windows-1252 as a rule,
+/// but Polish sites of old write ISO-8859-2 or Windows-1250, so whichever of
+/// these reads the stray bytes as more letters and fewer odd symbols wins.
+pub(super) fn utf8_or_legacy(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return Cow::Borrowed(text);
     }
+    let table = legacy_table(bytes);
     let mut text = String::with_capacity(bytes.len() + bytes.len() / 2);
     for chunk in bytes.utf8_chunks() {
         text.push_str(chunk.valid());
-        text.extend(chunk.invalid().iter().map(|&b| windows_1252(b)));
+        // Bytes below 0x80 are always valid UTF-8, so every one here is in the table.
+        text.extend(chunk.invalid().iter().map(|&b| match b.checked_sub(0x80) {
+            Some(high) => table[usize::from(high)],
+            None => char::from(b),
+        }));
     }
     Cow::Owned(text)
+}
+
+/// Enough stray bytes to tell the candidates apart, without copying a huge body.
+const LEGACY_SAMPLE_BYTES: usize = 1 << 16;
+
+/// The upper half (0x80–0xFF) of the encoding that suits the invalid bytes best.
+fn legacy_table(bytes: &[u8]) -> [char; 128] {
+    let stray: Vec<u8> = bytes
+        .utf8_chunks()
+        .flat_map(|chunk| chunk.invalid().iter().copied())
+        .take(LEGACY_SAMPLE_BYTES)
+        .collect();
+    let score = |encoding: &'static Encoding| {
+        let (text, _) = encoding.decode_without_bom_handling(&stray);
+        text.chars().filter(|c| plausible(*c)).count()
+    };
+    let mut best = (WINDOWS_1252, score(WINDOWS_1252));
+    // Windows-1252 keeps ties: Western letters read the same in all three.
+    for encoding in [ISO_8859_2, WINDOWS_1250] {
+        let points = score(encoding);
+        if points > best.1 {
+            best = (encoding, points);
+        }
+    }
+    let high: [u8; 128] = std::array::from_fn(|i| 0x80 | (i as u8));
+    let (text, _) = best.0.decode_without_bom_handling(&high);
+    let mut table = [char::REPLACEMENT_CHARACTER; 128];
+    for (slot, c) in table.iter_mut().zip(text.chars()) {
+        *slot = c;
+    }
+    table
+}
+
+/// A character text in a Latin script is made of, as opposed to the rare signs
+/// (`±`, `¶`, `¼`, C1 controls) a wrong code page turns letters into.
+fn plausible(c: char) -> bool {
+    c.is_alphabetic()
+        || matches!(
+            c,
+            '\u{A0}'
+                | '€'
+                | '‚'
+                | '„'
+                | '…'
+                | '†'
+                | '‡'
+                | '‰'
+                | '‹'
+                | '›'
+                | '‘'
+                | '’'
+                | '“'
+                | '”'
+                | '•'
+                | '–'
+                | '—'
+                | '™'
+                | '«'
+                | '»'
+                | '°'
+                | '©'
+                | '®'
+                | '§'
+                | '·'
+                | '¿'
+                | '¡'
+        )
 }
 
 /// Windows-1252 at 0x80–0x9F; the five bytes it leaves undefined stay C1
@@ -347,4 +424,123 @@ fn c1_reference(bytes: &[u8]) -> Option<(usize, char)> {
     let digits = std::str::from_utf8(&digits[..len]).ok()?;
     let code = u32::from_str_radix(digits, radix).ok()?;
     Some((digits_at + len + 1, c1_as_windows_1252(code)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_found_however_spelled() {
+        let web = |label: &str| Encoding::for_label(label.as_bytes()).map(Charset::Web);
+        for (label, same_as) in [
+            ("windows_1250", "windows-1250"),
+            ("WINDOWS 1250", "windows-1250"),
+            ("iso8859_2", "iso-8859-2"),
+            ("latin_1", "windows-1252"),
+            ("utf_8", "utf-8"),
+            ("U8", "utf-8"),
+            ("x-cp1252", "windows-1252"),
+            ("mac_cyrillic", "x-mac-cyrillic"),
+            ("csIBM866", "ibm866"),
+        ] {
+            assert_eq!(lookup(label), web(same_as), "{label}");
+        }
+        let high = |label: &str| match lookup(label) {
+            Some(Charset::High(table)) => Some(table[0]),
+            _ => None,
+        };
+        assert_eq!(high("cp437"), Some(0xC7), "Ç at 0x80");
+        assert_eq!(high("IBM437"), Some(0xC7));
+        assert_eq!(high("cspc850multilingual"), Some(0xC7));
+        assert_eq!(high("x-mac-greek"), Some(0xC4));
+        assert_eq!(high("cp852"), Some(0xC7));
+        assert!(lookup("ebcdic-cp-us").is_some_and(Charset::is_ebcdic));
+        assert_eq!(lookup("utf-32le"), Some(Charset::Utf32Le));
+        for junk in ["", "bogus", "replacement", "hz-gb-2312", &"x".repeat(500)] {
+            assert_eq!(lookup(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn wide_and_ebcdic_bytes_are_sniffed() {
+        let web = Charset::Web;
+        assert_eq!(sniff(b"\xFF\xFE\x00\x00<"), Some((Charset::Utf32Le, 4)));
+        assert_eq!(sniff(b"\xFF\xFE<\x00"), Some((web(UTF_16LE), 2)));
+        assert_eq!(sniff(b"\x00\x00\x00<"), Some((Charset::Utf32Be, 0)));
+        assert_eq!(sniff(b"<\x00\x00\x00"), Some((Charset::Utf32Le, 0)));
+        assert_eq!(sniff(b"\x00<\x00?"), Some((web(UTF_16BE), 0)));
+        assert_eq!(sniff(b"\n\x00<\x00"), Some((web(UTF_16LE), 0)));
+        assert!(sniff(b"\x4C\x6F\xA7\x94").is_some_and(|(c, _)| c.is_ebcdic()));
+        assert_eq!(sniff(b"<?xml"), None);
+        assert_eq!(sniff(b"<\x00"), None);
+    }
+
+    #[test]
+    fn valid_utf8_is_not_copied() {
+        let body = "<?xml version='1.0' encoding='windows-1250'?><t>Kraków</t>";
+        let text = decode(body.as_bytes(), Some("text/xml; charset=iso-8859-2"));
+        assert!(matches!(text, Cow::Borrowed(_)));
+        let text = Cow::Borrowed("<t>&#8217; &#38; nbsp\u{a0} ©</t>");
+        assert!(matches!(repair_c1_chars(text.clone()), Cow::Borrowed(_)));
+        assert!(matches!(repair_c1_references(text), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn c1_references_are_rewritten_outside_cdata_only() {
+        let fix = |s: &'static str| repair_c1_references(Cow::Borrowed(s)).into_owned();
+        assert_eq!(
+            fix("a&#146;b<![CDATA[&#146;]]>&#x92;<![CDATA[&#150;"),
+            "a&#8217;b<![CDATA[&#146;]]>&#8217;<![CDATA[&#150;"
+        );
+        // Not C1, not finished, undefined in Windows-1252, or absurd: left alone.
+        for same in [
+            "&#127;&#160;&#8217;",
+            "&#146",
+            "&#x;&#;",
+            "&#129;&#x9D;",
+            "&#999999999999999999;",
+            "&#x92x;",
+        ] {
+            assert_eq!(fix(same), same);
+        }
+        assert_eq!(fix("&#0000146;&#X80;"), "&#8217;&#8364;");
+    }
+
+    #[test]
+    fn stray_bytes_in_utf8_keep_the_valid_text_around_them() {
+        assert_eq!(utf8_or_legacy(b"\xC3\xB3 \xF3 \xE2\x80"), "ó ó â€");
+        assert_eq!(utf8_or_legacy(b"\x81 \x93x\x94"), "\u{81} “x”");
+        // ť and ś are letters in Windows-1250 only.
+        assert_eq!(utf8_or_legacy(b"\x9D\x9C"), "ťś");
+    }
+
+    #[test]
+    fn truncated_wide_text_ends_in_a_replacement_character() {
+        assert_eq!(
+            decode(b"\x00\x00\x00<\x00\x00\x00a\x00\x00", None),
+            "<a\u{FFFD}"
+        );
+        assert_eq!(
+            decode(b"\xFF\xFE\x00\x00\xFF\xFF\xFF\xFF", None),
+            "\u{FFFD}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_under_any_label_decode_without_panicking(
+            head in proptest::sample::select(vec![
+                &b""[..], b"\xFF\xFE\x00\x00", b"\xFE\xFF", b"\x00\x00\x00<", b"<\x00?\x00",
+                b"\x4C\x6F\xA7\x94", b"<?xml encoding='cp037'?>", b"<![CDATA[&#",
+            ]),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            label in "(utf-?(8|16|32)|cp(437|852|037)|x-mac-greek|gb2312|iso-2022-jp|[a-z_ -]{0,12})",
+        ) {
+            let body = [head, &body].concat();
+            let text = decode(&body, Some(&format!("text/xml; charset={label}")));
+            let text = repair_c1_references(repair_c1_chars(text));
+            proptest::prop_assert!(text.len() <= body.len() * 4 + 64);
+        }
+    }
 }
