@@ -139,7 +139,7 @@ pub(super) fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
     // Multi-byte UTF-8 hardly ever forms by chance in text of another encoding,
     // while servers often send a default charset with every response.
     if !declared.contains(&Some(Charset::Web(ISO_2022_JP)))
-        && let Ok(text) = std::str::from_utf8(body)
+        && let Some(text) = valid_utf8(body)
     {
         return Cow::Borrowed(text);
     }
@@ -239,7 +239,7 @@ fn single_byte(bytes: &[u8], code: impl Fn(u8) -> u16) -> (Cow<'_, str>, bool) {
 /// but Polish sites of old write ISO-8859-2 or Windows-1250, so whichever of
 /// these reads the stray bytes as more letters and fewer odd symbols wins.
 pub(super) fn utf8_or_legacy(bytes: &[u8]) -> Cow<'_, str> {
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    if let Some(text) = valid_utf8(bytes) {
         return Cow::Borrowed(text);
     }
     let table = legacy_table(bytes);
@@ -253,6 +253,15 @@ pub(super) fn utf8_or_legacy(bytes: &[u8]) -> Cow<'_, str> {
         }));
     }
     Cow::Owned(text)
+}
+
+/// The bytes as text if they are valid UTF-8. encoding_rs checks mostly-ASCII
+/// text with a few accented letters several times faster than the standard library.
+fn valid_utf8(bytes: &[u8]) -> Option<&str> {
+    match UTF_8.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(Cow::Borrowed(text)) => Some(text),
+        _ => None,
+    }
 }
 
 /// Enough stray bytes to tell the candidates apart, without copying a huge body.
@@ -373,10 +382,16 @@ pub(super) fn repair_c1_chars(text: Cow<'_, str>) -> Cow<'_, str> {
 pub(super) fn repair_c1_references(text: Cow<'_, str>) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let refs = memmem::Finder::new(b"&#");
-    if refs.find(bytes).is_none() {
+    // Feeds are full of `&#8217;` and hardly ever hold a C1 reference: one cheap
+    // pass to find none, before the pass that minds CDATA.
+    if !refs
+        .find_iter(bytes)
+        .any(|at| c1_reference(&bytes[at..]).is_some())
+    {
         return text;
     }
     let cdata = memmem::Finder::new(b"<![CDATA[");
+    let cdata_end = memmem::Finder::new(b"]]>");
     let mut out: Option<String> = None;
     // Bytes before `copied` are in `out` already.
     let mut copied = 0;
@@ -393,7 +408,7 @@ pub(super) fn repair_c1_references(text: Cow<'_, str>) -> Cow<'_, str> {
             out.push_str(&format!("&#{};", u32::from(c)));
             copied = start + end;
         }
-        at = match memmem::find(&bytes[segment_end..], b"]]>") {
+        at = match cdata_end.find(&bytes[segment_end..]) {
             Some(p) => segment_end + p + 3,
             None => bytes.len(),
         };
