@@ -1,71 +1,28 @@
 //! Turning the fetched bytes into clean UTF-8 text the feed parser can trust,
 //! and a cheap look at what kind of document it is.
 
+mod charset;
+mod codepages;
+
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE};
 use memchr::{memchr, memmem};
 
 /// Deeper than this is no feed but an attack on the parser's stack.
 pub const MAX_DEPTH: usize = 256;
 
-/// The prolog sits at the very start; a few hundred bytes is plenty to find it.
-const PROLOG_SCAN_BYTES: usize = 1024;
-
-/// Decodes `body` to UTF-8: a BOM wins, then the XML prolog's `encoding`, then the
-/// Content-Type charset, then UTF-8. Undecodable bytes become U+FFFD instead of
-/// failing the whole feed. The prolog is rewritten to say UTF-8, and characters
-/// XML forbids (C0 controls) are dropped, because publishers paste them from
-/// word processors and strict parsers then reject every item.
+/// Decodes `body` to UTF-8 (see [`charset`] for how the encoding is chosen).
+/// Undecodable bytes become U+FFFD instead of failing the whole feed, and
+/// Windows-1252 that slipped into UTF-8 is read as such. The prolog is rewritten
+/// to say UTF-8, and characters XML forbids (C0 controls) are dropped, because
+/// publishers paste them from word processors and strict parsers then reject
+/// every item.
 pub fn to_utf8(body: &[u8], content_type: Option<&str>) -> String {
-    let (text, _) = match Encoding::for_bom(body) {
-        Some((encoding, bom_len)) => encoding.decode_without_bom_handling(&body[bom_len..]),
-        None => {
-            let encoding = prolog_encoding(body)
-                .or_else(|| content_type.and_then(charset))
-                .unwrap_or(UTF_8);
-            encoding.decode_without_bom_handling(body)
-        }
-    };
+    let text = charset::decode(body, content_type);
+    let text = charset::repair_c1_chars(text);
+    let text = charset::repair_c1_references(text);
     let text = strip_forbidden_controls(text);
     rewrite_prolog(text.trim_start())
-}
-
-fn prolog_encoding(body: &[u8]) -> Option<&'static Encoding> {
-    let head = &body[..body.len().min(PROLOG_SCAN_BYTES)];
-    let head = String::from_utf8_lossy(head);
-    let prolog = head.trim_start().strip_prefix("<?xml")?;
-    let prolog = &prolog[..prolog.find("?>")?];
-    let label = attribute_value(prolog, "encoding")?;
-    let encoding = Encoding::for_label(label.as_bytes())?;
-    // Bytes we could read as ASCII are not UTF-16, whatever the prolog claims; and the
-    // "replacement" encoding would turn the whole feed into one U+FFFD.
-    usable(encoding)
-}
-
-fn usable(encoding: &'static Encoding) -> Option<&'static Encoding> {
-    (![UTF_16LE, UTF_16BE, REPLACEMENT].contains(&encoding)).then_some(encoding)
-}
-
-fn attribute_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let at = tag.find(name)?;
-    let rest = tag[at + name.len()..]
-        .trim_start()
-        .strip_prefix('=')?
-        .trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let rest = &rest[1..];
-    Some(&rest[..rest.find(quote)?])
-}
-
-fn charset(content_type: &str) -> Option<&'static Encoding> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| Encoding::for_label(value.trim().trim_matches(['"', '\'']).as_bytes()))?
-            .and_then(usable)
-    })
 }
 
 /// C0 controls other than tab and line breaks are not allowed in XML. In UTF-8
