@@ -11,9 +11,11 @@ use url::Url;
 use super::PublishError;
 use super::body::{self, Section};
 use super::text::{Prepared, Texts};
+use crate::bilingual::variants::{
+    best_native, native_heading, native_variant, title_in, variant, variants,
+};
 use crate::config::Config;
 use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
-use crate::variants::{best_native, native_heading, native_variant, title_in, variant, variants};
 
 /// One feed file set: the combined feed or the feed of one language.
 pub(crate) struct FeedView {
