@@ -22,8 +22,8 @@ use tower::ServiceExt;
 use hejnal::config::{Config, SourceConfig};
 use hejnal::model::{Entry, ParsedFeed, Story};
 use hejnal::publish::{self, RenderExtras};
+use hejnal::serve::status::Status;
 use hejnal::serve::{Site, router};
-use hejnal::status::Status;
 use hejnal::store::Store;
 use hejnal::{clean, dedupe, parse};
 

@@ -10,11 +10,11 @@ use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{Config, ConfigError};
+use crate::cycle::schedule;
 use crate::cycle::{self, Control, CycleReport, Selection};
 use crate::fetch::{FetchError, Fetcher};
-use crate::schedule;
+use crate::serve::status::Status;
 use crate::serve::{self, ServeError, Site};
-use crate::status::Status;
 use crate::store::{Store, StoreError};
 
 /// How long SIGTERM waits for in-flight work before abandoning it.

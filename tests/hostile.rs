@@ -466,7 +466,7 @@ fn permanent_redirects_are_remembered_temporary_ones_and_gone_feeds_are_not_fetc
 #[test]
 fn failures_back_off_exponentially_and_retry_after_delays_the_next_fetch() {
     use hejnal::config::Config;
-    use hejnal::schedule::{Signals, next_due};
+    use hejnal::cycle::schedule::{Signals, next_due};
     let text = "[publisher]\ntitle = \"t\"\nbase_url = \"https://news.example.org/\"\n\
                 schedule = \"0 */15 * * * *\"\n[fetch]\nbackoff_max_minutes = 120\n\
                 [[source]]\nid = \"s\"\nname = \"s\"\nurl = \"https://e.org/rss\"\nlang = \"pl\"\n";

@@ -123,7 +123,7 @@ fn export_to_stdout_is_the_published_list() {
     std::fs::write(dir.path().join("feeds.toml"), FULL).expect("write");
     let (code, out, _) = run(dir.path(), &["opml", "export"]);
     assert_eq!(code, 0);
-    let feeds = hejnal::opml_import::feeds(&out).expect("our own OPML reads back");
+    let feeds = hejnal::sources::opml_import::feeds(&out).expect("our own OPML reads back");
     let cities: Vec<Option<&str>> = feeds.iter().map(|f| f.group.as_deref()).collect();
     assert_eq!(cities, [Some("Kraków"), Some("Kraków"), Some("Wien")]);
     assert_eq!(feeds[0].xml_url, "https://www.krakow.example/rss?a=1&b=2");

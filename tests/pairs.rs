@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
+use hejnal::bilingual::pairs::{Reason, Side, find_pairs, same_article_link};
 use hejnal::model::{Entry, Lang, LangOrigin};
-use hejnal::pairs::{Reason, Side, find_pairs, same_article_link};
 use hejnal::store::Store;
 use serde::Deserialize;
 

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use hejnal::clean::{self, MAX_SUMMARY_BYTES, MAX_TITLE_CHARS};
 use hejnal::config::SourceConfig;
-use hejnal::discover::{self, DiscoveredFeed};
 use hejnal::model::{Entry, FeedFormat, Lang, LangOrigin, ParsedFeed};
 use hejnal::parse::{self, ParseError};
+use hejnal::sources::discover::{self, DiscoveredFeed};
 
 const MAX_ITEMS: usize = 500;
 

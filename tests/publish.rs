@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use hejnal::bilingual::variants;
 use hejnal::config::Config;
 use hejnal::model::{Entry, Lang, LangOrigin, Provenance, StoredEntry, Story, Variant};
 use hejnal::publish::{self, OutputFile, PublishError, escape_html};
-use hejnal::variants;
 
 const FEEDS_TOML: &str = r#"
 [publisher]

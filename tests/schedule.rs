@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use hejnal::config::Config;
-use hejnal::schedule::{Signals, is_due, next_due};
+use hejnal::cycle::schedule::{Signals, is_due, next_due};
 
 fn config(extra: &str) -> Config {
     let text = format!(

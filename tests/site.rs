@@ -15,9 +15,9 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use fixture::*;
+use hejnal::cycle::websub::{self, WebSubError};
 use hejnal::model::Story;
 use hejnal::publish::{self, RenderExtras, archive};
-use hejnal::websub::{self, WebSubError};
 
 const PAGES: [&str; 3] = ["index.html", "pl/index.html", "en/index.html"];
 const BASE: &str = "https://hejnal.example/news/";

@@ -626,7 +626,9 @@ fn budget_exhausted_publishes_single_language_and_translates_the_day_after() {
     let tomorrow = today.checked_add_days(Days::new(1)).expect("tomorrow");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut store = Store::open(&config.database_path()).expect("store");
-    let report = runtime.block_on(hejnal::translate::run(&config, &mut store, tomorrow));
+    let report = runtime.block_on(hejnal::bilingual::translate::run(
+        &config, &mut store, tomorrow,
+    ));
     assert_eq!(report.translated, 4, "{report:?}");
     assert!(store.budget_used(tomorrow).expect("budget") <= budget);
     drop(store);

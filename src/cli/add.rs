@@ -8,10 +8,10 @@ use anyhow::{Context, anyhow, bail};
 
 use hejnal::config::edit::{self, Existing, NewSource};
 use hejnal::config::{Config, ConfigError, iso639, valid_slug};
-use hejnal::discover::{self, DiscoveredFeed};
 use hejnal::fetch::{Conditional, FetchOutcome, Fetched, Fetcher};
 use hejnal::model::{Lang, ParsedFeed};
 use hejnal::parse::{self, ParseError};
+use hejnal::sources::discover::{self, DiscoveredFeed};
 
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
@@ -247,5 +247,5 @@ fn feed_language(feed: &ParsedFeed) -> Option<Lang> {
         .as_deref()
         .and_then(Lang::parse)
         .filter(|l| iso639::is_known(l.as_str()))
-        .or_else(|| hejnal::clean::lang::detect(&hejnal::probe::item_text(&feed.entries)))
+        .or_else(|| hejnal::clean::lang::detect(&hejnal::cycle::probe::item_text(&feed.entries)))
 }

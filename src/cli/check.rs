@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use hejnal::config::{self, Config, ConfigError, Diagnostic};
+use hejnal::cycle::probe::{self, ProbeReport};
 use hejnal::fetch::Fetcher;
-use hejnal::probe::{self, ProbeReport};
 
 pub async fn check(path: &Path, probe: bool, json: bool) -> anyhow::Result<ExitCode> {
     let config = match Config::load(path) {

@@ -10,7 +10,7 @@ use anyhow::Context;
 use hejnal::config::edit::{self, Existing, NewSource};
 use hejnal::config::{Config, iso639, valid_slug};
 use hejnal::model::Lang;
-use hejnal::opml_import::{self, OpmlFeed};
+use hejnal::sources::opml_import::{self, OpmlFeed};
 
 use super::add::{language, load, next_step};
 

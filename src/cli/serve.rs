@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hejnal::config::Config;
+use hejnal::serve::status::Status;
 use hejnal::serve::{self, Site};
-use hejnal::status::Status;
 
 pub async fn serve(config_path: &Path, listen: Option<String>) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;

@@ -10,8 +10,8 @@ use std::panic::AssertUnwindSafe;
 use feed_rs::model::{Entry as RsEntry, Feed, FeedType, Link};
 use feed_rs::parser::{ParseErrorKind, ParseFeedError};
 
-use crate::discover;
 use crate::model::{EntryDraft, FeedFormat, ParsedFeed};
+use crate::sources::discover;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {

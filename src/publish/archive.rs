@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use url::Url;
 
+use super::escape::xml_safe;
 use super::text::Texts;
 use super::view::{self, FeedView};
 use super::write::{self, Packing};
@@ -345,7 +346,7 @@ pub fn render_page(
         n => format!("{} ({year:04}-{month:02}, {n})", config.publisher.title),
     };
     let feed = FeedView {
-        title: view::xml_safe(&title),
+        title: xml_safe(&title),
         folder: format!("{FOLDER}/"),
         ..view::combined(
             config,

@@ -3,12 +3,25 @@
 
 use std::fmt::{self, Write};
 
-use super::json::escape_json_into;
+use super::escape::{escape_json_into, xml_safe};
 use super::text::Prepared;
-use super::view::{SourceRef, xml_safe};
-pub use crate::clean::html::escape_html;
-use crate::clean::html::escape_html_into;
+use crate::clean::html::{escape_html, escape_html_into};
 use crate::model::{Lang, Provenance, Variant};
+
+/// A source as a reader is shown it.
+#[derive(Clone)]
+pub(crate) struct SourceRef {
+    pub id: String,
+    pub name: String,
+    pub city: String,
+    /// The source's own feed.
+    pub feed_url: Option<String>,
+    /// The source's web site, guessed as the root of its feed's host.
+    pub site: Option<String>,
+    /// The source's article for this story.
+    pub link: Option<String>,
+    pub lang: Lang,
+}
 
 /// One text of the body.
 pub(crate) struct Section<'a> {

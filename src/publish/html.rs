@@ -8,11 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{OutputFile, PublishError};
-use crate::clean::html::plain_text;
 use crate::model::{Lang, Provenance};
-
-/// Characters of a summary shown on the page; the feeds carry the rest.
-pub(super) const EXCERPT_CHARS: usize = 160;
 
 /// Stories shown with an excerpt; older ones show titles only, which keeps a
 /// page of a few hundred stories small.
@@ -258,30 +254,6 @@ fn other(source: &SourceRef) -> Other<'_> {
     }
 }
 
-/// The start of a summary as plain text, cut at a word near `max` characters.
-/// `html` is the summary as the feeds' bodies carry it, already sanitized; the
-/// page escapes the text again when it shows it.
-pub(super) fn excerpt_of(html: &str, max: usize) -> String {
-    let text = plain_text(html);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut out = String::new();
-    for word in words {
-        let needed = out.chars().count() + word.chars().count() + 1;
-        if needed > max {
-            if out.is_empty() {
-                out.extend(word.chars().take(max));
-            }
-            out.push('…');
-            return out;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
-
 fn language_name(lang: &Lang) -> String {
     match lang.as_str() {
         "pl" => "Polski",
@@ -462,24 +434,5 @@ mod tests {
         let first = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
         assert_eq!(long_date(first, &lang("fr")), "1er mars 2026");
         assert_eq!(long_date(first, &lang("pl")), "1 marca 2026");
-    }
-
-    #[test]
-    fn excerpts_are_plain_text_cut_at_a_word() {
-        assert_eq!(
-            excerpt_of("<p>Tom &amp; Jerry &lt;3</p><script>evil()</script>", 100),
-            "Tom & Jerry <3"
-        );
-        assert_eq!(excerpt_of("<p>one two three</p>", 9), "one two…");
-        assert_eq!(excerpt_of("abcdefghij", 4), "abcd…");
-        assert_eq!(excerpt_of("&amp;lt;", 10), "&lt;");
-    }
-
-    #[test]
-    fn excerpts_keep_paragraphs_apart() {
-        assert_eq!(
-            excerpt_of("<p>Tram 4 is back.</p><p>Buses 124</p>", 100),
-            "Tram 4 is back. Buses 124"
-        );
     }
 }

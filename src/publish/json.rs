@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::escape::escape_json_into;
 use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{Links, PublishError};
 use crate::model::Provenance;
@@ -206,103 +207,5 @@ impl Json {
             write(self, value);
         }
         self.close(']');
-    }
-}
-
-/// Appends `text` escaped as the contents of a JSON string, as serde_json
-/// escapes it: quotes, backslashes and control characters only.
-pub(crate) fn escape_json_into(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
-    let mut clean = 0;
-    while let Some(at) = next_to_escape(bytes, clean) {
-        out.push_str(&text[clean..at]);
-        let byte = bytes[at];
-        match byte {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            _ => {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(byte >> 4)]));
-                out.push(char::from(HEX[usize::from(byte & 0xf)]));
-            }
-        }
-        clean = at + 1;
-    }
-    out.push_str(&text[clean..]);
-}
-
-/// The first byte from `from` on that JSON must escape. Most text needs
-/// none, so eight bytes are tested at a time: a byte below 0x20, or one
-/// equal to '"' or '\\', sets the high bit of its lane (the borrow may also
-/// flag lanes after a true one, never a lane alone, so the byte-wise scan of
-/// a flagged word finds the true one).
-fn next_to_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
-    let equal = |x: u64, b: u64| below(x ^ (ONES * b), 1);
-    let mut at = from;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let mut lanes = [0; 8];
-        lanes.copy_from_slice(word);
-        let x = u64::from_ne_bytes(lanes);
-        if below(x, 0x20) | equal(x, u64::from(b'"')) | equal(x, u64::from(b'\\')) != 0 {
-            break;
-        }
-        at += 8;
-    }
-    let needs = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
-    bytes.get(at..)?.iter().position(needs).map(|i| at + i)
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// `text` escaped as the contents of a JSON string.
-pub(crate) fn escape_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 16);
-    escape_json_into(&mut out, text);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_json;
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        for text in [
-            "",
-            "plain",
-            "a longer text, over eight bytes, with nothing to escape in it",
-            "twelve bytes\"",
-            "0123456\u{1}89abcdef\\xyz\u{1f}",
-            "ąę\"żźćń€\u{7f}\u{80} and \\ at the end\\",
-            "<a href=\"x\">\\</a>",
-            "tab\tline\nret\r\u{8}\u{c}\u{1}\u{1f}\u{7f} ż/€",
-        ] {
-            let serde = serde_json::to_string(text).unwrap_or_default();
-            assert_eq!(format!("\"{}\"", escape_json(text)), serde);
-        }
-    }
-
-    #[test]
-    fn a_character_to_escape_is_found_at_any_position() {
-        for special in [
-            '"', '\\', '\n', '\u{0}', '\u{1f}', ' ', '!', '#', '[', ']', '\u{7f}',
-        ] {
-            for at in 0..20 {
-                for len in at + 1..24 {
-                    let mut text: String = "ab".repeat(12)[..len].to_string();
-                    text.replace_range(at..at + 1, &special.to_string());
-                    let serde = serde_json::to_string(&text).unwrap_or_default();
-                    assert_eq!(format!("\"{}\"", escape_json(&text)), serde, "{text:?}");
-                }
-            }
-        }
     }
 }

@@ -2,10 +2,16 @@
 //!
 //! `render` is pure: the same config and stories give the same bytes, so `write`
 //! can leave unchanged files (and their mtimes, ETags and caches) alone.
+//!
+//! Inside, dependencies point one way. The format writers (rss, atom, json,
+//! html, opml, archive) read what to show from `view`; the view builds each
+//! item's body (`body`) from summaries prepared once per render (`text`); and
+//! all of them write text through `escape`, which reads nothing of the others.
 
 pub mod archive;
 mod atom;
 mod body;
+mod escape;
 mod html;
 mod json;
 mod opml;
@@ -20,7 +26,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::model::Story;
 
-pub use body::escape_html;
+pub use crate::clean::html::escape_html;
 pub use write::{WriteReport, write};
 
 /// What the feeds name as their generator.

@@ -4,7 +4,8 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::PublishError;
-use super::view::{site_of, xml_safe};
+use super::escape::xml_safe;
+use super::view::site_of;
 use crate::config::{Config, SourceConfig};
 
 /// The group of sources with no city.

@@ -4,7 +4,8 @@
 //! model, which would copy every body into it first; the bytes are the ones
 //! that crate writes (same element order, same escaping, same CDATA).
 
-use super::view::{FeedView, ItemView, escape_xml_into, xml_element, xml_link};
+use super::escape::{escape_xml_into, xml_element, xml_link};
+use super::view::{FeedView, ItemView};
 use super::{GENERATOR, Links, PublishError, xsl};
 
 /// RFC 5005 feed history.

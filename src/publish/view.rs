@@ -10,10 +10,17 @@ use url::Url;
 
 use super::PublishError;
 use super::body::{self, Section};
+use super::escape::xml_safe;
 use super::text::{Prepared, Texts};
+use crate::bilingual::variants::{
+    best_native, native_heading, native_variant, title_in, variant, variants,
+};
 use crate::config::Config;
 use crate::model::{Lang, Provenance, StoredEntry, Story, Variant};
-use crate::variants::{best_native, native_heading, native_variant, title_in, variant, variants};
+
+/// The writers take everything they show from here; a source's card is built
+/// with the item bodies, which list the other sources too.
+pub(crate) use super::body::SourceRef;
 
 /// One feed file set: the combined feed or the feed of one language.
 pub(crate) struct FeedView {
@@ -47,21 +54,6 @@ impl FeedView {
     pub fn url(&self, file: &str) -> String {
         join(&self.home, &self.path(file))
     }
-}
-
-/// A source as a reader is shown it.
-#[derive(Clone)]
-pub(crate) struct SourceRef {
-    pub id: String,
-    pub name: String,
-    pub city: String,
-    /// The source's own feed.
-    pub feed_url: Option<String>,
-    /// The source's web site, guessed as the root of its feed's host.
-    pub site: Option<String>,
-    /// The source's article for this story.
-    pub link: Option<String>,
-    pub lang: Lang,
 }
 
 /// One story as one feed shows it.
@@ -613,143 +605,5 @@ fn description(config: &Config) -> String {
         xml_safe(&p.title)
     } else {
         xml_safe(&p.description)
-    }
-}
-
-/// Drops the characters XML 1.0 cannot carry (NUL, other C0 controls,
-/// U+FFFE/U+FFFF): one of them in a source title would make every reader
-/// reject the whole feed.
-pub(crate) fn xml_safe(text: &str) -> String {
-    if !may_be_unsafe(text) {
-        return text.to_string();
-    }
-    text.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
-        })
-        .collect()
-}
-
-/// Whether `text` may hold a character XML cannot carry: a C0 control other
-/// than tab and line breaks, or U+FFFE/U+FFFF, whose UTF-8 starts with 0xEF.
-/// Nearly every text is safe, and checking bytes costs a fraction of
-/// rebuilding the text a character at a time.
-fn may_be_unsafe(text: &str) -> bool {
-    text.bytes()
-        .any(|b| b == 0xEF || (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')))
-}
-
-/// `<name>text</name>`, the text escaped.
-pub(crate) fn xml_element(xml: &mut String, name: &str, text: &str) {
-    xml.push('<');
-    xml.push_str(name);
-    xml.push('>');
-    escape_xml_into(xml, text);
-    xml.push_str("</");
-    xml.push_str(name);
-    xml.push('>');
-}
-
-/// An empty link element (`name` is "link" or "atom:link").
-pub(crate) fn xml_link(
-    xml: &mut String,
-    name: &str,
-    href: &str,
-    rel: &str,
-    mime_type: Option<&str>,
-) {
-    xml.push('<');
-    xml.push_str(name);
-    xml.push_str(" href=\"");
-    escape_xml_into(xml, href);
-    xml.push_str("\" rel=\"");
-    escape_xml_into(xml, rel);
-    if let Some(mime_type) = mime_type {
-        xml.push_str("\" type=\"");
-        escape_xml_into(xml, mime_type);
-    }
-    xml.push_str("\"/>");
-}
-
-/// Appends `text` escaped for XML content and double-quoted attributes, with
-/// the entities the rss and atom_syndication crates' writers use, so the bytes stay the same.
-pub(crate) fn escape_xml_into(xml: &mut String, text: &str) {
-    let mut clean = 0;
-    while let Some((at, entity)) = next_to_escape(text.as_bytes(), clean) {
-        xml.push_str(&text[clean..at]);
-        xml.push_str(entity);
-        clean = at + 1;
-    }
-    xml.push_str(&text[clean..]);
-}
-
-fn xml_entity(byte: u8) -> Option<&'static str> {
-    match byte {
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
-        b'&' => Some("&amp;"),
-        b'\'' => Some("&apos;"),
-        b'"' => Some("&quot;"),
-        _ => None,
-    }
-}
-
-/// The first byte from `from` on that XML must escape, and its entity. The
-/// feeds escape some fifteen thousand titles, names, links and dates a render,
-/// nearly all with nothing to escape, so eight bytes are tested at a time: a
-/// lane equal to one of the five bytes gets its high bit set (a borrow may
-/// flag lanes after a true one too, never a lane alone, so the byte-wise scan
-/// of a flagged word finds the true one).
-fn next_to_escape(bytes: &[u8], from: usize) -> Option<(usize, &'static str)> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let equal = |x: u64, b: u8| {
-        let y = x ^ (ONES * u64::from(b));
-        y.wrapping_sub(ONES) & !y & HIGH
-    };
-    let mut at = from;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let mut lanes = [0; 8];
-        lanes.copy_from_slice(word);
-        let x = u64::from_ne_bytes(lanes);
-        if equal(x, b'<') | equal(x, b'>') | equal(x, b'&') | equal(x, b'\'') | equal(x, b'"') != 0
-        {
-            break;
-        }
-        at += 8;
-    }
-    let rest = bytes.get(at..)?;
-    rest.iter()
-        .enumerate()
-        .find_map(|(i, &b)| xml_entity(b).map(|entity| (at + i, entity)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The escaping one byte at a time that the word-wise scan must match.
-    fn escaped_bytewise(text: &str) -> String {
-        text.chars()
-            .map(|c| match u8::try_from(c).ok().and_then(xml_entity) {
-                Some(entity) => entity.to_string(),
-                None => c.to_string(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_character_to_escape_is_found_at_any_position() {
-        for special in ['<', '>', '&', '\'', '"', 'ż', '=', ';', '\u{7f}'] {
-            for at in 0..20 {
-                for len in at + 1..24 {
-                    let mut text: String = "ab".repeat(12)[..len].to_string();
-                    text.replace_range(at..at + 1, &special.to_string());
-                    let mut xml = String::new();
-                    escape_xml_into(&mut xml, &text);
-                    assert_eq!(xml, escaped_bytewise(&text), "{text:?}");
-                }
-            }
-        }
     }
 }

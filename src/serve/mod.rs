@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Timelike, Utc};
 
-use crate::status::Status;
-
 mod sendfile;
+pub mod status;
+
+use status::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -9,7 +9,6 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, to_sql_u64};
 use crate::clean::fingerprint::distance;
-use crate::dedupe::{Search, guid_key};
 use crate::model::Entry;
 
 /// Bands a fingerprint is cut into, 16 bits each.
@@ -51,6 +50,46 @@ pub(super) fn probes(fingerprint: u64, max_distance: u32) -> Vec<i64> {
         }
     }
     out
+}
+
+/// An unassigned entry about to be placed, and the dates its near duplicates may
+/// carry: the dedupe rules set the window, the store looks within it.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'e> {
+    pub entry: &'e Unplaced,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// A guid shorter than this that is not a URL (a bare number, a short slug) is
+/// only unique within its own source.
+const MIN_SHARED_GUID_CHARS: usize = 16;
+
+/// The form in which guids of different sources are compared, or `None` when
+/// the guid is too plain to name one article across sources. URL guids compare
+/// without scheme, `www.`, fragment or trailing slash. It lives with the store
+/// because the grouped entries' lookup rows are written by it.
+pub fn guid_key(guid: &str) -> Option<String> {
+    let guid = guid.trim();
+    if let Ok(url) = url::Url::parse(guid)
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let host = url.host_str()?;
+        let host = host.strip_prefix("www.").unwrap_or(host);
+        let mut key = host.to_string();
+        if let Some(port) = url.port() {
+            key.push_str(&format!(":{port}"));
+        }
+        key.push_str(url.path().trim_end_matches('/'));
+        if let Some(query) = url.query() {
+            key.push('?');
+            key.push_str(query);
+        }
+        return Some(key);
+    }
+    let distinctive =
+        guid.chars().count() >= MIN_SHARED_GUID_CHARS && !guid.chars().all(|c| c.is_ascii_digit());
+    distinctive.then(|| guid.to_string())
 }
 
 /// The ways grouping looks a grouped entry up, as `grouped_keys.kind`.
@@ -841,5 +880,25 @@ mod tests {
         let b = a ^ (1 << 3) ^ (1 << 20) ^ (1 << 40);
         let shared = bands(a).iter().filter(|x| bands(b).contains(x)).count();
         assert_eq!(shared, 1);
+    }
+
+    #[test]
+    fn url_guids_compare_without_scheme_www_fragment_or_slash() {
+        assert_eq!(
+            guid_key("http://www.Krakow.pl/news/1/#top"),
+            guid_key("https://krakow.pl/news/1")
+        );
+        assert_ne!(
+            guid_key("https://krakow.pl/news/1"),
+            guid_key("https://krakow.pl/news/2")
+        );
+    }
+
+    #[test]
+    fn plain_short_guids_are_not_shared() {
+        assert_eq!(guid_key("12345"), None);
+        assert_eq!(guid_key("post-7"), None);
+        assert_eq!(guid_key("12345678901234567890"), None);
+        assert!(guid_key("urn:uuid:6f1c2a4e-2b1d-4c55-9a0e-0d3f6e1b7c11").is_some());
     }
 }

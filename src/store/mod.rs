@@ -23,7 +23,7 @@ use crate::model::SourceState;
 pub use batch::Batch;
 pub use checkpointer::Checkpointer;
 pub use entries::{UpsertStatus, Upserted};
-pub use grouping::{Candidate, Grouping, Unplaced};
+pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use migrations::CURRENT as SCHEMA_VERSION;
 
 #[derive(Debug, thiserror::Error)]

@@ -15,24 +15,12 @@ pub use compare::{Telling, same_story};
 
 use crate::clean::html::plain_text;
 use crate::config::DedupeConfig;
-use crate::store::{Candidate, Grouping, Store, StoreError, Unplaced};
-
-/// A guid shorter than this that is not a URL (a bare number, a short slug) is
-/// only unique within its own source.
-const MIN_SHARED_GUID_CHARS: usize = 16;
+use crate::store::{Candidate, Grouping, Search, Store, StoreError, Unplaced};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupReport {
     pub new_stories: usize,
     pub joined: usize,
-}
-
-/// An unassigned entry about to be placed, and the dates its near duplicates may carry.
-#[derive(Debug, Clone, Copy)]
-pub struct Search<'e> {
-    pub entry: &'e Unplaced,
-    pub from: DateTime<Utc>,
-    pub until: DateTime<Utc>,
 }
 
 /// Unassigned entries read at a time.
@@ -168,55 +156,4 @@ fn window(entry: &Unplaced, settings: &DedupeConfig) -> (DateTime<Utc>, DateTime
 /// so a wrong clock at a source cannot pin a story to the top of the feed.
 fn birth_date(entry: &Unplaced, now: DateTime<Utc>) -> DateTime<Utc> {
     entry.dated().min(now)
-}
-
-/// The form in which guids of different sources are compared, or `None` when
-/// the guid is too plain to name one article across sources. URL guids compare
-/// without scheme, `www.`, fragment or trailing slash.
-pub fn guid_key(guid: &str) -> Option<String> {
-    let guid = guid.trim();
-    if let Ok(url) = url::Url::parse(guid)
-        && matches!(url.scheme(), "http" | "https")
-    {
-        let host = url.host_str()?;
-        let host = host.strip_prefix("www.").unwrap_or(host);
-        let mut key = host.to_string();
-        if let Some(port) = url.port() {
-            key.push_str(&format!(":{port}"));
-        }
-        key.push_str(url.path().trim_end_matches('/'));
-        if let Some(query) = url.query() {
-            key.push('?');
-            key.push_str(query);
-        }
-        return Some(key);
-    }
-    let distinctive =
-        guid.chars().count() >= MIN_SHARED_GUID_CHARS && !guid.chars().all(|c| c.is_ascii_digit());
-    distinctive.then(|| guid.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::guid_key;
-
-    #[test]
-    fn url_guids_compare_without_scheme_www_fragment_or_slash() {
-        assert_eq!(
-            guid_key("http://www.Krakow.pl/news/1/#top"),
-            guid_key("https://krakow.pl/news/1")
-        );
-        assert_ne!(
-            guid_key("https://krakow.pl/news/1"),
-            guid_key("https://krakow.pl/news/2")
-        );
-    }
-
-    #[test]
-    fn plain_short_guids_are_not_shared() {
-        assert_eq!(guid_key("12345"), None);
-        assert_eq!(guid_key("post-7"), None);
-        assert_eq!(guid_key("12345678901234567890"), None);
-        assert!(guid_key("urn:uuid:6f1c2a4e-2b1d-4c55-9a0e-0d3f6e1b7c11").is_some());
-    }
 }

@@ -1,5 +1,14 @@
 //! One cycle of the walk: fetch the due sources concurrently, parse and clean each
 //! document, store the entries, group them into stories and publish.
+//!
+//! Beside it: when each source is due (`schedule`), the WebSub pings after a
+//! publish (`websub`), and `hejnal check --probe`, which runs a cycle's fetch and
+//! parse for every source and describes what came back instead of storing it
+//! (`probe`).
+
+pub mod probe;
+pub mod schedule;
+pub mod websub;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,18 +20,16 @@ use futures_util::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::bilingual::pairs;
+use crate::bilingual::translate;
 use crate::clean;
 use crate::config::{Config, SourceConfig};
 use crate::dedupe;
 use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
 use crate::model::{Entry, SourceState, Story};
-use crate::pairs;
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
-use crate::schedule;
 use crate::store::{Batch, Store, StoreError, UpsertStatus};
-use crate::translate;
-use crate::websub;
 
 /// What happened to one source in a cycle.
 #[derive(Debug, Clone, PartialEq)]
