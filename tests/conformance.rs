@@ -376,6 +376,10 @@ fn hejnal_reads_what_feedparser_reads_in_public_corpora() {
             let Some(wanted) = &truth.title_set else {
                 continue;
             };
+            if exceptions.contains_key(&case.name) {
+                row.excused += 1;
+                continue;
+            }
             let fp_right = truth.title.trim() == wanted;
             row.titles_feedparser += usize::from(fp_right);
             let body = std::fs::read(rewritten.join(format!("{i}.xml"))).expect("rewritten file");
