@@ -211,7 +211,7 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
                     out.push_str(raw);
                     continue;
                 }
-                let local = local_of(&start).to_string();
+                let local = local_of(start).to_string();
                 let renamed = if legacy {
                     legacy_name(&local)
                 } else {
@@ -219,7 +219,7 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
                 };
                 let Some(renamed) = renamed else {
                     if !empty {
-                        cursor.inner(&start)?;
+                        cursor.inner(start)?;
                     }
                     continue;
                 };
@@ -227,14 +227,14 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
                     Some(p) => format!("{p}:{renamed}"),
                     None => renamed.to_string(),
                 };
-                if TEXT_CONSTRUCTS.contains(&local.as_str()) && attribute(&start, "src").is_none() {
+                if TEXT_CONSTRUCTS.contains(&local.as_str()) && attribute(start, "src").is_none() {
                     if !empty {
-                        let inner = cursor.inner(&start)?;
-                        out.push_str(&text_construct(&start, &qname, inner, legacy));
+                        let inner = cursor.inner(start)?;
+                        out.push_str(&text_construct(start, &qname, inner, legacy));
                     }
                     continue;
                 }
-                let attributes = attributes_except(&start, |key, value| {
+                let attributes = attributes_except(start, |key, value| {
                     if root && key == "version" {
                         None
                     } else if root && (key == "xmlns" || key.starts_with("xmlns:")) {
