@@ -58,7 +58,15 @@ pub fn parse(
         }
         Err(e) => return Err(describe(e, &doc, content_type, url)),
     };
-    Ok(convert(feed, &doc, max_items))
+    let mut parsed = convert(feed, &doc, max_items);
+    // RSS 1.0 is read as RSS 2.0 (normalize.rs) but is still what the source serves.
+    if root
+        .as_deref()
+        .is_some_and(|r| text::local_name(r).eq_ignore_ascii_case("rdf"))
+    {
+        parsed.format = FeedFormat::Rss1;
+    }
+    Ok(parsed)
 }
 
 fn read(doc: &str, url: &str) -> Result<Feed, ParseFeedError> {
@@ -198,9 +206,15 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
     EntryDraft {
         link,
         guid,
-        title: entry
-            .title
-            .map(|t| as_html(t.content, t.content_type.as_str(), explicit_text)),
+        // Atom says when a title is plain text; JSON Feed titles stay read as
+        // HTML, as publishers write them.
+        title: entry.title.map(|t| {
+            as_html(
+                t.content,
+                t.content_type.as_str(),
+                format == FeedFormat::Atom,
+            )
+        }),
         summary: entry
             .summary
             .map(|s| as_html(s.content, s.content_type.as_str(), explicit_text)),

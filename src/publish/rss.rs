@@ -57,13 +57,7 @@ pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u
 fn item(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
     xml.push_str("<item>");
-    // Readers take an RSS title for HTML: a `<` of a plain-text title is
-    // written as an HTML escape, so no reader turns it into a tag.
-    if view.title.contains('<') {
-        xml_element(xml, "title", &view.title.replace('<', "&lt;"));
-    } else {
-        xml_element(xml, "title", &view.title);
-    }
+    xml_element(xml, "title", &view.title);
     if let Some(link) = &view.link {
         xml_element(xml, "link", link);
     }
