@@ -27,29 +27,25 @@ fn rss(prolog_encoding: Option<&str>, title: &str) -> String {
     )
 }
 
-fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-    text.encode_utf16()
+/// Code units of `width` bytes each, in the byte order asked for.
+fn code_units(units: impl Iterator<Item = u32>, width: usize, big_endian: bool) -> Vec<u8> {
+    units
         .flat_map(|u| {
             if big_endian {
-                u.to_be_bytes()
+                u.to_be_bytes()[4 - width..].to_vec()
             } else {
-                u.to_le_bytes()
+                u.to_le_bytes()[..width].to_vec()
             }
         })
         .collect()
 }
 
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    code_units(text.encode_utf16().map(u32::from), 2, big_endian)
+}
+
 fn utf32(text: &str, big_endian: bool) -> Vec<u8> {
-    text.chars()
-        .map(u32::from)
-        .flat_map(|u| {
-            if big_endian {
-                u.to_be_bytes()
-            } else {
-                u.to_le_bytes()
-            }
-        })
-        .collect()
+    code_units(text.chars().map(u32::from), 4, big_endian)
 }
 
 #[test]

@@ -155,10 +155,7 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn entry(&self, draft: &EntryDraft) -> Option<Entry> {
-        // An id that is a path on the feed's site names the item's page there.
-        let link = non_empty(&draft.link)
-            .or(non_empty(&draft.guid).filter(|g| g.starts_with('/') && !g.starts_with("//")))
-            .and_then(|l| url::resolve(l, self.feed_base.as_ref()));
+        let link = non_empty(&draft.link).and_then(|l| url::resolve(l, self.feed_base.as_ref()));
         // Relative URLs inside an item are relative to the item's page, when it has one.
         let item_base = link.as_deref().and_then(|l| ::url::Url::parse(l).ok());
         let base = match link {
@@ -173,19 +170,23 @@ impl Context<'_> {
         let title = non_empty(&draft.title).map(title_text).unwrap_or_default();
         // An item whose text the sanitizer emptied (a picture, an embed, markup
         // alone) was still posted: it is kept, under its source's name.
-        let posted_text = non_empty(&draft.summary)
+        let posted = non_empty(&draft.summary)
             .or(non_empty(&draft.content))
             .or(non_empty(&draft.title))
             .or(non_empty(&draft.image));
-        if title.is_empty() && link.is_none() && posted_text.is_none() {
+        if title.is_empty() && link.is_none() && posted.is_none() {
             return None;
         }
-        let derived = title.is_empty().then(|| title_from_text(&text));
-        let nameless = derived.as_ref().is_some_and(String::is_empty);
-        let title = match derived {
-            Some(derived) if !derived.is_empty() => derived,
-            Some(_) => truncate_chars(&self.source.name, MAX_TITLE_CHARS),
-            None => title,
+        let title = if title.is_empty() {
+            title_from_text(&text)
+        } else {
+            title
+        };
+        let nameless = title.is_empty();
+        let title = if nameless {
+            truncate_chars(&self.source.name, MAX_TITLE_CHARS)
+        } else {
+            title
         };
         let published = self.date(draft.published.or(draft.updated));
         let updated = self.date(draft.updated);
@@ -195,7 +196,7 @@ impl Context<'_> {
             .and_then(|l| url::canonical(l, self.strip_params));
         // Items with nothing of their own to tell them apart are told apart by
         // what was posted; the others keep the key they have always had.
-        let posted = nameless.then(|| posted_text.unwrap_or_default());
+        let posted = posted.filter(|_| nameless);
         let key = entry_key(
             guid.as_deref(),
             link_identity(canonical_link.as_deref(), link.as_deref()).as_deref(),

@@ -42,34 +42,34 @@ pub fn parse(
 ) -> Result<ParsedFeed, ParseError> {
     let doc = text::to_utf8(body, content_type);
     let root = check_shape(&doc, url)?;
-    let doc = match root.as_deref().and_then(|r| normalize::prepare(&doc, r)) {
+    let root = root.as_deref().map(text::local_name);
+    let doc = match root.and_then(|r| normalize::prepare(&doc, r)) {
         Some(prepared) => prepared,
         None => doc,
     };
-    let feed = match read(&doc, url) {
+    let feed = match read(&doc, url)? {
         Ok(feed) => feed,
-        // One text construct feed-rs cannot read fails the whole feed there;
+        // One Atom text construct feed-rs cannot read fails the whole feed there;
         // here it is read as well as it can be, and the rest of the feed with it.
         Err(ParseFeedError::ParseError(kind))
-            if !matches!(kind, ParseErrorKind::NoFeedRoot)
+            if root == Some("feed")
+                && !matches!(kind, ParseErrorKind::NoFeedRoot)
                 && let Some(repaired) = normalize::atom_texts(&doc) =>
         {
-            read(&repaired, url).map_err(|e| describe(e, &doc, content_type, url))?
+            read(&repaired, url)?.map_err(|e| describe(e, &doc, content_type, url))?
         }
         Err(e) => return Err(describe(e, &doc, content_type, url)),
     };
     let mut parsed = convert(feed, &doc, max_items);
     // RSS 1.0 is read as RSS 2.0 (normalize.rs) but is still what the source serves.
-    if root
-        .as_deref()
-        .is_some_and(|r| text::local_name(r).eq_ignore_ascii_case("rdf"))
-    {
+    if root.is_some_and(|r| r.eq_ignore_ascii_case("rdf")) {
         parsed.format = FeedFormat::Rss1;
     }
     Ok(parsed)
 }
 
-fn read(doc: &str, url: &str) -> Result<Feed, ParseFeedError> {
+/// What feed-rs makes of `doc`; the outer error is feed-rs giving up altogether.
+fn read(doc: &str, url: &str) -> Result<Result<Feed, ParseFeedError>, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url))
         .id_generator(|_, _, _| NO_ID.to_string())
@@ -77,14 +77,8 @@ fn read(doc: &str, url: &str) -> Result<Feed, ParseFeedError> {
         .build();
     // The XML reader asserts on some malformed input instead of failing; whatever
     // it chokes on must fail this source, never the process.
-    std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_bytes()))).unwrap_or_else(
-        |_| {
-            Err(ParseFeedError::ParseError(ParseErrorKind::IllegalState {
-                position: 0,
-                reference: "the feed parser gave up on this document".into(),
-            }))
-        },
-    )
+    std::panic::catch_unwind(AssertUnwindSafe(|| parser.parse(doc.as_bytes())))
+        .map_err(|_| invalid("malformed XML: the feed parser gave up on this document"))
 }
 
 /// Rejects what is clearly not a feed before the feed parser spends time on it;
@@ -194,14 +188,7 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
     let guid = Some(entry.id).filter(|id| id != NO_ID && !id.trim().is_empty());
     // An RSS guid is a permalink unless it says otherwise, and an Atom id that
     // is a web address names the entry's page too; items with no link rely on it.
-    let link = page_link(&entry.links).or_else(|| {
-        guid.as_ref()
-            .filter(|g| {
-                let scheme = g.get(..8).unwrap_or(g).to_ascii_lowercase();
-                scheme.starts_with("http://") || scheme.starts_with("https://")
-            })
-            .cloned()
-    });
+    let link = page_link(&entry.links).or_else(|| guid.clone().filter(|g| names_a_page(g)));
     let explicit_text = matches!(format, FeedFormat::Atom | FeedFormat::Json);
     EntryDraft {
         link,
@@ -233,6 +220,15 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
         lang: entry.language.filter(|l| !l.trim().is_empty()),
         image: image(&entry.media),
     }
+}
+
+/// Whether an id is the address of a page: a web address, or a path on the
+/// feed's site (resolved against the feed's address when the entry is cleaned).
+fn names_a_page(id: &str) -> bool {
+    let scheme = id.get(..8).unwrap_or(id).to_ascii_lowercase();
+    scheme.starts_with("http://")
+        || scheme.starts_with("https://")
+        || (id.starts_with('/') && !id.starts_with("//"))
 }
 
 /// Atom and JSON Feed say when a text is plain; its `<` must then stay a character.

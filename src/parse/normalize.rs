@@ -134,12 +134,8 @@ fn root_in_namespace(doc: &str, ns: &str) -> bool {
     let mut cursor = Cursor::new(doc);
     while let Some((event, _)) = cursor.next() {
         if let Event::Start(start) | Event::Empty(start) = event {
-            let prefix = start.name().prefix().map(|p| p.into_inner().to_string());
-            let declaration = match prefix {
-                Some(p) => format!("xmlns:{p}"),
-                None => "xmlns".to_string(),
-            };
-            return attribute(&start, &declaration).is_some_and(|v| v.trim() == ns);
+            let prefix = start.name().prefix().map(|p| p.into_inner());
+            return attribute(&start, &declaration(prefix)).is_some_and(|v| v.trim() == ns);
         }
     }
     false
@@ -234,23 +230,18 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
                     }
                     continue;
                 }
-                let attributes = attributes_except(start, |key, value| {
-                    if root && key == "version" {
-                        None
-                    } else if root && (key == "xmlns" || key.starts_with("xmlns:")) {
-                        let declares_atom = match &prefix {
-                            Some(p) => key.strip_prefix("xmlns:") == Some(p.as_str()),
-                            None => key == "xmlns",
-                        };
-                        Some(if declares_atom {
-                            ATOM_NS.to_string()
-                        } else {
-                            value.to_string()
-                        })
-                    } else {
-                        Some(value.to_string())
+                if !root && renamed == local {
+                    out.push_str(raw);
+                    if !empty {
+                        open.push(None);
                     }
-                });
+                    continue;
+                }
+                let attributes = if root {
+                    atom_root_attributes(start, prefix.as_deref())
+                } else {
+                    start.attributes_raw().to_string()
+                };
                 out.push_str(&format!(
                     "<{qname}{attributes}{}>",
                     if empty { "/" } else { "" }
@@ -267,6 +258,24 @@ fn atom(doc: &str, legacy: bool) -> Option<String> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The attribute that declares the namespace of elements with this prefix.
+fn declaration(prefix: Option<&str>) -> String {
+    match prefix {
+        Some(p) => format!("xmlns:{p}"),
+        None => "xmlns".to_string(),
+    }
+}
+
+/// The root's attributes with its namespace made Atom 1.0's and no `version`.
+fn atom_root_attributes(start: &BytesStart, prefix: Option<&str>) -> String {
+    let declaration = declaration(prefix);
+    attributes_except(start, |key, value| match key {
+        "version" => None,
+        _ if key == declaration => Some(ATOM_NS.to_string()),
+        _ => Some(value.to_string()),
+    })
 }
 
 /// Elements whose content is an Atom text construct (and their Atom 0.3 names).
@@ -464,13 +473,17 @@ fn cdf_as_rss2(doc: &str) -> Option<String> {
     let mut channel = String::new();
     let mut items = String::new();
     while let Some((event, _)) = cursor.next() {
-        let (Event::Start(start) | Event::Empty(start)) = event else {
-            continue;
+        let (start, empty) = match event {
+            Event::Start(start) => (start, false),
+            Event::Empty(start) => (start, true),
+            _ => continue,
         };
         let local = local_of(&start).to_ascii_lowercase();
-        let inner = match cdf_inner(&start, &mut cursor, &local) {
-            Some(inner) => inner,
-            None => continue,
+        // The channel's own children are read one by one; an item's and a
+        // text's content is read whole here.
+        let inner = match local.as_str() {
+            "item" | "title" | "abstract" if !empty => cursor.inner(&start).unwrap_or(""),
+            _ => "",
         };
         let href = attribute(&start, "HREF").or_else(|| attribute(&start, "href"));
         match local.as_str() {
@@ -498,16 +511,6 @@ fn cdf_as_rss2(doc: &str) -> Option<String> {
     }
     (!channel.is_empty() || !items.is_empty())
         .then(|| format!("<rss version=\"2.0\"><channel>{channel}{items}</channel></rss>"))
-}
-
-/// The inner markup of a CDF element to read now: `Some("")` for an empty one,
-/// `None` for the channel's own children, which are read one by one.
-fn cdf_inner<'a>(start: &BytesStart, cursor: &mut Cursor<'a>, local: &str) -> Option<&'a str> {
-    match local {
-        "channel" => Some(""),
-        "item" | "title" | "abstract" => cursor.inner(start).or(Some("")),
-        _ => None,
-    }
 }
 
 fn cdf_texts(inner: &str) -> String {

@@ -377,6 +377,16 @@ impl Neighbourhood {
         self.members.entry(id).or_insert(member);
     }
 
+    /// The story of the earliest (by date, then id) of these members that is
+    /// not of `other_than_source`.
+    fn earliest_story(&self, ids: &[i64], other_than_source: &str) -> Option<i64> {
+        ids.iter()
+            .filter_map(|id| self.members.get(id).map(|m| (m.dated, *id, m)))
+            .filter(|(_, _, m)| m.source_id != other_than_source)
+            .min_by_key(|&(dated, id, _)| (dated, id))
+            .map(|(_, _, m)| m.story_id)
+    }
+
     fn add_to(map: &mut HashMap<String, Vec<i64>>, key: &str, id: i64) {
         let ids = map.entry(key.to_string()).or_default();
         if !ids.contains(&id) {
@@ -624,24 +634,21 @@ impl Grouping<'_> {
         Ok(())
     }
 
-    /// The story of the earliest grouped entry with this canonical link, from any source.
+    /// The story of the earliest grouped entry with this canonical link, from
+    /// another source: another entry of the same source under this link is
+    /// another post (distinct guids, links apart only by a #fragment), and one
+    /// source's posts are never merged.
     pub fn find_by_canonical_link(&self, canonical_link: &str, source_id: &str) -> Option<i64> {
         let near = self.near.borrow();
-        let members: Vec<(i64, i64, &Member)> = near
-            .by_link
-            .get(canonical_link)?
+        let ids = near.by_link.get(canonical_link)?;
+        let same_source = ids
             .iter()
-            .filter_map(|id| near.members.get(id).map(|m| (m.dated, *id, m)))
-            .collect();
-        // Another entry of the same source under this link is another post
-        // (distinct guids, links apart only by a #fragment): never merged.
-        if members.iter().any(|(_, _, m)| m.source_id == source_id) {
+            .filter_map(|id| near.members.get(id))
+            .any(|m| m.source_id == source_id);
+        if same_source {
             return None;
         }
-        members
-            .into_iter()
-            .min_by_key(|&(dated, id, _)| (dated, id))
-            .map(|(_, _, m)| m.story_id)
+        near.earliest_story(ids, source_id)
     }
 
     /// The story of the earliest grouped entry of another source whose guid has
@@ -649,13 +656,7 @@ impl Grouping<'_> {
     /// across sources has one.
     pub fn find_by_guid(&self, guid_key: &str, other_than_source: &str) -> Option<i64> {
         let near = self.near.borrow();
-        near.by_guid_key
-            .get(guid_key)?
-            .iter()
-            .filter_map(|id| near.members.get(id).map(|m| (m.dated, *id, m)))
-            .filter(|(_, _, m)| m.source_id != other_than_source)
-            .min_by_key(|&(dated, id, _)| (dated, id))
-            .map(|(_, _, m)| m.story_id)
+        near.earliest_story(near.by_guid_key.get(guid_key)?, other_than_source)
     }
 
     /// Ids of grouped entries of other sources dated within `from..=until` with

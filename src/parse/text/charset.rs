@@ -9,6 +9,7 @@
 //! reader such as feedparser can read, hejnal can read too.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use encoding_rs::{
     Encoding, ISO_2022_JP, ISO_8859_2, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1250,
@@ -286,8 +287,13 @@ fn legacy_table(bytes: &[u8]) -> [char; 128] {
             best = (encoding, points);
         }
     }
+    upper_half(best.0)
+}
+
+/// What a single-byte encoding puts at 0x80–0xFF.
+fn upper_half(encoding: &'static Encoding) -> [char; 128] {
     let high: [u8; 128] = std::array::from_fn(|i| 0x80 | (i as u8));
-    let (text, _) = best.0.decode_without_bom_handling(&high);
+    let (text, _) = encoding.decode_without_bom_handling(&high);
     let mut table = [char::REPLACEMENT_CHARACTER; 128];
     for (slot, c) in table.iter_mut().zip(text.chars()) {
         *slot = c;
@@ -331,18 +337,15 @@ fn plausible(c: char) -> bool {
         )
 }
 
-/// Windows-1252 at 0x80–0x9F; the five bytes it leaves undefined stay C1
+/// Windows-1252's upper half; the five bytes it leaves undefined stay C1
 /// controls, as in the WHATWG Encoding Standard.
-const WINDOWS_1252_C1: [char; 32] = [
-    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}',
-    '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
-];
+static WINDOWS_1252_HIGH: LazyLock<[char; 128]> = LazyLock::new(|| upper_half(WINDOWS_1252));
 
-/// One byte as Windows-1252, which is Latin-1 but for 0x80–0x9F.
+/// One byte as Windows-1252.
 fn windows_1252(b: u8) -> char {
     match b.checked_sub(0x80) {
-        Some(c1) if c1 < 0x20 => WINDOWS_1252_C1[usize::from(c1)],
-        _ => char::from(b),
+        Some(high) => WINDOWS_1252_HIGH[usize::from(high)],
+        None => char::from(b),
     }
 }
 
