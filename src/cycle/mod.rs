@@ -303,6 +303,10 @@ fn group(
     report: &mut CycleReport,
 ) -> Result<(), CycleError> {
     let started = Instant::now();
+    let base = url::Url::parse(config.publisher.base_url.get_ref()).ok();
+    store.mint_story_ids_under(crate::store::authority_of(
+        base.as_ref().and_then(url::Url::host),
+    ));
     report.new_stories += dedupe::group(store, &config.dedupe, now)?.new_stories;
     report.stages.dedupe += started.elapsed();
     Ok(())

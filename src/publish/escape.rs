@@ -16,6 +16,22 @@ pub(crate) fn xml_safe(text: &str) -> String {
         .collect()
 }
 
+/// A story's title as every format writes it: XML-safe, and with the angle
+/// brackets of anything that reads as a tag (`<b`, `</`, `<!`, `<?`) turned
+/// into the quotation marks ‹ and ›. Many readers take an RSS title for HTML
+/// and others for text; a title must show the same words in both, and never
+/// become markup in the first.
+pub(crate) fn title_safe(text: &str) -> String {
+    let text = xml_safe(text);
+    let opens_tag = text.as_bytes().windows(2).any(|pair| {
+        pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || matches!(pair[1], b'/' | b'!' | b'?'))
+    });
+    if !opens_tag {
+        return text;
+    }
+    text.replace('<', "\u{2039}").replace('>', "\u{203A}")
+}
+
 /// Whether `text` may hold a character XML cannot carry: a C0 control other
 /// than tab and line breaks, or U+FFFE/U+FFFF, whose UTF-8 starts with 0xEF.
 /// Nearly every text is safe, and checking bytes costs a fraction of
@@ -182,6 +198,16 @@ mod tests {
                 None => c.to_string(),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_title_never_reads_as_markup() {
+        assert_eq!(
+            title_safe("Alert: <script>x()</script> & <b>bold"),
+            "Alert: \u{2039}script\u{203A}x()\u{2039}/script\u{203A} & \u{2039}b\u{203A}bold"
+        );
+        assert_eq!(title_safe("1 < 2 > 0 <3"), "1 < 2 > 0 <3");
+        assert_eq!(title_safe("Tram\u{0}<!--"), "Tram\u{2039}!--");
     }
 
     #[test]

@@ -15,6 +15,13 @@ use crate::model::Provenance;
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
+/// The page that describes the `_hejnal` extension, published at the top of
+/// the output folder: JSON Feed asks an extension to name one in `about`.
+pub(crate) const ABOUT_PATH: &str = "json-feed-extension.html";
+
+/// The page itself.
+pub(crate) const ABOUT_PAGE: &[u8] = include_bytes!("../../assets/json-feed-extension.html");
+
 pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
     let mut json = Json::with_capacity(feed.room());
     json.open('{');
@@ -36,11 +43,12 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
         }
         json.close(']');
     }
+    let about = feed.home_url(ABOUT_PATH);
     json.key("items");
     json.open('[');
     for view in &feed.items {
         json.next();
-        item(&mut json, view);
+        item(&mut json, view, &about);
     }
     json.close(']');
     json.close('}');
@@ -48,7 +56,7 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
     Ok(json.out.into_bytes())
 }
 
-fn item(json: &mut Json, view: &ItemView) {
+fn item(json: &mut Json, view: &ItemView, about: &str) {
     let lead = &view.author;
     json.open('{');
     json.field("id", &view.guid);
@@ -76,6 +84,7 @@ fn item(json: &mut Json, view: &ItemView) {
     json.field("language", view.lang.as_str());
     json.key("_hejnal");
     json.open('{');
+    json.field("about", about);
     json.key("variants");
     json.list(&view.variants, variant);
     json.key("sources");

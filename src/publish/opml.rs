@@ -39,9 +39,10 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
                 .with_attribute(("xmlns:hejnal", NAMESPACE))
                 .write_inner_content(|w| {
                     for (city, sources) in by_city(config) {
+                        // A folder has only `text`: OPML 2.0 wants a `type`
+                        // on any outline that says more.
                         w.create_element("outline")
                             .with_attribute(("text", city.as_str()))
-                            .with_attribute(("title", city.as_str()))
                             .write_inner_content(|w| {
                                 sources.iter().try_for_each(|s| outline(w, s))
                             })?;

@@ -6,7 +6,7 @@
 
 use super::escape::{escape_xml_into, xml_element, xml_link};
 use super::view::{FeedView, ItemView};
-use super::{GENERATOR, Links, PublishError, xsl};
+use super::{GENERATOR, Links, PublishError, style};
 
 /// RFC 5005 feed history.
 const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
@@ -16,7 +16,7 @@ pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u
     let path = feed.path(file);
     let mut xml = String::with_capacity(feed.room());
     xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    xml.push_str(&xsl::instruction(&path));
+    xml.push_str(&style::instruction(&path, &feed.lang));
     xml.push_str("\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"");
     if links.archived {
         xml.push_str(" xmlns:fh=\"");

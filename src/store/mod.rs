@@ -10,6 +10,7 @@ mod grouping;
 mod migrations;
 mod pairing;
 mod stories;
+mod story_ids;
 mod translations;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use checkpointer::Checkpointer;
 pub use entries::{UpsertStatus, Upserted};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use migrations::CURRENT as SCHEMA_VERSION;
+pub use story_ids::authority_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,6 +51,8 @@ pub enum StoreError {
 
 pub struct Store {
     conn: Connection,
+    /// Whose name new story ids are minted under.
+    id_authority: String,
 }
 
 impl Store {
@@ -76,7 +80,16 @@ impl Store {
             source,
         })?;
         migrations::migrate(&mut conn, name)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            id_authority: story_ids::LOCAL_AUTHORITY.to_string(),
+        })
+    }
+
+    /// Mints the ids of stories born from now on under `authority`, the
+    /// publisher's domain name (see [`authority_of`]).
+    pub fn mint_story_ids_under(&mut self, authority: String) {
+        self.id_authority = authority;
     }
 
     /// The schema version of the open database.
