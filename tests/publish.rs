@@ -463,7 +463,12 @@ fn per_language_feeds_carry_one_language_and_never_drop_a_story() {
             let again = parse(&render(&stories()), &path);
             assert_eq!(again.entries[0].id, ids[0], "{path}");
             let combined = parse(&files, format);
-            assert!(combined.entries.iter().all(|e| !ids.contains(&e.id.as_str())));
+            assert!(
+                combined
+                    .entries
+                    .iter()
+                    .all(|e| !ids.contains(&e.id.as_str()))
+            );
         }
         let rss = text(&files, &format!("{code}/feed.xml"));
         assert!(rss.contains(&format!(

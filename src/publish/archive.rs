@@ -249,8 +249,14 @@ pub fn write_months<A: Archived>(
         let before = archived_before(&existing, month, now, retention)
             .map(|prev| last_page(&existing, prev));
         let next_month = months.get(at + 1).map(|&(next, _)| next);
-        let month_written =
-            write_month(config, output_dir, stories, (month, count), before, next_month)?;
+        let month_written = write_month(
+            config,
+            output_dir,
+            stories,
+            (month, count),
+            before,
+            next_month,
+        )?;
         existing.extend(month_written.iter().filter_map(|p| {
             p.file_name()
                 .map(|name| name.to_string_lossy().into_owned())

@@ -76,10 +76,37 @@ pub(crate) fn xml_link(
 /// Appends `text` escaped for XML content and double-quoted attributes, with
 /// the entities the rss and atom_syndication crates' writers use, so the bytes stay the same.
 pub(crate) fn escape_xml_into(xml: &mut String, text: &str) {
+    escape_with(xml, text, |entity| entity);
+}
+
+/// `<name>text</name>` for an RSS element that holds plain text (a title, a
+/// source's name): `<` and `&` as hexadecimal references, which the RSS
+/// Profile reserves for text, so that readers who guess whether an RSS
+/// field is HTML guess "text".
+pub(crate) fn rss_text_element(xml: &mut String, name: &str, text: &str) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+    escape_rss_text_into(xml, text);
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
+}
+
+/// Appends `text` escaped as `rss_text_element` writes it.
+pub(crate) fn escape_rss_text_into(xml: &mut String, text: &str) {
+    escape_with(xml, text, |entity| match entity {
+        "&lt;" => "&#x3C;",
+        "&amp;" => "&#x26;",
+        other => other,
+    });
+}
+
+fn escape_with(xml: &mut String, text: &str, spell: fn(&'static str) -> &'static str) {
     let mut clean = 0;
     while let Some((at, entity)) = next_xml_escape(text.as_bytes(), clean) {
         xml.push_str(&text[clean..at]);
-        xml.push_str(entity);
+        xml.push_str(spell(entity));
         clean = at + 1;
     }
     xml.push_str(&text[clean..]);
@@ -198,6 +225,16 @@ mod tests {
                 None => c.to_string(),
             })
             .collect()
+    }
+
+    #[test]
+    fn rss_text_spells_its_markup_characters_as_hexadecimal_references() {
+        let mut xml = String::new();
+        rss_text_element(&mut xml, "source", "Tom & Jerry <News> \"x\"");
+        assert_eq!(
+            xml,
+            "<source>Tom &#x26; Jerry &#x3C;News&gt; &quot;x&quot;</source>"
+        );
     }
 
     #[test]

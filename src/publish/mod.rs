@@ -140,7 +140,10 @@ pub fn render_with(
         opml::render(config, &base)?,
     ));
     files.extend(style::files());
-    files.push(output(json::ABOUT_PATH.to_string(), json::ABOUT_PAGE.to_vec()));
+    files.push(output(
+        json::ABOUT_PATH.to_string(),
+        json::ABOUT_PAGE.to_vec(),
+    ));
     Ok(files)
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use super::{Store, StoreError, story_ids, date, from_sql_u64, micros, opt_date, to_sql_u64};
+use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, story_ids, to_sql_u64};
 use crate::clean::fingerprint::distance;
 use crate::model::Entry;
 
@@ -740,12 +740,13 @@ impl Grouping<'_> {
              ON CONFLICT (guid) DO NOTHING",
         )?;
         let identity = format!("{}\0{}", entry.source_id, entry.key);
+        let published = self.free_instant(micros(published))?;
         // A 64-bit hash can collide; the next seed gives another guid.
         let mut seed = 0u64;
         loop {
             let hash = xxh3_64_with_seed(identity.as_bytes(), seed);
             let guid = story_ids::mint(&self.authority, now, hash);
-            if insert.execute(params![guid, micros(published)])? == 1 {
+            if insert.execute(params![guid, published])? == 1 {
                 break;
             }
             seed += 1;
@@ -753,6 +754,21 @@ impl Grouping<'_> {
         let story_id = self.tx.last_insert_rowid();
         self.assign(entry, story_id)?;
         Ok(story_id)
+    }
+
+    /// `at`, or the nearest microsecond before it that no story was
+    /// published at. Entries without a date are born at the cycle's time, and
+    /// feeds round to the minute: stories with one date are one item to
+    /// readers that tell items apart by date, and a microsecond is shown by
+    /// no reader.
+    fn free_instant(&self, mut at: i64) -> Result<i64, StoreError> {
+        let mut taken = self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE published = ?1)")?;
+        while taken.query_row([at], |r| r.get::<_, bool>(0))? {
+            at -= 1;
+        }
+        Ok(at)
     }
 
     /// Adds an entry to an existing story; the story keeps its id and guid, and

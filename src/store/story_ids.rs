@@ -13,7 +13,10 @@ pub const LOCAL_AUTHORITY: &str = "hejnal.localhost";
 /// `tag:AUTHORITY,DATE:story/HASH`. The date is the day the story was born,
 /// on which the publisher held its name, as RFC 4151 requires.
 pub(super) fn mint(authority: &str, born: DateTime<Utc>, hash: u64) -> String {
-    format!("tag:{authority},{}:story/{hash:016x}", born.format("%Y-%m-%d"))
+    format!(
+        "tag:{authority},{}:story/{hash:016x}",
+        born.format("%Y-%m-%d")
+    )
 }
 
 /// The tag authority for a publisher at `host`: its domain name in lower
@@ -29,9 +32,9 @@ pub fn authority_of(host: Option<url::Host<&str>>) -> String {
 /// internationalised name reaches here in its punycode form).
 fn is_dns_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .split('.')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && name.split('.').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]
@@ -47,7 +50,10 @@ mod tests {
     #[test]
     fn the_authority_is_the_publishers_domain() {
         assert_eq!(host("https://News.Krakow.PL/hejnal/"), "news.krakow.pl");
-        assert_eq!(host("https://xn--krakw-3ta.example/"), "xn--krakw-3ta.example");
+        assert_eq!(
+            host("https://xn--krakw-3ta.example/"),
+            "xn--krakw-3ta.example"
+        );
         assert_eq!(host("http://127.0.0.1:8080/"), LOCAL_AUTHORITY);
         assert_eq!(host("http://[::1]:8080/"), LOCAL_AUTHORITY);
         assert_eq!(host("http://localhost:8080/"), "localhost");
