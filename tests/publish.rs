@@ -747,10 +747,12 @@ fn opml_lists_enabled_sources_by_city() {
     );
     let nurnberg = &outlines[4].1;
     assert_eq!(nurnberg["type"], "rss");
-    assert_eq!(nurnberg["text"], "Nürnberg & Fürth <Nachrichten>");
-    assert_eq!(nurnberg["title"], "Nürnberg & Fürth <Nachrichten>");
+    // Readers take outline text for HTML: what would open a tag is shown as ‹ ›.
+    assert_eq!(nurnberg["text"], "Nürnberg & Fürth ‹Nachrichten›");
+    assert_eq!(nurnberg["title"], "Nürnberg & Fürth ‹Nachrichten›");
     assert_eq!(nurnberg["htmlUrl"], "https://nuernberg.example/");
     assert_eq!(nurnberg["language"], "de");
+    assert_eq!(nurnberg["category"], "/hejnal/id/nurnberg,/hejnal/country/DE");
     assert!(!opml.contains("leipzig"));
 }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::escape::{escape_xml_into, xml_element, xml_link};
+use super::ids;
 use super::view::{FeedView, ItemView};
 use super::{GENERATOR, Links, PublishError, style};
 
@@ -49,7 +50,7 @@ fn entry(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
     xml.push_str("<entry>");
     xml_element(xml, "title", &view.title);
-    xml_element(xml, "id", &view.guid);
+    xml_element(xml, "id", &ids::in_format(&view.guid, "atom"));
     xml_element(xml, "updated", &view.dates.updated_rfc3339);
     author(xml, &lead.name);
     if !lead.city.trim().is_empty() {

@@ -1,7 +1,10 @@
-//! The id each feed gives a story's item. A story's combined item, Polish item
-//! and English item are different documents, and a reader subscribed to more
-//! than one of the feeds keeps them apart only when their ids differ; the
-//! combined feed keeps the story's own id, which it has always published.
+//! The id each feed file gives a story's item. A story's combined item,
+//! Polish item and English item are different documents, and so are its RSS,
+//! Atom and JSON items: readers keep one item per id across all their
+//! subscriptions, so a reader subscribed to two of the files shows each item
+//! only when the ids differ. The combined RSS feed keeps the story's own id,
+//! and stories born before tag ids keep theirs in every combined file, so
+//! that no reader shows an old story as new.
 
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -22,6 +25,18 @@ pub(crate) fn item_id(guid: &str, lang: Option<&Lang>) -> String {
     // Ids minted before tag ids: a name-based UUID (RFC 9562 version 8).
     let hash = xxh3_128(format!("{guid}\n{lang}").as_bytes());
     uuid_urn(hash)
+}
+
+/// The id of an item in the `format` ("atom", "json") file of its feed,
+/// from its id in the RSS file (`item_id`).
+pub(crate) fn in_format(id: &str, format: &str) -> String {
+    if id.starts_with("tag:") {
+        format!("{id}/{format}")
+    } else if id.starts_with("urn:uuid:") {
+        uuid_urn(xxh3_128(format!("{id}\n{format}").as_bytes()))
+    } else {
+        id.to_string()
+    }
 }
 
 /// `urn:uuid:` of a 128-bit value with the version (8) and variant (10) bits set.
@@ -59,6 +74,19 @@ mod tests {
             item_id(guid, Some(&lang("pl"))),
             item_id(guid, Some(&lang("en")))
         );
+    }
+
+    #[test]
+    fn each_format_has_its_own_id_but_for_old_combined_ones() {
+        let guid = "tag:krakow.pl,2026-12-05:story/00000000000000ab";
+        assert_eq!(in_format(guid, "atom"), format!("{guid}/atom"));
+        let pl = item_id(guid, Some(&lang("pl")));
+        assert_eq!(in_format(&pl, "json"), format!("{guid}/pl/json"));
+        let old_pl = item_id("hejnal:story:00ab", Some(&lang("pl")));
+        assert_ne!(in_format(&old_pl, "atom"), old_pl);
+        assert_ne!(in_format(&old_pl, "atom"), in_format(&old_pl, "json"));
+        assert!(in_format(&old_pl, "atom").starts_with("urn:uuid:"));
+        assert_eq!(in_format("hejnal:story:00ab", "atom"), "hejnal:story:00ab");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use super::escape::escape_json_into;
+use super::ids;
 use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{Links, PublishError};
 use crate::model::Provenance;
@@ -59,7 +60,7 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
 fn item(json: &mut Json, view: &ItemView, about: &str) {
     let lead = &view.author;
     json.open('{');
-    json.field("id", &view.guid);
+    json.field("id", &ids::in_format(&view.guid, "json"));
     json.optional("url", view.link.as_deref());
     json.field("title", &view.title);
     json.key("content_html");
