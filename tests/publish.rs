@@ -752,7 +752,10 @@ fn opml_lists_enabled_sources_by_city() {
     assert_eq!(nurnberg["title"], "Nürnberg & Fürth ‹Nachrichten›");
     assert_eq!(nurnberg["htmlUrl"], "https://nuernberg.example/");
     assert_eq!(nurnberg["language"], "de");
-    assert_eq!(nurnberg["category"], "/hejnal/id/nurnberg,/hejnal/country/DE");
+    assert_eq!(
+        nurnberg["category"],
+        "/hejnal/id/nurnberg,/hejnal/country/DE"
+    );
     assert!(!opml.contains("leipzig"));
 }
 
