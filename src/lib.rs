@@ -9,6 +9,7 @@ pub mod config;
 pub mod cycle;
 pub mod daemon;
 pub mod dedupe;
+pub mod editing;
 pub mod fetch;
 pub mod model;
 pub mod parse;

@@ -247,6 +247,7 @@ pub async fn run(
     // Every stored batch is grouped already; this places what an interrupted
     // cycle stored and never grouped, when this one stored nothing.
     group(config, store, now, &mut report)?;
+    drop_stale_corrections(config, store)?;
     let pairs_started = Instant::now();
     pairs::pair(store, config, now)?;
     report.stages.dedupe += pairs_started.elapsed();
@@ -623,6 +624,34 @@ fn settle(
         bytes: h.bytes,
         elapsed: h.elapsed,
     })
+}
+
+/// An editor's translation stays while its source's text does; one the
+/// source has rewritten since is dropped, and the machine's takes its place.
+fn drop_stale_corrections(config: &Config, store: &Store) -> Result<(), CycleError> {
+    for dropped in store.drop_stale_corrections(config.dedupe.max_distance)? {
+        tracing::warn!(
+            guid = %dropped.guid,
+            lang = %dropped.lang,
+            moved_bits = dropped.moved,
+            "the source rewrote this story: its edited translation no longer fits and is dropped"
+        );
+    }
+    Ok(())
+}
+
+/// Publishes what the store holds, without fetching: what `hejnal publish`
+/// does after an editor's change. Returns the files written.
+pub async fn publish(
+    config: &Config,
+    store: &Store,
+    fetcher: &Fetcher,
+    now: DateTime<Utc>,
+) -> Result<Vec<PathBuf>, CycleError> {
+    drop_stale_corrections(config, store)?;
+    let written = publish_site(config, store, now)?;
+    ping_hubs(config, fetcher, &written).await;
+    Ok(written)
 }
 
 /// Writes the complete months' archives (once each), then the current files.

@@ -5,6 +5,7 @@
 
 mod batch;
 mod checkpointer;
+mod editing;
 mod entries;
 mod grouping;
 mod migrations;
@@ -23,9 +24,11 @@ use crate::model::SourceState;
 
 pub use batch::Batch;
 pub use checkpointer::Checkpointer;
+pub use editing::{DroppedCorrection, Listed, SEARCHED_STORIES};
 pub use entries::{UpsertStatus, Upserted};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use migrations::CURRENT as SCHEMA_VERSION;
+pub use stories::Basis;
 pub use story_ids::authority_of;
 
 #[derive(Debug, thiserror::Error)]
