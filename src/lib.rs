@@ -17,3 +17,4 @@ pub mod publish;
 pub mod serve;
 pub mod sources;
 pub mod store;
+pub mod upload;

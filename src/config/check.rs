@@ -23,6 +23,8 @@ enum Kind {
     Bool,
     /// A string from a fixed list.
     OneOf(&'static [&'static str]),
+    /// Where to upload the published files: `s3://bucket/prefix`.
+    ObjectStore,
     Count {
         min: i64,
         max: i64,
@@ -66,6 +68,7 @@ const TOP: &[Field] = &[
     field("server", Kind::Table(SERVER)),
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
+    field("publish", Kind::Table(PUBLISH)),
     field("source", Kind::Tables(SOURCE)),
 ];
 
@@ -114,6 +117,14 @@ const TRANSLATE: &[Field] = &[
     field("url", Kind::Url),
     field("api_key_env", Kind::Text),
     field("daily_char_budget", at_least(0)),
+];
+
+const PUBLISH: &[Field] = &[
+    field("target", Kind::ObjectStore),
+    field("endpoint", Kind::Url),
+    field("region", Kind::Text),
+    field("path_style", Kind::Bool),
+    field("purge_command", Kind::Texts),
 ];
 
 const SOURCE: &[Field] = &[
@@ -474,6 +485,7 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
             "is \"{s}\", not a slug (lower-case a-z, 0-9, '-' and '_')"
         )),
         Kind::Url => url_problem(s),
+        Kind::ObjectStore => super::publish::Target::parse(s).err(),
         Kind::Cron => cron_problem(s),
         Kind::OneOf(allowed) if !allowed.contains(&s) => Some(format!(
             "is \"{s}\"; expected one of {}",

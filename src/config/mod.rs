@@ -4,8 +4,10 @@
 mod check;
 pub mod edit;
 pub mod iso639;
+pub mod publish;
 
 pub use check::valid_slug;
+pub use publish::PublishConfig;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,8 @@ pub struct Config {
     pub dedupe: DedupeConfig,
     #[serde(default)]
     pub translate: TranslateConfig,
+    #[serde(default)]
+    pub publish: PublishConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
     /// Folder of feeds.toml; relative paths in the file are relative to it.

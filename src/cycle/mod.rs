@@ -30,6 +30,7 @@ use crate::model::{Entry, SourceState, Story};
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
 use crate::store::{Batch, Store, StoreError, UpsertStatus};
+use crate::upload::{self, UploadReport};
 
 /// What happened to one source in a cycle.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,8 @@ pub struct StageTimes {
     pub store: Duration,
     pub dedupe: Duration,
     pub publish: Duration,
+    /// Uploading to object storage, when `[publish] target` is set.
+    pub upload: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,6 +73,8 @@ pub struct CycleReport {
     pub updated_entries: usize,
     pub new_stories: usize,
     pub written: Vec<PathBuf>,
+    /// What was uploaded to object storage, when `[publish] target` is set.
+    pub upload: Option<UploadReport>,
     pub elapsed: Duration,
     pub stages: StageTimes,
 }
@@ -274,7 +279,10 @@ pub async fn run(
     // Publishing's buffers (whole feeds, their compressed copies) are freed by
     // now, and between cycles a daemon would otherwise hold them for hours.
     release_freed_memory();
-    ping_hubs(config, fetcher, &report.written).await;
+    let upload_started = Instant::now();
+    report.upload = upload::upload(config, store, now).await;
+    report.stages.upload = upload_started.elapsed();
+    ping_hubs(config, fetcher, in_place(&report)).await;
 
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
     report.elapsed = started.elapsed();
@@ -649,9 +657,23 @@ pub async fn publish(
     now: DateTime<Utc>,
 ) -> Result<Vec<PathBuf>, CycleError> {
     drop_stale_corrections(config, store)?;
-    let written = publish_site(config, store, now)?;
-    ping_hubs(config, fetcher, &written).await;
-    Ok(written)
+    let report = CycleReport {
+        written: publish_site(config, store, now)?,
+        upload: upload::upload(config, store, now).await,
+        ..CycleReport::default()
+    };
+    ping_hubs(config, fetcher, in_place(&report)).await;
+    Ok(report.written)
+}
+
+/// The files readers can fetch now that changed: those uploaded, when the
+/// site is served from object storage, else those written. WebSub hubs are
+/// told of nothing before it is in place.
+fn in_place(report: &CycleReport) -> &[PathBuf] {
+    match &report.upload {
+        Some(upload) => &upload.changed,
+        None => &report.written,
+    }
 }
 
 /// Writes the complete months' archives (once each), then the current files.

@@ -214,6 +214,16 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE story_variants ADD COLUMN basis_entry INTEGER;
          ALTER TABLE story_variants ADD COLUMN basis_fingerprint INTEGER;",
     ),
+    // The objects uploaded to object storage (`[publish] target`), by key,
+    // with the digest of what was sent: an unchanged file is not sent again.
+    Step::Sql(
+        "CREATE TABLE uploads (
+             key      TEXT PRIMARY KEY,
+             digest   INTEGER NOT NULL,
+             bytes    INTEGER NOT NULL,
+             uploaded INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    ),
 ];
 
 /// The schema version this build writes.

@@ -13,6 +13,7 @@ mod pairing;
 mod stories;
 mod story_ids;
 mod translations;
+mod uploads;
 
 use std::path::Path;
 use std::time::Duration;
