@@ -115,23 +115,28 @@ fn screenshots() -> PathBuf {
 /// The DOM Chromium builds for `page`, and a screenshot of it.
 async fn visit(site: &str, page: &str) -> String {
     let url = format!("{site}{page}");
-    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
-    let shot_args = vec![
-        format!("--screenshot={}", shot.display()),
-        "--window-size=1200,1600".to_string(),
-    ];
     let dom_url = url.clone();
     let dom = tokio::task::spawn_blocking(move || chromium(&dom_url, &["--dump-dom".to_string()]))
         .await
         .unwrap();
-    tokio::task::spawn_blocking(move || chromium(&url, &shot_args))
+    screenshot(url, page).await;
+    dom
+}
+
+/// A screenshot of `url` in target/screenshots/, named after `page`.
+async fn screenshot(url: String, page: &str) {
+    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
+    let args = vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1200,1600".to_string(),
+    ];
+    tokio::task::spawn_blocking(move || chromium(&url, &args))
         .await
         .unwrap();
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0),
         "no screenshot of {page}"
     );
-    dom
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,22 +216,15 @@ async fn a_browser_shows_the_pages_and_the_feeds() {
 async fn printed(site: &str, page: &str) -> String {
     let url = format!("{site}{page}");
     let pdf = screenshots().join(format!("{}.pdf", page.replace('/', "_")));
-    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
     let args = vec![
         format!("--print-to-pdf={}", pdf.display()),
         "--no-pdf-header-footer".to_string(),
-    ];
-    let shot_args = vec![
-        format!("--screenshot={}", shot.display()),
-        "--window-size=1200,1600".to_string(),
     ];
     let print_url = url.clone();
     tokio::task::spawn_blocking(move || chromium(&print_url, &args))
         .await
         .unwrap();
-    tokio::task::spawn_blocking(move || chromium(&url, &shot_args))
-        .await
-        .unwrap();
+    screenshot(url, page).await;
     let out = Command::new("pdftotext")
         .arg(&pdf)
         .arg("-")

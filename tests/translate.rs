@@ -4,7 +4,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -730,8 +730,17 @@ fn hejnal_ok(config: &Path, args: &[&str]) -> String {
     stdout
 }
 
-#[test]
-fn an_editors_translation_replaces_the_machines_until_the_source_rewrites_its_story() {
+/// The two sources translated once by LibreTranslate, for an editor to correct.
+struct Translated {
+    feeds: FeedServer,
+    engine: Engine,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+const KEY: [(&str, &str); 1] = [("HEJNAL_TEST_TRANSLATE_KEY", "libre-key")];
+
+fn translated() -> Translated {
     let feeds = feeds();
     let engine = Engine::start();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -741,8 +750,24 @@ fn an_editors_translation_replaces_the_machines_until_the_source_rewrites_its_st
         TWO_SOURCES,
         &translate_section("libretranslate", &engine.url(), 200_000),
     );
-    let key = [("HEJNAL_TEST_TRANSLATE_KEY", "libre-key")];
-    once(&config, &key);
+    once(&config, &KEY);
+    Translated {
+        feeds,
+        engine,
+        dir,
+        config,
+    }
+}
+
+#[test]
+fn an_editors_translation_replaces_the_machines_until_the_source_rewrites_its_story() {
+    let Translated {
+        feeds,
+        engine,
+        dir,
+        config,
+    } = translated();
+    let key = KEY;
     let link = "https://www.krakow.pl/pl/aktualnosci/41000";
     let english = || -> Value {
         serde_json::from_str(&published(dir.path(), "en/feed.json")).expect("en/feed.json")
@@ -824,17 +849,13 @@ fn an_editors_translation_replaces_the_machines_until_the_source_rewrites_its_st
 
 #[test]
 fn a_reverted_correction_brings_the_machine_translation_back_from_the_cache() {
-    let feeds = feeds();
-    let engine = Engine::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(
-        dir.path(),
-        &feeds,
-        TWO_SOURCES,
-        &translate_section("libretranslate", &engine.url(), 200_000),
-    );
-    let key = [("HEJNAL_TEST_TRANSLATE_KEY", "libre-key")];
-    once(&config, &key);
+    let Translated {
+        engine,
+        dir,
+        config,
+        ..
+    } = translated();
+    let key = KEY;
     let link = "https://www.krakow.pl/pl/aktualnosci/41001";
     hejnal_ok(
         &config,
