@@ -21,6 +21,8 @@ enum Kind {
     Langs,
     Texts,
     Bool,
+    /// An e-mail address or a webhook URL.
+    Contact,
     /// A string from a fixed list.
     OneOf(&'static [&'static str]),
     Count {
@@ -66,6 +68,7 @@ const TOP: &[Field] = &[
     field("server", Kind::Table(SERVER)),
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
+    field("alerts", Kind::Table(ALERTS)),
     field("source", Kind::Tables(SOURCE)),
 ];
 
@@ -128,6 +131,21 @@ const SOURCE: &[Field] = &[
     field("translate", Kind::Bool),
     field("pair", Kind::Slug),
     field("max_body_bytes", at_least(1)),
+    field("contact", Kind::Contact),
+];
+
+const ALERTS: &[Field] = &[
+    field("fail_after_hours", at_least(1)),
+    field("quiet_after_days", at_least(1)),
+    field("operator", Kind::Contact),
+    field("webhook_format", Kind::OneOf(&["json", "slack", "text"])),
+    field("timeout_secs", at_least(1)),
+    field("smtp_server", Kind::Text),
+    field("smtp_port", Kind::Count { min: 1, max: 65535 }),
+    field("smtp_security", Kind::OneOf(&["starttls", "tls", "none"])),
+    field("smtp_from", Kind::Contact),
+    field("smtp_user_env", Kind::Text),
+    field("smtp_password_env", Kind::Text),
 ];
 
 /// How messages name the file's top level.
@@ -474,6 +492,7 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
             "is \"{s}\", not a slug (lower-case a-z, 0-9, '-' and '_')"
         )),
         Kind::Url => url_problem(s),
+        Kind::Contact => super::alerts::contact_problem(s),
         Kind::Cron => cron_problem(s),
         Kind::OneOf(allowed) if !allowed.contains(&s) => Some(format!(
             "is \"{s}\"; expected one of {}",

@@ -7,6 +7,7 @@ mod batch;
 mod checkpointer;
 mod entries;
 mod grouping;
+mod health;
 mod migrations;
 mod pairing;
 mod stories;
@@ -24,6 +25,7 @@ pub use batch::Batch;
 pub use checkpointer::Checkpointer;
 pub use entries::{UpsertStatus, Upserted};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
+pub use health::{FetchHealth, HealthFacts};
 pub use migrations::CURRENT as SCHEMA_VERSION;
 
 #[derive(Debug, thiserror::Error)]
