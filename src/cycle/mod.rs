@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::alerts;
 use crate::bilingual::pairs;
 use crate::bilingual::translate;
 use crate::clean;
@@ -649,7 +650,9 @@ fn publish_site(
         newest_archive: archive::newest(&archive::list(&out)?),
     };
     let stories = store.latest_stories(config.publisher.max_items)?;
-    let files = publish::render_with(config, &stories, &extras)?;
+    let mut files = publish::render_with(config, &stories, &extras)?;
+    let health = alerts::health::survey(config, store, now)?;
+    files.extend(publish::status::render(config, &health)?);
     written.extend(publish::write(&out, &files)?.written);
     Ok(written)
 }

@@ -16,6 +16,7 @@ pub enum Warning {
     UndeclaredEncoding,
     /// Windows-1252 characters inside UTF-8 (stray bytes, C1 characters or
     /// `&#150;`-style references), read as what they were meant to be.
+    #[serde(rename = "windows-1252-repaired")]
     Windows1252Repaired,
     /// Entries with neither a publication nor an update date: they are dated
     /// when hejnal first saw them.

@@ -16,6 +16,7 @@ mod html;
 mod json;
 mod opml;
 mod rss;
+pub mod status;
 mod text;
 mod view;
 mod write;
