@@ -7,6 +7,9 @@ use crate::config::{AlertsConfig, Config, SourceConfig};
 use crate::model::{Lang, SourceState};
 use crate::store::{HealthFacts, Store, StoreError};
 
+/// The status page's file name, under the output folder and each language's.
+pub const STATUS_PAGE: &str = "status.html";
+
 /// A source's state, as the status page names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -193,6 +196,25 @@ fn majority(langs: &[(Lang, usize)]) -> Option<Lang> {
     (*n >= LANG_QUORUM && n * 2 > total).then(|| lang.clone())
 }
 
+/// A failure's reason with what is nobody's business outside the server:
+/// local paths, and the query of a URL, where tokens hide.
+pub fn public_reason(reason: &str) -> String {
+    reason
+        .split(' ')
+        .map(|word| {
+            if word.starts_with('/') || word.starts_with("file:") {
+                "[…]".to_string()
+            } else if word.starts_with("http") && word.contains('?') {
+                let cut = word.find('?').unwrap_or(word.len());
+                format!("{}?[…]", &word[..cut])
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +300,18 @@ mod tests {
         assert_eq!(h.detected_lang, Some(en));
         assert!(h.language_mismatch());
         assert_eq!(h.problem, Some(Problem::Language));
+    }
+
+    #[test]
+    fn reasons_lose_paths_and_queries() {
+        assert_eq!(
+            public_reason("cannot read /var/lib/hejnal/feed.xml: denied"),
+            "cannot read […] denied"
+        );
+        assert_eq!(
+            public_reason("redirect loop at https://x.example/rss?token=s3cret"),
+            "redirect loop at https://x.example/rss?[…]"
+        );
+        assert_eq!(public_reason("HTTP 404"), "HTTP 404");
     }
 }

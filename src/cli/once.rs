@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use hejnal::alerts::Alerter;
 use hejnal::config::Config;
 use hejnal::cycle::{self, Control, CycleReport, Selection, SourceOutcome};
 use hejnal::fetch::Fetcher;
@@ -25,7 +26,17 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
         &Arc::new(Control::default()),
     )
     .await?;
+    let mut alerter = Alerter::new(&config);
+    alerter.after_cycle(&config, &store, chrono::Utc::now())?;
+    let limit = std::time::Duration::from_secs(config.alerts.timeout_secs.max(1) + 1);
+    let alerts = alerter.finish(&store, limit).await?;
     print!("{}", summary(&report));
+    if alerts.delivered + alerts.failed > 0 {
+        println!(
+            "alerts: {} sent, {} failed (tried again next time)",
+            alerts.delivered, alerts.failed
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,13 +13,13 @@ use serde::Serialize;
 use super::html::long_date;
 use super::{OutputFile, PublishError, output};
 use crate::alerts::advice::advice;
-use crate::alerts::health::{SourceHealth, State};
+use crate::alerts::health::{SourceHealth, State, public_reason};
 use crate::config::Config;
 use crate::model::Lang;
 use crate::parse::Warning;
 
 pub const JSON: &str = "status.json";
-pub const HTML: &str = "status.html";
+pub const HTML: &str = crate::alerts::health::STATUS_PAGE;
 
 /// status.json and a status.html for the page language (the first of
 /// `languages`) at the top and in each language's folder.
@@ -103,25 +103,6 @@ fn json(health: &[SourceHealth]) -> Result<Vec<u8>, PublishError> {
         .map_err(|e| PublishError::render(JSON, e))?;
     bytes.push(b'\n');
     Ok(bytes)
-}
-
-/// A failure's reason with what is nobody's business outside the server:
-/// local paths, and the query of a URL, where tokens hide.
-fn public_reason(reason: &str) -> String {
-    reason
-        .split(' ')
-        .map(|word| {
-            if word.starts_with('/') || word.starts_with("file:") {
-                "[…]".to_string()
-            } else if word.starts_with("http") && word.contains('?') {
-                let cut = word.find('?').unwrap_or(word.len());
-                format!("{}?[…]", &word[..cut])
-            } else {
-                word.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[derive(Template)]
@@ -392,23 +373,5 @@ impl Words {
                 undated: "{count} of {of} entries have no date",
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_lose_paths_and_queries() {
-        assert_eq!(
-            public_reason("cannot read /var/lib/hejnal/feed.xml: denied"),
-            "cannot read […] denied"
-        );
-        assert_eq!(
-            public_reason("redirect loop at https://x.example/rss?token=s3cret"),
-            "redirect loop at https://x.example/rss?[…]"
-        );
-        assert_eq!(public_reason("HTTP 404"), "HTTP 404");
     }
 }
