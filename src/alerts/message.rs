@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::advice::advice;
 use super::health::{Problem, SourceHealth, public_reason};
+use crate::config::{Config, SourceConfig};
 
 /// Why a message is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,31 @@ impl Message {
             http_statuses: health.facts.failure_chain.clone(),
             advice: advice(health, false).map(str::to_string),
             status_page: format!("{status_page}#source-{}", source.id),
+        }
+    }
+
+    /// A test message about `source`, or about the whole site for the
+    /// operator when there is none.
+    pub fn test(config: &Config, source: Option<&SourceConfig>, status_page: &str) -> Message {
+        let (id, name, city) = match source {
+            Some(s) => (s.id.as_str(), s.name.as_str(), s.city.as_str()),
+            None => ("", config.publisher.title.as_str(), ""),
+        };
+        let anchor = if id.is_empty() {
+            String::new()
+        } else {
+            format!("#source-{id}")
+        };
+        Message {
+            event: Event::Test,
+            source_id: id.to_string(),
+            source_name: name.to_string(),
+            city: city.to_string(),
+            since: None,
+            last_error: None,
+            http_statuses: Vec::new(),
+            advice: None,
+            status_page: format!("{status_page}{anchor}"),
         }
     }
 

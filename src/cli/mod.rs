@@ -1,6 +1,7 @@
 //! Subcommands. Errors here are `anyhow`: this is where they meet a person.
 
 mod add;
+mod alerts;
 mod check;
 pub mod logging;
 mod once;
@@ -74,6 +75,11 @@ pub enum Command {
         #[command(subcommand)]
         action: opml::OpmlAction,
     },
+    /// Alerts to webmasters and the operator: send a test message.
+    Alerts {
+        #[command(subcommand)]
+        action: alerts::AlertsAction,
+    },
 }
 
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
@@ -98,5 +104,6 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Add(add) => runtime.block_on(add::add(&args.config, add)),
         Command::Sources { json } => sources::sources(&args.config, json),
         Command::Opml { action } => opml::opml(&args.config, action),
+        Command::Alerts { action } => runtime.block_on(alerts::alerts(&args.config, action)),
     }
 }

@@ -61,7 +61,7 @@ impl Contact {
         if raw.starts_with("http://") || raw.starts_with("https://") {
             return match url::Url::parse(raw) {
                 Ok(u) if u.host().is_some() => Ok(Contact::Webhook(raw.to_string())),
-                _ => Err(format!("\"{raw}\" is not a valid webhook URL")),
+                _ => Err(format!("is not a valid webhook URL: \"{raw}\"")),
             };
         }
         let address = raw.strip_prefix("mailto:").unwrap_or(raw);
@@ -69,7 +69,7 @@ impl Contact {
             Ok(Contact::Email(address.to_string()))
         } else {
             Err(format!(
-                "\"{raw}\" is neither an e-mail address nor an http(s) webhook URL"
+                "is neither an e-mail address nor an http(s) webhook URL: \"{raw}\""
             ))
         }
     }
@@ -114,7 +114,7 @@ fn is_address(s: &str) -> bool {
 
 /// What `hejnal check` says of a contact value, or nothing when it is fine.
 pub fn contact_problem(raw: &str) -> Option<String> {
-    Contact::parse(raw).err().map(|e| format!("is {e}"))
+    Contact::parse(raw).err()
 }
 
 #[cfg(test)]
