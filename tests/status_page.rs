@@ -173,6 +173,17 @@ fn each_source_shows_its_state_its_http_chain_and_its_feed_warnings() {
     assert!(top.contains("<html lang=\"pl\">") && top.contains("nie działa od"));
     assert!(read(dir.path(), "index.html").contains("href=\"status.html\""));
     assert!(read(dir.path(), "en/index.html").contains("href=\"status.html\""));
+    // A cycle that changes nothing (304s, the same failure again) leaves
+    // the pages as they were, untouched on disk.
+    let mtime = |name: &str| {
+        std::fs::metadata(dir.path().join("public").join(name))
+            .and_then(|m| m.modified())
+            .unwrap()
+    };
+    let before = (mtime("status.json"), mtime("en/status.html"));
+    once(dir.path());
+    assert_eq!((mtime("status.json"), mtime("en/status.html")), before);
+    assert_eq!(read(dir.path(), "en/status.html"), english);
     // Neither the feeds' addresses nor anything of the server's disk is shown.
     let json = read(dir.path(), "status.json");
     for page in [&json, &english, &polish] {

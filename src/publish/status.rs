@@ -48,6 +48,7 @@ struct JsonSource<'a> {
     name: &'a str,
     state: &'static str,
     since: Option<String>,
+    /// A date-time while the source fails, else only the day (see `working`).
     last_success: Option<String>,
     last_failure: Option<JsonFailure>,
     /// Entries dated in each of the last four weeks, this week first.
@@ -73,7 +74,7 @@ struct JsonLanguage<'a> {
 }
 
 fn json(health: &[SourceHealth]) -> Result<Vec<u8>, PublishError> {
-    let rfc3339 = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let rfc3339 = |t: DateTime<Utc>| stamp(t, false);
     let sources = health
         .iter()
         .map(|h| JsonSource {
@@ -82,9 +83,9 @@ fn json(health: &[SourceHealth]) -> Result<Vec<u8>, PublishError> {
             name: &h.source.name,
             state: h.state.code(),
             since: h.state.since().map(rfc3339),
-            last_success: h.last_ok.map(rfc3339),
+            last_success: h.last_ok.map(|t| stamp(t, working(h))),
             last_failure: h.facts.failure_reason.as_deref().map(|r| JsonFailure {
-                at: h.facts.last_failure.map(rfc3339),
+                at: h.facts.last_failure.map(|t| stamp(t, !working(h))),
                 reason: public_reason(r),
                 http_statuses: h.facts.failure_chain.clone(),
             }),
@@ -189,6 +190,22 @@ fn page(
     Ok(html.into_bytes())
 }
 
+/// Whether the source's fetches work: its last success is then the last
+/// cycle, as its last failure is while they fail.
+fn working(h: &SourceHealth) -> bool {
+    !matches!(h.state, State::Failing { .. } | State::Gone { .. })
+}
+
+/// RFC 3339: a full date-time, or only the full date with `day_only` (see
+/// `row`).
+fn stamp(t: DateTime<Utc>, day_only: bool) -> String {
+    if day_only {
+        t.format("%Y-%m-%d").to_string()
+    } else {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
 fn severity(code: &str) -> u8 {
     match code {
         "gone" | "failing" => 0,
@@ -201,6 +218,14 @@ fn severity(code: &str) -> u8 {
 fn row<'a>(h: &'a SourceHealth, lang: &Lang, words: &Words) -> Row<'a> {
     let when =
         |t: Option<DateTime<Utc>>| t.map_or_else(|| words.never.to_string(), |t| moment(t, lang));
+    // What happens every cycle (the success of a working source, the
+    // failure of a failing one) is given by its day only, so that a cycle
+    // that changes nothing leaves the pages as they were, and their readers'
+    // caches valid.
+    let day_or_moment = |t: Option<DateTime<Utc>>, current: bool| match t {
+        Some(t) if current => long_date(t, lang),
+        other => when(other),
+    };
     let state = match h.state {
         State::New => words.new.to_string(),
         State::Ok => words.ok.to_string(),
@@ -225,9 +250,9 @@ fn row<'a>(h: &'a SourceHealth, lang: &Lang, words: &Words) -> Row<'a> {
         name: &h.source.name,
         code: h.state.code(),
         state,
-        last_success: when(h.last_ok),
+        last_success: day_or_moment(h.last_ok, working(h)),
         failure: h.facts.failure_reason.as_deref().map(|r| Failure {
-            when: when(h.facts.last_failure),
+            when: day_or_moment(h.facts.last_failure, !working(h)),
             reason: public_reason(r),
             chain: h
                 .facts
