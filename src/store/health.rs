@@ -127,14 +127,21 @@ impl Store {
             })
             .optional()?
             .unwrap_or_default();
+        // One range of the (source, dated) index, counted week by week.
         let week = Duration::days(7);
-        for (n, slot) in facts.per_week.iter_mut().enumerate() {
-            let until = now - week * n as i32;
-            *slot = self.count(
-                "SELECT count(*) FROM entries WHERE source_id = ?1 AND dated > ?2 AND dated <= ?3",
-                params![source_id, micros(until - week), micros(until)],
+        let bounds: Vec<i64> = (0..=4).map(|n| micros(now - week * n)).collect();
+        let counts: [i64; 4] = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(dated > ?3), 0), coalesce(sum(dated > ?4 AND dated <= ?3), 0), \
+                 coalesce(sum(dated > ?5 AND dated <= ?4), 0), coalesce(sum(dated <= ?5), 0) \
+                 FROM entries WHERE source_id = ?1 AND dated > ?6 AND dated <= ?2",
+            )?
+            .query_row(
+                params![source_id, bounds[0], bounds[1], bounds[2], bounds[3], bounds[4]],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
             )?;
-        }
+        facts.per_week = counts.map(|n| u64::try_from(n).unwrap_or(0));
         let mut recent = self.conn.prepare_cached(
             "SELECT dated, lang FROM entries WHERE source_id = ?1 ORDER BY dated DESC LIMIT ?2",
         )?;
