@@ -30,16 +30,18 @@ use crate::store::{Store, StoreError};
 use health::{Problem, SourceHealth, State};
 use message::{Event, Message};
 
-/// Messages sent and failed since the process started, by transport
-/// (webhook, e-mail), for /metrics.
+/// The transports, as `Contact::transport` names them, in the order of the
+/// counters below.
+const TRANSPORTS: [&str; 2] = ["webhook", "email"];
+/// Messages sent and failed since the process started, by transport, for /metrics.
 static SENT: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 static FAILED: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 fn slot(contact: &Contact) -> usize {
-    match contact {
-        Contact::Webhook(_) => 0,
-        Contact::Email(_) => 1,
-    }
+    TRANSPORTS
+        .iter()
+        .position(|t| *t == contact.transport())
+        .unwrap_or(0)
 }
 
 /// The alert counters in Prometheus' text format.
@@ -58,7 +60,7 @@ pub fn metrics() -> String {
         ),
     ] {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
-        for (transport, counter) in ["webhook", "email"].iter().zip(counters) {
+        for (transport, counter) in TRANSPORTS.iter().zip(counters) {
             let n = counter.load(Ordering::Relaxed);
             out.push_str(&format!("{name}{{transport=\"{transport}\"}} {n}\n"));
         }
@@ -66,7 +68,8 @@ pub fn metrics() -> String {
     out
 }
 
-/// Who hears about `source_id`: its own contact and the operator.
+/// Who hears about a source whose own contact is `contact`: that contact and
+/// the operator.
 pub fn recipients(config: &Config, contact: Option<&str>) -> Vec<Contact> {
     let mut out: Vec<Contact> = [contact, config.alerts.operator.as_deref()]
         .into_iter()
