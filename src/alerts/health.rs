@@ -1,6 +1,8 @@
 //! What state each source is in, from what the store remembers of it: plain
 //! data for the status page and for the alerts, decided in one place.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{AlertsConfig, Config, SourceConfig};
@@ -122,13 +124,17 @@ pub fn survey(
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<SourceHealth>, StoreError> {
+    // Two reads for all sources, then one index walk for each.
+    let mut states: HashMap<String, SourceState> = store.all_source_states()?.into_iter().collect();
+    let mut records = store.health_records()?;
     config
         .sources
         .iter()
         .map(|s| {
             let source = s.get_ref();
-            let state = store.source_state(&source.id)?;
-            let facts = store.health_facts(&source.id, now)?;
+            let state = states.remove(&source.id).unwrap_or_default();
+            let mut facts = records.remove(&source.id).unwrap_or_default();
+            store.add_entry_facts(&source.id, now, &mut facts)?;
             Ok(assess(source, &state, facts, &config.alerts, now))
         })
         .collect()

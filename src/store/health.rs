@@ -2,6 +2,8 @@
 //! HTTP statuses on the way, what its feed could do better) and which alerts
 //! each contact has been sent.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -43,7 +45,7 @@ pub struct HealthFacts {
 }
 
 /// Entries read to find a source's language and rhythm.
-const RECENT: i64 = 20;
+const RECENT: usize = 20;
 
 impl Batch<'_> {
     /// Records what one fetch said, in the transaction of its entries.
@@ -95,65 +97,71 @@ fn record(
 }
 
 impl Store {
-    /// What the store knows of `source_id`'s health, its entries counted
-    /// against `now`.
-    pub fn health_facts(
+    /// The recorded health of every source fetched at least once, by id,
+    /// without the facts of their entries (see `add_entry_facts`).
+    pub fn health_records(&self) -> Result<HashMap<String, HealthFacts>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT source_id, failing_since, last_failure, failure_reason, failure_chain, \
+             last_chain, conditional, warnings FROM source_health",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let facts = HealthFacts {
+                failing_since: opt_date(r, 1)?,
+                last_failure: opt_date(r, 2)?,
+                failure_reason: r.get(3)?,
+                failure_chain: parse_chain(r.get(4)?),
+                last_chain: parse_chain(r.get(5)?),
+                conditional: r.get::<_, Option<i64>>(6)?.map(|v| v != 0),
+                // Warnings this build cannot read are dropped, not fatal:
+                // the next parse writes them anew.
+                warnings: r
+                    .get::<_, Option<String>>(7)?
+                    .and_then(|w| serde_json::from_str(&w).ok())
+                    .unwrap_or_default(),
+                ..HealthFacts::default()
+            };
+            Ok((r.get(0)?, facts))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts `source_id`'s entries of the last four weeks before `now` and
+    /// reads its newest ones, in one walk down its (source, dated) index that
+    /// stops as soon as both are done.
+    pub fn add_entry_facts(
         &self,
         source_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<HealthFacts, StoreError> {
-        let mut facts = self
-            .conn
-            .prepare_cached(
-                "SELECT failing_since, last_failure, failure_reason, failure_chain, last_chain, \
-                 conditional, warnings FROM source_health WHERE source_id = ?1",
-            )?
-            .query_row([source_id], |r| {
-                Ok(HealthFacts {
-                    failing_since: opt_date(r, 0)?,
-                    last_failure: opt_date(r, 1)?,
-                    failure_reason: r.get(2)?,
-                    failure_chain: parse_chain(r.get(3)?),
-                    last_chain: parse_chain(r.get(4)?),
-                    conditional: r.get::<_, Option<i64>>(5)?.map(|v| v != 0),
-                    // Warnings this build cannot read are dropped, not fatal:
-                    // the next parse writes them anew.
-                    warnings: r
-                        .get::<_, Option<String>>(6)?
-                        .and_then(|w| serde_json::from_str(&w).ok())
-                        .unwrap_or_default(),
-                    ..HealthFacts::default()
-                })
-            })
-            .optional()?
-            .unwrap_or_default();
-        // One range of the (source, dated) index, counted week by week.
-        let week = Duration::days(7);
-        let bounds: Vec<i64> = (0..=4).map(|n| micros(now - week * n)).collect();
-        let counts: [i64; 4] = self
-            .conn
-            .prepare_cached(
-                "SELECT coalesce(sum(dated > ?3), 0), coalesce(sum(dated > ?4 AND dated <= ?3), 0), \
-                 coalesce(sum(dated > ?5 AND dated <= ?4), 0), coalesce(sum(dated <= ?5), 0) \
-                 FROM entries WHERE source_id = ?1 AND dated > ?6 AND dated <= ?2",
-            )?
-            .query_row(
-                params![source_id, bounds[0], bounds[1], bounds[2], bounds[3], bounds[4]],
-                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
-            )?;
-        facts.per_week = counts.map(|n| u64::try_from(n).unwrap_or(0));
-        let mut recent = self.conn.prepare_cached(
-            "SELECT dated, lang FROM entries WHERE source_id = ?1 ORDER BY dated DESC LIMIT ?2",
+        facts: &mut HealthFacts,
+    ) -> Result<(), StoreError> {
+        let week = Duration::days(7).num_microseconds().unwrap_or(i64::MAX);
+        let (until, from) = (micros(now), micros(now - Duration::days(28)));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT dated, lang FROM entries WHERE source_id = ?1 ORDER BY dated DESC",
         )?;
-        let rows: Vec<(i64, String)> = recent
-            .query_map(params![source_id, RECENT], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        facts.newest_item = rows
+        let mut rows = stmt.query([source_id])?;
+        let mut recent: Vec<(i64, String)> = Vec::with_capacity(RECENT);
+        while let Some(row) = rows.next()? {
+            let dated: i64 = row.get(0)?;
+            if dated <= from && recent.len() >= RECENT {
+                break;
+            }
+            if dated > from && dated <= until {
+                let n = usize::try_from((until - dated) / week).unwrap_or(0);
+                if let Some(slot) = facts.per_week.get_mut(n) {
+                    *slot += 1;
+                }
+            }
+            if recent.len() < RECENT {
+                recent.push((dated, row.get(1)?));
+            }
+        }
+        facts.newest_item = recent
             .first()
             .and_then(|(d, _)| DateTime::from_timestamp_micros(*d));
-        facts.usual_gap = middle_gap(rows.iter().map(|(d, _)| *d));
+        facts.usual_gap = middle_gap(recent.iter().map(|(d, _)| *d));
         let mut langs: Vec<(Lang, usize)> = Vec::new();
-        for lang in rows.iter().filter_map(|(_, l)| Lang::parse(l)) {
+        for lang in recent.iter().filter_map(|(_, l)| Lang::parse(l)) {
             match langs.iter_mut().find(|(l, _)| *l == lang) {
                 Some((_, n)) => *n += 1,
                 None => langs.push((lang, 1)),
@@ -161,7 +169,7 @@ impl Store {
         }
         langs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         facts.recent_langs = langs;
-        Ok(facts)
+        Ok(())
     }
 
     /// The problem `contact` was last told about for `source_id` ("" once
@@ -239,6 +247,12 @@ mod tests {
             .unwrap()
     }
 
+    fn recorded(store: &Store, now: DateTime<Utc>) -> HealthFacts {
+        let mut facts = store.health_records().unwrap().remove("wien").unwrap();
+        store.add_entry_facts("wien", now, &mut facts).unwrap();
+        facts
+    }
+
     #[test]
     fn a_failing_streak_keeps_its_start_and_a_success_ends_it() {
         let mut store = Store::open_in_memory().unwrap();
@@ -255,7 +269,7 @@ mod tests {
             batch.record_health("wien", &f, at(2, hour)).unwrap();
             batch.commit().unwrap();
         }
-        let facts = store.health_facts("wien", at(2, 3)).unwrap();
+        let facts = recorded(&store, at(2, 3));
         assert_eq!(facts.failing_since, Some(at(2, 1)));
         assert_eq!(facts.last_failure, Some(at(2, 2)));
         assert_eq!(facts.failure_reason.as_deref(), Some("HTTP 404"));
@@ -270,12 +284,44 @@ mod tests {
         let batch = store.batch().unwrap();
         batch.record_health("wien", &ok, at(2, 4)).unwrap();
         batch.commit().unwrap();
-        let facts = store.health_facts("wien", at(2, 5)).unwrap();
+        let facts = recorded(&store, at(2, 5));
         assert_eq!(facts.failing_since, None);
         assert_eq!(facts.failure_chain, [301, 404], "the last failure is kept");
         assert_eq!(facts.last_chain, [200]);
         assert_eq!(facts.conditional, Some(true));
         assert_eq!(facts.warnings, [Warning::UndeclaredEncoding]);
+    }
+
+    #[test]
+    fn entries_are_counted_by_week_and_the_newest_tell_language_and_rhythm() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = at(28, 12);
+        // Days before `now`: two this week, one in the second, one in the
+        // fourth, two older than four weeks.
+        let days = [1, 2, 8, 22, 30, 40];
+        let entries: Vec<crate::model::Entry> = days
+            .iter()
+            .map(|d| crate::model::Entry {
+                published: Some(now - Duration::days(*d)),
+                ..crate::model::Entry::for_test(
+                    "wien",
+                    &format!("g{d}"),
+                    &format!("https://w.example/{d}"),
+                    "t",
+                )
+            })
+            .collect();
+        store.upsert_entries(&entries, now).unwrap();
+        let mut facts = HealthFacts::default();
+        store.add_entry_facts("wien", now, &mut facts).unwrap();
+        assert_eq!(facts.per_week, [2, 1, 0, 1]);
+        assert_eq!(facts.newest_item, Some(now - Duration::days(1)));
+        assert_eq!(facts.recent_langs, [(Lang::parse("pl").unwrap(), 6)]);
+        assert_eq!(
+            facts.usual_gap,
+            Some(Duration::days(8)),
+            "gaps 1, 6, 14, 8, 10"
+        );
     }
 
     #[test]
