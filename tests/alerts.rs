@@ -458,4 +458,13 @@ fn alerts_test_sends_a_test_message_and_check_refuses_a_bad_contact() {
         said.contains("contact in [[source]] #1 (id \"wien\") is neither an e-mail address nor an http(s) webhook URL: \"Webmaster <w@wien.example>\""),
         "{said}"
     );
+
+    // An address with no mail server to send by would never be told.
+    write_config(dir.path(), &feeds, "contact = \"w@wien.example\"", "");
+    let (code, out, err) = hejnal_in(dir.path(), &["check"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        format!("{out}{err}").contains("contact in [[source]] #1 (id \"wien\") is an e-mail address, but [alerts] lacks smtp_server or smtp_from"),
+        "{out}{err}"
+    );
 }

@@ -162,6 +162,7 @@ struct SourceSeen {
     id: Option<Placed>,
     url: Option<Placed>,
     pair: Option<Placed>,
+    contact: Option<Placed>,
 }
 
 /// Every problem of `text`, in file order within each kind of check.
@@ -176,6 +177,7 @@ pub(super) fn check(text: &str) -> Vec<Diagnostic> {
         sources: Vec::new(),
     };
     checker.table(doc.as_table(), TOP, TOP_LABEL, None);
+    checker.mail_needs_smtp(doc.as_table());
     checker.across_sources(&strip_params(doc.as_table()));
     // File order reads best; problems with no place go last.
     checker.out.sort_by_key(|d| (d.line == 0, d.line, d.column));
@@ -325,6 +327,7 @@ impl Checker<'_> {
                 id: placed(table, "id"),
                 url: placed(table, "url"),
                 pair: placed(table, "pair"),
+                contact: placed(table, "contact"),
                 label,
             });
         }
@@ -371,6 +374,33 @@ impl Checker<'_> {
         for v in list.iter() {
             if let Some(problem) = scalar_problem(element, v) {
                 self.report(v.span(), format!("{what} {problem}"));
+            }
+        }
+    }
+
+    /// An e-mail contact with no mail server to send by would fail after
+    /// every cycle, and its webmaster would never hear a thing.
+    fn mail_needs_smtp(&mut self, top: &toml_edit::Table) {
+        let alerts = top.get("alerts").and_then(Item::as_table_like);
+        let set = |key: &str| alerts.is_some_and(|a| a.contains_key(key));
+        if set("smtp_server") && set("smtp_from") {
+            return;
+        }
+        let operator = alerts.and_then(|a| placed(a, "operator"));
+        let contacts: Vec<(String, Placed)> = operator
+            .map(|o| ("operator in [alerts]".to_string(), o))
+            .into_iter()
+            .chain(self.sources.iter().filter_map(|s| {
+                let contact = s.contact.clone()?;
+                Some((format!("contact in {}", s.label), contact))
+            }))
+            .collect();
+        for (what, (value, span)) in contacts {
+            if matches!(super::Contact::parse(&value), Ok(super::Contact::Email(_))) {
+                let message = format!(
+                    "{what} is an e-mail address, but [alerts] lacks smtp_server or smtp_from to send it by"
+                );
+                self.report(Some(span), message);
             }
         }
     }
