@@ -467,4 +467,16 @@ fn alerts_test_sends_a_test_message_and_check_refuses_a_bad_contact() {
         format!("{out}{err}").contains("contact in [[source]] #1 (id \"wien\") is an e-mail address, but [alerts] lacks smtp_server or smtp_from"),
         "{out}{err}"
     );
+    write_config(
+        dir.path(),
+        &feeds,
+        "",
+        "smtp_server = \"127.0.0.1\"\nsmtp_from = \"https://hooks.example/x\"",
+    );
+    let (code, out, err) = hejnal_in(dir.path(), &["check"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        format!("{out}{err}").contains("smtp_from in [alerts] must be an e-mail address"),
+        "{out}{err}"
+    );
 }

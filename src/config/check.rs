@@ -382,6 +382,12 @@ impl Checker<'_> {
     /// every cycle, and its webmaster would never hear a thing.
     fn mail_needs_smtp(&mut self, top: &toml_edit::Table) {
         let alerts = top.get("alerts").and_then(Item::as_table_like);
+        if let Some((from, span)) = alerts.and_then(|a| placed(a, "smtp_from"))
+            && matches!(super::Contact::parse(&from), Ok(super::Contact::Webhook(_)))
+        {
+            let message = format!("smtp_from in [alerts] must be an e-mail address: \"{from}\"");
+            self.report(Some(span), message);
+        }
         let set = |key: &str| alerts.is_some_and(|a| a.contains_key(key));
         if set("smtp_server") && set("smtp_from") {
             return;
