@@ -445,6 +445,24 @@ fn alerts_test_sends_a_test_message_and_check_refuses_a_bad_contact() {
     assert_ne!(code, 0);
     assert!(err.contains("no source with id \"nowhere\""), "{err}");
 
+    // `hejnal once` tells of a feed removed (410) before it exits, and
+    // only once.
+    feeds.behave("/wien.xml", Behaviour::Status(410));
+    let (code, out, err) = hejnal_in(dir.path(), &["once"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("alerts: 1 sent, 0 failed"), "{out}");
+    let received = hooks.received();
+    assert_eq!(received.len(), 2);
+    assert!(
+        received[1].2.contains("was removed (410)"),
+        "{:?}",
+        received[1]
+    );
+    let (code, out, _) = hejnal_in(dir.path(), &["once"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("alerts:"), "{out}");
+    assert_eq!(hooks.received().len(), 2);
+
     write_config(
         dir.path(),
         &feeds,

@@ -26,16 +26,21 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
         &Arc::new(Control::default()),
     )
     .await?;
-    let mut alerter = Alerter::new(&config);
-    alerter.after_cycle(&config, &store, chrono::Utc::now())?;
-    let limit = std::time::Duration::from_secs(config.alerts.timeout_secs.max(1) + 1);
-    let alerts = alerter.finish(&store, limit).await?;
     print!("{}", summary(&report));
-    if alerts.delivered + alerts.failed > 0 {
-        println!(
+    // The cycle published; alerts that cannot be sent are said, not fatal.
+    let mut alerter = Alerter::new(&config);
+    let limit = std::time::Duration::from_secs(config.alerts.timeout_secs.max(1) + 1);
+    let alerts = match alerter.after_cycle(&config, &store, chrono::Utc::now()) {
+        Ok(_) => alerter.finish(&store, limit).await,
+        Err(e) => Err(e),
+    };
+    match alerts {
+        Ok(a) if a.delivered + a.failed > 0 => println!(
             "alerts: {} sent, {} failed (tried again next time)",
-            alerts.delivered, alerts.failed
-        );
+            a.delivered, a.failed
+        ),
+        Ok(_) => {}
+        Err(e) => println!("alerts: not sent ({e}); tried again next time"),
     }
     Ok(ExitCode::SUCCESS)
 }
