@@ -335,7 +335,37 @@ fn aiosmtpd_available() -> bool {
     found
 }
 
-fn start_smtp(dir: &Path) -> SmtpServer {
+/// A certificate for 127.0.0.1 made by openssl, as (certificate, key) files.
+fn certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("relay.pem"), dir.join("relay.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=relay.test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !made {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "openssl is missing on CI: install the Debian package openssl"
+        );
+        eprintln!("SKIPPED: openssl not found");
+    }
+    made.then_some((cert, key))
+}
+
+/// aiosmtpd, requiring STARTTLS with `tls` (certificate, key).
+fn start_smtp(dir: &Path, tls: Option<&(PathBuf, PathBuf)>) -> SmtpServer {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -347,6 +377,14 @@ fn start_smtp(dir: &Path) -> SmtpServer {
         child: Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(tls.map_or_else(Vec::new, |(cert, key)| {
+                vec![
+                    "--tlscert".into(),
+                    cert.clone().into_os_string(),
+                    "--tlskey".into(),
+                    key.clone().into_os_string(),
+                ]
+            }))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
@@ -383,7 +421,7 @@ async fn a_webmaster_is_told_by_email_through_a_real_smtp_server() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let smtp = start_smtp(dir.path());
+    let smtp = start_smtp(dir.path(), None);
     let feeds = FeedServer::start();
     feeds.behave("/wien.xml", Behaviour::Status(410));
     let path = write_config(
@@ -497,4 +535,50 @@ fn alerts_test_sends_a_test_message_and_check_refuses_a_bad_contact() {
         format!("{out}{err}").contains("smtp_from in [alerts] must be an e-mail address"),
         "{out}{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_goes_over_starttls_to_a_relay_with_a_private_certificate() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tls) = certificate(dir.path()) else {
+        return;
+    };
+    // The relay refuses mail until STARTTLS.
+    let smtp = start_smtp(dir.path(), Some(&tls));
+    let feeds = FeedServer::start();
+    feeds.behave("/wien.xml", Behaviour::Status(410));
+    let relay = |ca: &str| {
+        format!(
+            "smtp_server = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_from = \"hejnal@news.example.org\"\n{ca}",
+            smtp.port
+        )
+    };
+    // Without the relay's certificate authority, nothing is sent in clear.
+    let path = write_config(
+        dir.path(),
+        &feeds,
+        "contact = \"webmaster@wien.example\"",
+        &relay(""),
+    );
+    let config = Config::load(&path).unwrap();
+    run_cycle(&config).await;
+    let refused = alerts_at(&mut Alerter::new(&config), &config, Utc::now()).await;
+    assert_eq!((refused.started, refused.failed), (1, 1), "{refused:?}");
+    assert!(smtp.messages().is_empty());
+
+    let path = write_config(
+        dir.path(),
+        &feeds,
+        "contact = \"webmaster@wien.example\"",
+        &relay("smtp_ca_file = \"relay.pem\""),
+    );
+    let config = Config::load(&path).unwrap();
+    let sent = alerts_at(&mut Alerter::new(&config), &config, Utc::now()).await;
+    assert_eq!((sent.started, sent.delivered), (1, 1), "{sent:?}");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("removed (410)"), "{}", mails[0]);
 }

@@ -2,12 +2,13 @@
 //! The login comes from the environment or a systemd credential, never from
 //! feeds.toml, which webmasters read and edit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::message::Message;
@@ -19,6 +20,8 @@ pub enum MailError {
     NoSender,
     #[error("[alerts] smtp_from {0:?} is not an e-mail address")]
     BadSender(String),
+    #[error("cannot read the certificate authority smtp_ca_file {path}: {cause}")]
+    CaFile { path: String, cause: String },
     #[error("cannot set up SMTP to {server}: {cause}")]
     Setup { server: String, cause: String },
 }
@@ -30,11 +33,12 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// The mailer `[alerts]` describes, or none when it names no server.
-    /// `env` reads environment variables (the systemd credentials folder
-    /// among them).
+    /// The mailer `[alerts]` describes, or none when it names no server;
+    /// `smtp_ca_file` is relative to `base_dir`. `env` reads environment
+    /// variables (the systemd credentials folder among them).
     pub fn from_config(
         settings: &AlertsConfig,
+        base_dir: &Path,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Mailer>, MailError> {
         let Some(server) = settings.smtp_server.as_deref() else {
@@ -49,11 +53,23 @@ impl Mailer {
             server: server.to_string(),
             cause: cause.to_string(),
         };
+        let tls = |extra: Option<Certificate>| {
+            let mut params = TlsParameters::builder(server.to_string());
+            if let Some(ca) = extra {
+                params = params.add_root_certificate(ca);
+            }
+            params.build_rustls().map_err(setup)
+        };
+        let ca = match &settings.smtp_ca_file {
+            Some(file) => Some(read_ca(&base_dir.join(file))?),
+            None => None,
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server);
         let builder = match settings.smtp_security.as_str() {
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(server).map_err(setup)?,
             // A relay on the same machine, or a test's.
-            "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server),
-            _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(server).map_err(setup)?,
+            "none" => builder,
+            "tls" => builder.tls(Tls::Wrapper(tls(ca)?)),
+            _ => builder.tls(Tls::Required(tls(ca)?)),
         };
         let mut builder = builder
             .port(settings.smtp_port)
@@ -84,6 +100,15 @@ impl Mailer {
             .map(|_| ())
             .map_err(|e| format!("SMTP: {e}"))
     }
+}
+
+fn read_ca(path: &Path) -> Result<Certificate, MailError> {
+    let failed = |cause: String| MailError::CaFile {
+        path: path.display().to_string(),
+        cause,
+    };
+    let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    Certificate::from_pem(&pem).map_err(|e| failed(e.to_string()))
 }
 
 /// A secret: the environment variable `var`, else the systemd credential

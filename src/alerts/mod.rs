@@ -125,10 +125,11 @@ impl Sender {
             .user_agent(config.user_agent())
             .build()
             .unwrap_or_default();
-        let mailer = email::Mailer::from_config(&config.alerts, |k| std::env::var(k).ok())
-            .inspect_err(|e| tracing::warn!(error = %e, "alerts by e-mail are off"))
-            .ok()
-            .flatten();
+        let mailer =
+            email::Mailer::from_config(&config.alerts, &config.base_dir, |k| std::env::var(k).ok())
+                .inspect_err(|e| tracing::warn!(error = %e, "alerts by e-mail are off"))
+                .ok()
+                .flatten();
         Sender {
             client,
             settings: config.alerts.clone(),

@@ -23,6 +23,9 @@ pub struct AlertsConfig {
     /// "starttls", "tls" or "none" (only for a relay on the same machine).
     pub smtp_security: String,
     pub smtp_from: Option<String>,
+    /// A PEM certificate authority to trust besides the system's, for a
+    /// relay with a private certificate (relative to feeds.toml).
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Environment variables holding the SMTP login; else the systemd
     /// credentials `smtp-user` and `smtp-password`.
     pub smtp_user_env: String,
@@ -41,6 +44,7 @@ impl Default for AlertsConfig {
             smtp_port: 587,
             smtp_security: "starttls".to_string(),
             smtp_from: None,
+            smtp_ca_file: None,
             smtp_user_env: "HEJNAL_SMTP_USER".to_string(),
             smtp_password_env: "HEJNAL_SMTP_PASSWORD".to_string(),
         }

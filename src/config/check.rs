@@ -144,6 +144,7 @@ const ALERTS: &[Field] = &[
     field("smtp_port", Kind::Count { min: 1, max: 65535 }),
     field("smtp_security", Kind::OneOf(&["starttls", "tls", "none"])),
     field("smtp_from", Kind::Contact),
+    field("smtp_ca_file", Kind::Text),
     field("smtp_user_env", Kind::Text),
     field("smtp_password_env", Kind::Text),
 ];
