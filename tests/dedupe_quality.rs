@@ -59,6 +59,7 @@ fn source(item: &Item) -> SourceConfig {
         translate: true,
         pair: None,
         max_body_bytes: None,
+        contact: None,
     }
 }
 

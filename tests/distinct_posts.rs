@@ -32,6 +32,7 @@ fn source() -> SourceConfig {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        contact: None,
     }
 }
 

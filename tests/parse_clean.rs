@@ -34,6 +34,7 @@ fn source(lang_code: &str) -> SourceConfig {
         translate: true,
         pair: None,
         max_body_bytes: None,
+        contact: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn source() -> SourceConfig {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        contact: None,
     }
 }
 

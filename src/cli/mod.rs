@@ -1,6 +1,7 @@
 //! Subcommands. Errors here are `anyhow`: this is where they meet a person.
 
 mod add;
+mod alerts;
 mod check;
 mod editing;
 pub mod logging;
@@ -85,6 +86,11 @@ pub enum Command {
     Correct(editing::CorrectArgs),
     /// Publish what the database holds now, without fetching.
     Publish,
+    /// Alerts to webmasters and the operator: send a test message.
+    Alerts {
+        #[command(subcommand)]
+        action: alerts::AlertsAction,
+    },
 }
 
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
@@ -114,5 +120,6 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Unhide(a) => editing::unhide(&args.config, a),
         Command::Correct(a) => editing::correct(&args.config, a),
         Command::Publish => runtime.block_on(editing::publish(&args.config)),
+        Command::Alerts { action } => runtime.block_on(alerts::alerts(&args.config, action)),
     }
 }

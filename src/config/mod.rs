@@ -1,6 +1,7 @@
 //! feeds.toml: the schema, its defaults, and validation with line:column errors
 //! (see `check`), and the edits `hejnal add` makes to it (see `edit`).
 
+pub mod alerts;
 mod check;
 pub mod edit;
 pub mod iso639;
@@ -19,6 +20,8 @@ use toml::Spanned;
 
 use crate::model::Lang;
 
+pub use alerts::{AlertsConfig, Contact};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -33,6 +36,7 @@ pub struct Config {
     pub translate: TranslateConfig,
     #[serde(default)]
     pub publish: PublishConfig,
+    pub alerts: AlertsConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
     /// Folder of feeds.toml; relative paths in the file are relative to it.
@@ -91,6 +95,9 @@ pub struct SourceConfig {
     pub pair: Option<String>,
     #[serde(default)]
     pub max_body_bytes: Option<u64>,
+    /// Who hears when this feed breaks: an e-mail address or a webhook URL.
+    #[serde(default)]
+    pub contact: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::alerts;
 use crate::bilingual::pairs;
 use crate::bilingual::translate;
 use crate::clean;
@@ -29,7 +30,7 @@ use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
 use crate::model::{Entry, SourceState, Story};
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
-use crate::store::{Batch, Store, StoreError, UpsertStatus};
+use crate::store::{Batch, FetchHealth, Store, StoreError, UpsertStatus};
 use crate::upload::{self, UploadReport};
 
 /// What happened to one source in a cycle.
@@ -155,6 +156,8 @@ struct Harvest {
     elapsed: Duration,
     parse_time: Duration,
     clean_time: Duration,
+    /// What the status page shows of this fetch.
+    health: FetchHealth,
 }
 
 /// How long a finished harvest may wait for others to share its transaction:
@@ -427,6 +430,7 @@ async fn harvest(
         elapsed: Duration::ZERO,
         parse_time: Duration::ZERO,
         clean_time: Duration::ZERO,
+        health: FetchHealth::default(),
     };
     let url = fetch_url(&source, &h.state).to_string();
     let settings = settings_digest(&source, &limits);
@@ -442,10 +446,16 @@ async fn harvest(
         Conditional::default()
     };
     let limit = source.max_body_bytes.unwrap_or(limits.max_body_bytes);
-    match fetcher.fetch(&url, &conditional, limit).await {
-        Ok(FetchOutcome::NotModified { max_age }) => h.max_age = max_age,
+    let (fetched, chain) = fetcher.fetch_traced(&url, &conditional, limit).await;
+    h.health.chain = chain;
+    match fetched {
+        Ok(FetchOutcome::NotModified { max_age }) => {
+            h.max_age = max_age;
+            h.health.conditional = Some(true);
+        }
         Ok(FetchOutcome::Fetched(fetched)) => {
             h.bytes = fetched.body.len() as u64;
+            h.health.conditional = Some(fetched.etag.is_some() || fetched.last_modified.is_some());
             h.max_age = fetched.max_age;
             if let Some(target) = &fetched.moved_to {
                 tracing::warn!(source = %source.id, from = %url, to = %target,
@@ -488,13 +498,16 @@ async fn harvest(
                 let out = parsed.map(|feed| {
                     let url = &fetched.final_url;
                     let cleaned = clean::clean_unseen(&source, &feed, url, &strip, now, &seen);
-                    (cleaned, feed.ttl_minutes)
+                    let warnings =
+                        parse::warnings(&fetched.body, fetched.content_type.as_deref(), &feed);
+                    (cleaned, feed.ttl_minutes, warnings)
                 });
                 (out, parse_time, t1.elapsed())
             })
             .await;
             match worked {
-                Ok((Ok((cleaned, ttl)), parse_time, clean_time)) => {
+                Ok((Ok((cleaned, ttl, warnings)), parse_time, clean_time)) => {
+                    h.health.warnings = Some(warnings);
                     remember(&mut h.state, validators);
                     h.state.settings_digest = Some(settings);
                     h.state.body_digest = Some(digest);
@@ -571,6 +584,7 @@ fn settle(
 ) -> Result<SourceReport, CycleError> {
     let source = &h.source;
     let mut state = h.state;
+    let mut health = h.health;
     if state.moved_to.is_some() && state.moved_from.as_deref() != Some(source.url.as_str()) {
         state.moved_from = Some(source.url.clone());
     }
@@ -605,6 +619,7 @@ fn settle(
         }
         Err(reason) => {
             tracing::warn!(source = %source.id, %reason, "source failed");
+            health.failure = Some(reason.clone());
             state.last_error = Some(reason.clone());
             state.consecutive_failures = state.consecutive_failures.saturating_add(1);
             if h.gone {
@@ -626,6 +641,7 @@ fn settle(
         now,
     ));
     store.save_source_state(&source.id, &state)?;
+    store.record_health(&source.id, &health, now)?;
     Ok(SourceReport {
         id: source.id.clone(),
         outcome,
@@ -689,7 +705,9 @@ fn publish_site(
         newest_archive: archive::newest(&archive::list(&out)?),
     };
     let stories = store.latest_stories(config.publisher.max_items)?;
-    let files = publish::render_with(config, &stories, &extras)?;
+    let mut files = publish::render_with(config, &stories, &extras)?;
+    let health = alerts::health::survey(config, store, now)?;
+    files.extend(publish::status::render(config, &health)?);
     written.extend(publish::write(&out, &files)?.written);
     Ok(written)
 }

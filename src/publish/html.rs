@@ -32,6 +32,8 @@ struct Page<'a> {
     alternates: Vec<FeedLink>,
     groups: Vec<FeedGroup>,
     opml: String,
+    /// The health of every source: status.html beside the page.
+    status: &'static str,
     stories: Vec<Card<'a>>,
 }
 
@@ -118,6 +120,7 @@ fn page(feeds: &[FeedView], feed: &FeedView) -> Result<OutputFile, PublishError>
             })
             .collect(),
         opml: format!("{}sources.opml", feed.home),
+        status: super::status::HTML,
         stories: feed
             .items
             .iter()
@@ -375,6 +378,7 @@ struct Words {
     subscribe: &'static str,
     subscribe_help: &'static str,
     sources_opml: &'static str,
+    source_status: &'static str,
     also_reported_by: &'static str,
     machine_translation: &'static str,
     edited_translation: &'static str,
@@ -394,6 +398,7 @@ impl Words {
                 subscribe: "Subskrybuj",
                 subscribe_help: "Wklej adres kanału do czytnika kanałów, a nowe wiadomości przyjdą same.",
                 sources_opml: "Lista źródeł (OPML)",
+                source_status: "Stan źródeł",
                 also_reported_by: "Inne źródła:",
                 machine_translation: "Tłumaczenie maszynowe",
                 edited_translation: "Tłumaczenie redakcyjne",
@@ -410,6 +415,7 @@ impl Words {
                 subscribe: "Subscribe",
                 subscribe_help: "Paste a feed's address into your feed reader and new stories will come to you.",
                 sources_opml: "List of sources (OPML)",
+                source_status: "Source status",
                 also_reported_by: "Also reported by:",
                 machine_translation: "Machine translation",
                 edited_translation: "Edited translation",

@@ -18,6 +18,7 @@ mod json;
 mod opml;
 mod rss;
 mod style;
+pub mod status;
 mod text;
 mod view;
 mod write;

@@ -317,6 +317,7 @@ impl Status {
                 .unwrap_or(0)
                 .to_string()),
         );
+        out.push_str(&crate::alerts::metrics());
         out
     }
 }

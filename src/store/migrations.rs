@@ -224,6 +224,34 @@ ALTER TABLE entries DROP COLUMN guid_key;
              uploaded INTEGER NOT NULL
          ) WITHOUT ROWID;",
     ),
+    // Each source's health as the status page shows it, and which of its
+    // problems each contact has been told about, so that a restart neither
+    // repeats an alert nor forgets one. Chains are HTTP statuses separated by
+    // spaces; warnings a JSON array.
+    Step::Sql(
+        r#"
+CREATE TABLE source_health (
+    source_id      TEXT PRIMARY KEY,
+    failing_since  INTEGER,
+    last_failure   INTEGER,
+    failure_reason TEXT,
+    failure_chain  TEXT,
+    last_chain     TEXT,
+    conditional    INTEGER,
+    warnings       TEXT
+);
+CREATE TABLE alert_state (
+    source_id TEXT NOT NULL,
+    contact   TEXT NOT NULL,
+    -- the problem last told ('' once its recovery is told)
+    problem   TEXT NOT NULL,
+    told_at   INTEGER NOT NULL,
+    PRIMARY KEY (source_id, contact)
+) WITHOUT ROWID;
+-- A source's newest entries and their languages, read by the index alone.
+CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
+"#,
+    ),
 ];
 
 /// The schema version this build writes.
