@@ -36,6 +36,7 @@ pub struct Config {
     pub translate: TranslateConfig,
     #[serde(default)]
     pub publish: PublishConfig,
+    #[serde(default)]
     pub alerts: AlertsConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
