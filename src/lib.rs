@@ -10,6 +10,7 @@ pub mod cycle;
 pub mod daemon;
 pub mod dedupe;
 pub mod fetch;
+pub mod filter;
 pub mod model;
 pub mod parse;
 pub mod publish;

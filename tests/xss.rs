@@ -166,6 +166,8 @@ fn feeds_carrying_vectors_come_out_harmless() {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
     };
     let now = Utc
         .with_ymd_and_hms(2024, 3, 5, 12, 0, 0)
@@ -213,6 +215,8 @@ fn titles_with_markup_become_plain_text() {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
     };
     let entries = clean::clean(&source, &feed, url, &[], Utc::now());
     assert_eq!(entries[0].title, "Kraków & Wawel");

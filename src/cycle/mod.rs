@@ -256,6 +256,9 @@ pub async fn run(
         checkpointer.nudge();
     }
 
+    // Verdicts come before translating, so that no filtered story is translated.
+    crate::filter::apply(config, store)?;
+
     // Translation never holds publishing up: it has its own time limit and
     // only logs its failures.
     translate::run(config, store, now.date_naive()).await;

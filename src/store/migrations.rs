@@ -201,6 +201,23 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),
+    // The categories of an entry's own item (a JSON array), and each entry's
+    // verdict under the filter rules with a digest of the rules that gave it,
+    // in a narrow table: choosing the stories to publish reads it for every
+    // story, and an entry row is kilobytes. A changed or deleted entry loses
+    // its verdict, so it is judged again.
+    Step::Sql(
+        "ALTER TABLE entries ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';
+         CREATE TABLE entry_filter (
+             entry_id INTEGER PRIMARY KEY,
+             digest   INTEGER NOT NULL,
+             filtered INTEGER NOT NULL
+         );
+         CREATE TRIGGER entry_filter_on_update AFTER UPDATE OF title, summary, link, categories
+             ON entries BEGIN DELETE FROM entry_filter WHERE entry_id = NEW.id; END;
+         CREATE TRIGGER entry_filter_on_delete AFTER DELETE ON entries
+             BEGIN DELETE FROM entry_filter WHERE entry_id = OLD.id; END;",
+    ),
 ];
 
 /// The schema version this build writes.

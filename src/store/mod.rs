@@ -6,6 +6,7 @@
 mod batch;
 mod checkpointer;
 mod entries;
+mod filtered;
 mod grouping;
 mod migrations;
 mod pairing;
@@ -24,6 +25,7 @@ use crate::model::SourceState;
 pub use batch::Batch;
 pub use checkpointer::Checkpointer;
 pub use entries::{UpsertStatus, Upserted};
+pub use filtered::{FilterCandidate, Judged};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use migrations::CURRENT as SCHEMA_VERSION;
 pub use story_ids::authority_of;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
 use super::entries::{ENTRY_COLUMNS, stored_entry};
+use super::filtered::HAS_PUBLISHED_ENTRY;
 use super::{Store, StoreError, bad_value, date, micros};
 use crate::model::{Lang, Provenance, Story, Variant};
 
@@ -15,8 +16,10 @@ impl Store {
     pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.stories_where(
-            "SELECT id, guid, published, updated FROM stories \
-             ORDER BY published DESC, id DESC LIMIT ?1",
+            &format!(
+                "SELECT id, guid, published, updated FROM stories WHERE {HAS_PUBLISHED_ENTRY} \
+                 ORDER BY published DESC, id DESC LIMIT ?1"
+            ),
             params![limit],
         )
     }
@@ -29,9 +32,10 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let count: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2",
-            )?
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2 \
+                 AND {HAS_PUBLISHED_ENTRY}"
+            ))?
             .query_row(params![micros(from), micros(until)], |r| r.get(0))?;
         Ok(usize::try_from(count).unwrap_or(0))
     }
@@ -49,9 +53,11 @@ impl Store {
         let (after_published, after_id) =
             after.map_or((i64::MIN, i64::MIN), |(at, id)| (micros(at), id));
         self.stories_where(
-            "SELECT id, guid, published, updated FROM stories \
-             WHERE published >= ?1 AND published < ?2 AND (published, id) > (?3, ?4) \
-             ORDER BY published, id LIMIT ?5",
+            &format!(
+                "SELECT id, guid, published, updated FROM stories \
+                 WHERE published >= ?1 AND published < ?2 AND (published, id) > (?3, ?4) \
+                 AND {HAS_PUBLISHED_ENTRY} ORDER BY published, id LIMIT ?5"
+            ),
             params![
                 micros(from),
                 micros(until),
@@ -145,7 +151,9 @@ fn fill(conn: &Connection, mut stories: Vec<Story>) -> Result<Vec<Story>, StoreE
     let ids = format!("[{}]", ids.join(","));
     let mut entries = conn.prepare_cached(&format!(
         "SELECT {ENTRY_COLUMNS} FROM entry_story s JOIN entries e ON e.id = s.entry_id \
-         WHERE s.story_id IN (SELECT value FROM json_each(?1)) ORDER BY s.story_id, e.dated, e.id"
+         LEFT JOIN entry_filter f ON f.entry_id = e.id \
+         WHERE s.story_id IN (SELECT value FROM json_each(?1)) AND coalesce(f.filtered, 0) = 0 \
+         ORDER BY s.story_id, e.dated, e.id"
     ))?;
     for entry in entries.query_map([&ids], stored_entry)? {
         let entry = entry?;

@@ -1,0 +1,203 @@
+//! Which stored entries are published: the include and exclude rules of
+//! feeds.toml (`[filter]` for every source, a source's own `filter`), read
+//! against each entry's title, text, link and categories.
+//!
+//! Rules apply after storage: every entry is stored whatever they say, and
+//! the store keeps, per entry, the verdict and a digest of the rules that gave
+//! it. An entry whose rules changed since is judged again before the next
+//! publish, so a changed rule hides or brings back stories without a fetch.
+
+mod rule;
+
+use std::collections::HashMap;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::clean::hash_pieces;
+use crate::clean::html::sanitized_text;
+use crate::config::{Config, FilterConfig, FilterField};
+use crate::store::{FilterCandidate, Store, StoreError};
+
+pub use rule::Rule;
+
+/// One level of rules (global, or one source's), compiled.
+#[derive(Debug, Default)]
+struct Rules {
+    include: Vec<Rule>,
+    exclude: Vec<Rule>,
+    fields: Vec<FilterField>,
+}
+
+impl Rules {
+    fn compile(config: &FilterConfig) -> Rules {
+        Rules {
+            include: compile_all(&config.include),
+            exclude: compile_all(&config.exclude),
+            fields: config.fields.clone(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// True when the entry may be published as far as these rules go.
+    fn pass(&self, entry: &Readable) -> bool {
+        let matches = |rule: &Rule| self.fields.iter().any(|f| entry.matches(*f, rule));
+        (self.include.is_empty() || self.include.iter().any(matches))
+            && !self.exclude.iter().any(matches)
+    }
+}
+
+/// `hejnal check` reports a rule that does not compile, so one that still
+/// does not is left out with a log line rather than stopping publishing.
+fn compile_all(rules: &[String]) -> Vec<Rule> {
+    rules
+        .iter()
+        .filter_map(|raw| match Rule::parse(raw) {
+            Ok(rule) => Some(rule),
+            Err(e) => {
+                tracing::warn!(rule = %raw, error = %e, "filter rule ignored");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Every rule of a configuration, compiled once.
+pub struct Filters {
+    global: Rules,
+    global_config: FilterConfig,
+    sources: HashMap<String, (Rules, FilterConfig, Vec<String>)>,
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// Entries judged again (new, changed, or under changed rules).
+    pub judged: usize,
+    /// Of those, how many the rules keep from publishing.
+    pub filtered: usize,
+}
+
+impl Filters {
+    pub fn of(config: &Config) -> Filters {
+        Filters {
+            global: Rules::compile(&config.filter),
+            global_config: config.filter.clone(),
+            sources: config
+                .sources
+                .iter()
+                .map(|s| {
+                    let s = s.get_ref();
+                    let own = s.filter.clone().unwrap_or_default();
+                    (
+                        s.id.clone(),
+                        (Rules::compile(&own), own, s.categories.clone()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A digest of everything that decides `source_id`'s verdicts: when it
+    /// changes, its entries are judged again.
+    pub fn digest(&self, source_id: &str) -> u64 {
+        let mut hasher = Xxh3::new();
+        // The version: a release that reads rules differently judges again.
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        digest_rules(&mut hasher, &self.global_config);
+        if let Some((_, own, categories)) = self.sources.get(source_id) {
+            digest_rules(&mut hasher, own);
+            hash_pieces(&mut hasher, categories.iter().map(|c| c.as_bytes()));
+        }
+        hasher.digest()
+    }
+
+    /// True when the entry may be published.
+    pub fn pass(&self, source_id: &str, entry: &FilterCandidate) -> bool {
+        let own = self.sources.get(source_id);
+        if self.global.is_empty() && own.is_none_or(|(rules, _, _)| rules.is_empty()) {
+            // Most sources have no rules: their text is never read.
+            return true;
+        }
+        let categories = own.map_or(&[][..], |(_, _, c)| c.as_slice());
+        let readable = Readable::of(entry, categories);
+        self.global.pass(&readable) && own.is_none_or(|(rules, _, _)| rules.pass(&readable))
+    }
+}
+
+fn digest_rules(hasher: &mut Xxh3, config: &FilterConfig) {
+    let fields: Vec<&[u8]> = config
+        .fields
+        .iter()
+        .map(|f| match f {
+            FilterField::Title => &b"title"[..],
+            FilterField::Text => b"text",
+            FilterField::Link => b"link",
+            FilterField::Category => b"category",
+        })
+        .collect();
+    hash_pieces(hasher, [&b"include"[..]]);
+    hash_pieces(hasher, config.include.iter().map(|r| r.as_bytes()));
+    hash_pieces(hasher, [&b"exclude"[..]]);
+    hash_pieces(hasher, config.exclude.iter().map(|r| r.as_bytes()));
+    hash_pieces(hasher, [&b"fields"[..]]);
+    hash_pieces(hasher, fields);
+}
+
+/// An entry's parts as the rules read them.
+struct Readable<'a> {
+    title: &'a str,
+    text: String,
+    link: &'a str,
+    categories: Vec<&'a str>,
+}
+
+impl<'a> Readable<'a> {
+    fn of(entry: &'a FilterCandidate, source_categories: &'a [String]) -> Readable<'a> {
+        Readable {
+            title: &entry.title,
+            text: sanitized_text(&entry.summary),
+            link: entry.link.as_deref().unwrap_or(""),
+            categories: entry
+                .categories
+                .iter()
+                .chain(source_categories)
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+
+    fn matches(&self, field: FilterField, rule: &Rule) -> bool {
+        match field {
+            FilterField::Title => rule.matches(self.title),
+            FilterField::Text => rule.matches(&self.text),
+            FilterField::Link => rule.matches(self.link),
+            FilterField::Category => self.categories.iter().any(|c| rule.matches(c)),
+        }
+    }
+}
+
+/// Judges every stored entry whose verdict is missing or was given under
+/// other rules, and stores the verdicts.
+pub fn apply(config: &Config, store: &mut Store) -> Result<Applied, StoreError> {
+    let filters = Filters::of(config);
+    let mut applied = Applied::default();
+    for source_id in store.sources_with_entries()? {
+        let digest = filters.digest(&source_id);
+        let judged = store.judge_entries(&source_id, digest, |entry| {
+            !filters.pass(&source_id, entry)
+        })?;
+        applied.judged += judged.judged;
+        applied.filtered += judged.filtered;
+    }
+    if applied.judged > 0 {
+        tracing::info!(
+            judged = applied.judged,
+            filtered = applied.filtered,
+            "filter rules applied"
+        );
+    }
+    Ok(applied)
+}
