@@ -186,9 +186,8 @@ pub fn apply(config: &Config, store: &mut Store) -> Result<Applied, StoreError> 
     let mut applied = Applied::default();
     for source_id in store.sources_with_entries()? {
         let digest = filters.digest(&source_id);
-        let judged = store.judge_entries(&source_id, digest, |entry| {
-            !filters.pass(&source_id, entry)
-        })?;
+        let judged =
+            store.judge_entries(&source_id, digest, |entry| !filters.pass(&source_id, entry))?;
         applied.judged += judged.judged;
         applied.filtered += judged.filtered;
     }

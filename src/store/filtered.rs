@@ -99,9 +99,7 @@ impl Store {
              WHERE f.filtered = 1 GROUP BY e.source_id",
         )?;
         let counts = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
             .map(|row| row.map(|(id, n)| (id, usize::try_from(n).unwrap_or(0))))
             .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(counts)
