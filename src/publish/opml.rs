@@ -1,11 +1,13 @@
-//! OPML 2.0 list of the enabled sources, one outline per city.
+//! OPML 2.0 lists: the enabled sources, one outline per city (sources.opml),
+//! and hejnal's own feeds, one outline per feed set (feeds.opml).
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::PublishError;
 use super::escape::{title_safe, xml_safe};
+use super::view::FeedView;
 use super::view::site_of;
+use super::{FEEDS_OPML, PublishError};
 use crate::config::{Config, SourceConfig};
 use crate::sources::opml_import::CATEGORY_ROOT;
 
@@ -48,6 +50,65 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
     let mut bytes = writer.into_inner();
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// OPML 2.0 list of the feeds hejnal publishes, one outline per feed set
+/// (the whole site's, then each city's and category's), so that a reader
+/// can subscribe to all of them at once.
+pub(crate) fn feeds(
+    config: &Config,
+    home: &url::Url,
+    sets: &[&[FeedView]],
+) -> Result<Vec<u8>, PublishError> {
+    write_feeds(config, home, sets).map_err(|e| PublishError::render(FEEDS_OPML, e))
+}
+
+fn write_feeds(config: &Config, home: &url::Url, sets: &[&[FeedView]]) -> std::io::Result<Vec<u8>> {
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let title = xml_safe(&config.publisher.title);
+    let owner = home.to_string();
+    writer
+        .create_element("opml")
+        .with_attribute(("version", "2.0"))
+        .write_inner_content(|w| {
+            w.create_element("head").write_inner_content(|w| {
+                w.create_element("title")
+                    .write_text_content(BytesText::new(&title))?;
+                w.create_element("ownerId")
+                    .write_text_content(BytesText::new(&owner))?;
+                Ok(())
+            })?;
+            w.create_element("body").write_inner_content(|w| {
+                for set in sets {
+                    let Some(first) = set.first() else { continue };
+                    let label = title_safe(&first.title);
+                    w.create_element("outline")
+                        .with_attribute(("text", label.as_str()))
+                        .write_inner_content(|w| {
+                            set.iter().try_for_each(|feed| own_feed(w, feed))
+                        })?;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })?;
+    let mut bytes = writer.into_inner();
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn own_feed(w: &mut Writer<Vec<u8>>, feed: &FeedView) -> std::io::Result<()> {
+    let title = title_safe(&feed.title);
+    w.create_element("outline")
+        .with_attribute(("type", "rss"))
+        .with_attribute(("text", title.as_str()))
+        .with_attribute(("title", title.as_str()))
+        .with_attribute(("xmlUrl", feed.url("feed.xml").as_str()))
+        .with_attribute(("htmlUrl", feed.url("index.html").as_str()))
+        .with_attribute(("language", feed.lang.as_str()))
+        .write_empty()?;
+    Ok(())
 }
 
 fn outline(w: &mut Writer<Vec<u8>>, source: &SourceConfig) -> std::io::Result<()> {

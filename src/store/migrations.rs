@@ -342,6 +342,7 @@ mod tests {
             summary: "<p>Inny tekst</p>".to_string(),
             published: Some(at(12)),
             content_hash: 7,
+            categories: Vec::new(),
             ..Entry::for_test(source, guid, canonical_link, &format!("Wiadomość {source}"))
         }
     }
