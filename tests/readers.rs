@@ -116,8 +116,8 @@ fn published_site(dir: &Path) -> (String, PathBuf, Served, FeedServer) {
         )
         // The first source, Kraków's, files its stories under Transport.
         .replacen(
-            "url = \"http://127.0.0.1",
-            "categories = [\"Transport\"]\nurl = \"http://127.0.0.1",
+            "\nurl = \"http://127.0.0.1",
+            "\ncategories = [\"Transport\"]\nurl = \"http://127.0.0.1",
             1,
         );
     std::fs::write(&config, text).expect("config");
