@@ -2,6 +2,8 @@
 //! the real binary publishes a loopback farm, and the files are read back.
 
 mod common;
+#[path = "fixtures/site_stories.rs"]
+mod fixture;
 
 use std::path::Path;
 
@@ -226,4 +228,32 @@ fn categories_reach_every_format_and_have_feeds_of_their_own() {
         "{home}"
     );
     assert!(!home.contains("city/"), "no city feeds were asked for");
+}
+
+#[test]
+fn websub_hubs_hear_about_the_city_feeds_they_are_named_in() {
+    let config = fixture::config_with("per_city = true\nwebsub_hubs = [\"https://hub.example/\"]");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = hejnal::publish::render(&config, &fixture::stories()).expect("render");
+    let written = hejnal::publish::write(dir.path(), &files)
+        .expect("write")
+        .written;
+    let topics = hejnal::cycle::websub::topics(&config, &written).expect("topics");
+    let city_atom = "https://hejnal.example/news/city/krakow/pl/feed.atom";
+    assert!(topics.iter().any(|t| t == city_atom), "{topics:?}");
+    assert!(
+        topics.iter().all(|t| t.ends_with("feed.xml")
+            || t.ends_with("feed.atom")
+            || t.ends_with("feed.json"))
+    );
+    assert_eq!(
+        topics.len(),
+        9 * 3,
+        "the main feeds and those of Kraków and Nürnberg"
+    );
+    let atom = std::fs::read_to_string(dir.path().join("city/krakow/pl/feed.atom")).expect("atom");
+    assert!(
+        atom.contains("href=\"https://hub.example/\" rel=\"hub\""),
+        "{atom}"
+    );
 }

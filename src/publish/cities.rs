@@ -9,9 +9,9 @@ use url::Url;
 
 use super::categories::{Categories, fold};
 use super::escape::xml_safe;
-use super::ids;
 use super::text::Texts;
 use super::view::{self, FeedView};
+use super::{CATEGORY_FOLDER, CITY_FOLDER, ids};
 use crate::clean::fingerprint::normalize;
 use crate::config::Config;
 use crate::model::{Lang, Story};
@@ -25,8 +25,8 @@ pub(crate) enum Kind {
 impl Kind {
     fn folder(self) -> &'static str {
         match self {
-            Kind::City => "city",
-            Kind::Category => "category",
+            Kind::City => CITY_FOLDER,
+            Kind::Category => CATEGORY_FOLDER,
         }
     }
 }

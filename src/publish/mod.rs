@@ -35,6 +35,10 @@ pub use write::{WriteReport, write};
 /// The OPML list of every published feed, written with city or category feeds.
 pub const FEEDS_OPML: &str = "feeds.opml";
 
+/// Where the feed sets of each city and category are published.
+pub const CITY_FOLDER: &str = "city";
+pub const CATEGORY_FOLDER: &str = "category";
+
 /// What the feeds name as their generator.
 const GENERATOR: &str = concat!("hejnal ", env!("CARGO_PKG_VERSION"));
 
