@@ -114,6 +114,19 @@ fn a_vienna_feed_is_narrowed_to_the_stories_about_krakow() {
         table.lines().next().unwrap_or("").contains("FILTERED"),
         "{table}"
     );
+
+    // An entry edited to mention Kraków is judged again, and published.
+    server.put(
+        "/wien.xml",
+        VIENNA.replace("über den Ring.", "über den Ring, mit Gästen aus Krakau."),
+        "application/rss+xml",
+    );
+    let (code, out, err) = hejnal_in(dir.path(), &["once"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(published(dir.path()).contains("Straßenbahnlinie"));
+    let (_, out, _) = hejnal_in(dir.path(), &["sources", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(rows[0]["filtered"], 2, "{out}");
 }
 
 /// `hejnal run` in `dir`, logging into a file read by `cycles`.

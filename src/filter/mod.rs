@@ -16,7 +16,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::clean::hash_pieces;
 use crate::clean::html::sanitized_text;
 use crate::config::{Config, FilterConfig, FilterField};
-use crate::store::{FilterCandidate, Store, StoreError};
+use crate::store::{FilterCandidate, Judged, Store, StoreError};
 
 pub use rule::Rule;
 
@@ -71,15 +71,6 @@ pub struct Filters {
     sources: HashMap<String, (Rules, FilterConfig, Vec<String>)>,
 }
 
-/// What [`apply`] did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Applied {
-    /// Entries judged again (new, changed, or under changed rules).
-    pub judged: usize,
-    /// Of those, how many the rules keep from publishing.
-    pub filtered: usize,
-}
-
 impl Filters {
     pub fn of(config: &Config) -> Filters {
         Filters {
@@ -114,13 +105,22 @@ impl Filters {
         hasher.digest()
     }
 
+    /// Whether any rule applies to `source_id`'s entries: most sources have
+    /// none, and their entries are never read.
+    pub fn has_rules(&self, source_id: &str) -> bool {
+        !self.global.is_empty()
+            || self
+                .sources
+                .get(source_id)
+                .is_some_and(|(rules, _, _)| !rules.is_empty())
+    }
+
     /// True when the entry may be published.
-    pub fn pass(&self, source_id: &str, entry: &FilterCandidate) -> bool {
-        let own = self.sources.get(source_id);
-        if self.global.is_empty() && own.is_none_or(|(rules, _, _)| rules.is_empty()) {
-            // Most sources have no rules: their text is never read.
+    pub fn pass(&self, entry: &FilterCandidate) -> bool {
+        if !self.has_rules(&entry.source_id) {
             return true;
         }
+        let own = self.sources.get(entry.source_id.as_str());
         let categories = own.map_or(&[][..], |(_, _, c)| c.as_slice());
         let readable = Readable::of(entry, categories);
         self.global.pass(&readable) && own.is_none_or(|(rules, _, _)| rules.pass(&readable))
@@ -179,24 +179,21 @@ impl<'a> Readable<'a> {
     }
 }
 
-/// Judges every stored entry whose verdict is missing or was given under
-/// other rules, and stores the verdicts.
-pub fn apply(config: &Config, store: &mut Store) -> Result<Applied, StoreError> {
+/// Judges every stored entry that is new, changed, or of a source whose
+/// rules changed, and stores the verdicts.
+pub fn apply(config: &Config, store: &mut Store) -> Result<Judged, StoreError> {
     let filters = Filters::of(config);
-    let mut applied = Applied::default();
-    for source_id in store.sources_with_entries()? {
-        let digest = filters.digest(&source_id);
-        let judged =
-            store.judge_entries(&source_id, digest, |entry| !filters.pass(&source_id, entry))?;
-        applied.judged += judged.judged;
-        applied.filtered += judged.filtered;
-    }
-    if applied.judged > 0 {
+    let judged = store.judge_entries(
+        |source_id| filters.digest(source_id),
+        |source_id| filters.has_rules(source_id),
+        |entry| !filters.pass(entry),
+    )?;
+    if judged.judged > 0 {
         tracing::info!(
-            judged = applied.judged,
-            filtered = applied.filtered,
+            judged = judged.judged,
+            filtered = judged.filtered,
             "filter rules applied"
         );
     }
-    Ok(applied)
+    Ok(judged)
 }

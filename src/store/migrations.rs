@@ -201,22 +201,25 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),
-    // The categories of an entry's own item (a JSON array), and each entry's
-    // verdict under the filter rules with a digest of the rules that gave it,
-    // in a narrow table: choosing the stories to publish reads it for every
-    // story, and an entry row is kilobytes. A changed or deleted entry loses
-    // its verdict, so it is judged again.
+    // The categories of an entry's own item (a JSON array); the entries the
+    // filter rules keep out, in a narrow table, since choosing the stories to
+    // publish reads it for every story and an entry row is kilobytes; the
+    // digest of the rules each source's entries were judged under; and the
+    // entries to judge: new or changed ones, every stored one at first.
     Step::Sql(
         "ALTER TABLE entries ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';
-         CREATE TABLE entry_filter (
-             entry_id INTEGER PRIMARY KEY,
-             digest   INTEGER NOT NULL,
-             filtered INTEGER NOT NULL
-         );
-         CREATE TRIGGER entry_filter_on_update AFTER UPDATE OF title, summary, link, categories
-             ON entries BEGIN DELETE FROM entry_filter WHERE entry_id = NEW.id; END;
-         CREATE TRIGGER entry_filter_on_delete AFTER DELETE ON entries
-             BEGIN DELETE FROM entry_filter WHERE entry_id = OLD.id; END;",
+         CREATE TABLE filtered_entries (entry_id INTEGER PRIMARY KEY);
+         CREATE TABLE filter_digests (source_id TEXT PRIMARY KEY, digest INTEGER NOT NULL);
+         CREATE TABLE unjudged (entry_id INTEGER PRIMARY KEY);
+         INSERT INTO unjudged (entry_id) SELECT id FROM entries;
+         CREATE TRIGGER unjudged_on_insert AFTER INSERT ON entries
+             BEGIN INSERT OR IGNORE INTO unjudged (entry_id) VALUES (NEW.id); END;
+         CREATE TRIGGER unjudged_on_update AFTER UPDATE OF title, summary, link, categories
+             ON entries BEGIN INSERT OR IGNORE INTO unjudged (entry_id) VALUES (NEW.id); END;
+         CREATE TRIGGER filter_on_delete AFTER DELETE ON entries BEGIN
+             DELETE FROM filtered_entries WHERE entry_id = OLD.id;
+             DELETE FROM unjudged WHERE entry_id = OLD.id;
+         END;",
     ),
 ];
 

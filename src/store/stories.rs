@@ -151,8 +151,8 @@ fn fill(conn: &Connection, mut stories: Vec<Story>) -> Result<Vec<Story>, StoreE
     let ids = format!("[{}]", ids.join(","));
     let mut entries = conn.prepare_cached(&format!(
         "SELECT {ENTRY_COLUMNS} FROM entry_story s JOIN entries e ON e.id = s.entry_id \
-         LEFT JOIN entry_filter f ON f.entry_id = e.id \
-         WHERE s.story_id IN (SELECT value FROM json_each(?1)) AND coalesce(f.filtered, 0) = 0 \
+         WHERE s.story_id IN (SELECT value FROM json_each(?1)) \
+         AND NOT EXISTS (SELECT 1 FROM filtered_entries f WHERE f.entry_id = e.id) \
          ORDER BY s.story_id, e.dated, e.id"
     ))?;
     for entry in entries.query_map([&ids], stored_entry)? {
