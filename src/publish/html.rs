@@ -30,15 +30,21 @@ struct Page<'a> {
     description: &'a str,
     words: &'a Words,
     switch: Vec<Switch>,
-    /// The pages of each city, after the whole site's; empty without `per_city`.
-    cities: Vec<Switch>,
-    categories: Vec<Switch>,
+    /// The pages of the cities (after the whole site's) and of the
+    /// categories, when they have feeds of their own.
+    places: Vec<PlaceNav>,
     /// The OPML list of every published feed, when there are city or category feeds.
     feeds_opml: Option<String>,
     alternates: Vec<FeedLink>,
     groups: Vec<FeedGroup>,
     opml: String,
     stories: Vec<Card<'a>>,
+}
+
+/// The links to the pages of the cities or of the categories.
+struct PlaceNav {
+    label: &'static str,
+    links: Vec<Switch>,
 }
 
 /// One entry of the language switch.
@@ -124,8 +130,17 @@ fn page(feeds: &[FeedView], feed: &FeedView, places: &[Place]) -> Result<OutputF
         description: &feed.description,
         words: &words,
         switch: switch(feeds, feed, &words),
-        cities: place_links(places, Kind::City, feed, &words),
-        categories: place_links(places, Kind::Category, feed, &words),
+        places: [
+            (Kind::City, words.cities),
+            (Kind::Category, words.categories),
+        ]
+        .into_iter()
+        .map(|(kind, label)| PlaceNav {
+            label,
+            links: place_links(places, kind, feed, &words),
+        })
+        .filter(|nav| !nav.links.is_empty())
+        .collect(),
         feeds_opml: (!places.is_empty()).then(|| format!("{}{}", feed.home, FEEDS_OPML)),
         alternates: own_first(feeds, feed)
             .flat_map(|f| feed_links(feeds, f, &words))

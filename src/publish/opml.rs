@@ -19,6 +19,25 @@ pub(crate) fn render(config: &Config, home: &url::Url) -> Result<Vec<u8>, Publis
 }
 
 fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
+    document(config, home, |w| {
+        for (city, sources) in by_city(config) {
+            let city = title_safe(&city);
+            // A folder has only `text`: OPML 2.0 wants a `type`
+            // on any outline that says more.
+            w.create_element("outline")
+                .with_attribute(("text", city.as_str()))
+                .write_inner_content(|w| sources.iter().try_for_each(|s| outline(w, s)))?;
+        }
+        Ok(())
+    })
+}
+
+/// An OPML 2.0 document of the publisher, its body written by `body`.
+fn document(
+    config: &Config,
+    home: &url::Url,
+    body: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>,
+) -> std::io::Result<Vec<u8>> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let title = xml_safe(&config.publisher.title);
@@ -34,17 +53,7 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
                     .write_text_content(BytesText::new(&owner))?;
                 Ok(())
             })?;
-            w.create_element("body").write_inner_content(|w| {
-                for (city, sources) in by_city(config) {
-                    let city = title_safe(&city);
-                    // A folder has only `text`: OPML 2.0 wants a `type`
-                    // on any outline that says more.
-                    w.create_element("outline")
-                        .with_attribute(("text", city.as_str()))
-                        .write_inner_content(|w| sources.iter().try_for_each(|s| outline(w, s)))?;
-                }
-                Ok(())
-            })?;
+            w.create_element("body").write_inner_content(body)?;
             Ok(())
         })?;
     let mut bytes = writer.into_inner();
@@ -60,42 +69,17 @@ pub(crate) fn feeds(
     home: &url::Url,
     sets: &[&[FeedView]],
 ) -> Result<Vec<u8>, PublishError> {
-    write_feeds(config, home, sets).map_err(|e| PublishError::render(FEEDS_OPML, e))
-}
-
-fn write_feeds(config: &Config, home: &url::Url, sets: &[&[FeedView]]) -> std::io::Result<Vec<u8>> {
-    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
-    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let title = xml_safe(&config.publisher.title);
-    let owner = home.to_string();
-    writer
-        .create_element("opml")
-        .with_attribute(("version", "2.0"))
-        .write_inner_content(|w| {
-            w.create_element("head").write_inner_content(|w| {
-                w.create_element("title")
-                    .write_text_content(BytesText::new(&title))?;
-                w.create_element("ownerId")
-                    .write_text_content(BytesText::new(&owner))?;
-                Ok(())
-            })?;
-            w.create_element("body").write_inner_content(|w| {
-                for set in sets {
-                    let Some(first) = set.first() else { continue };
-                    let label = title_safe(&first.title);
-                    w.create_element("outline")
-                        .with_attribute(("text", label.as_str()))
-                        .write_inner_content(|w| {
-                            set.iter().try_for_each(|feed| own_feed(w, feed))
-                        })?;
-                }
-                Ok(())
-            })?;
-            Ok(())
-        })?;
-    let mut bytes = writer.into_inner();
-    bytes.push(b'\n');
-    Ok(bytes)
+    document(config, home, |w| {
+        for set in sets {
+            let Some(first) = set.first() else { continue };
+            let label = title_safe(&first.title);
+            w.create_element("outline")
+                .with_attribute(("text", label.as_str()))
+                .write_inner_content(|w| set.iter().try_for_each(|feed| own_feed(w, feed)))?;
+        }
+        Ok(())
+    })
+    .map_err(|e| PublishError::render(FEEDS_OPML, e))
 }
 
 fn own_feed(w: &mut Writer<Vec<u8>>, feed: &FeedView) -> std::io::Result<()> {
