@@ -16,13 +16,14 @@ const SOURCES: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// Kraków's transport company: its items carry categories of their own,
-/// one of them twice in two spellings.
+/// one of them twice in two spellings, one in markup with a script.
 const MPK: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>MPK Kraków</title><link>https://mpk.example/</link>
 <description>Komunikaty</description>
 <item><title>Tramwaje wracają na Kapelankę</title><link>https://mpk.example/k/1</link>
 <guid>mpk-1</guid><pubDate>Wed, 25 Nov 2026 08:00:00 GMT</pubDate>
 <category>Tramwaje</category><category> tramwaje </category><category>Remonty &amp; objazdy</category>
+<category>&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;Bezpieczeństwo&lt;/b&gt;</category>
 <description>Od soboty tramwaje linii 18 i 22 wracają na Kapelankę.</description></item>
 </channel></rss>"#;
 
@@ -181,7 +182,12 @@ fn categories_reach_every_format_and_have_feeds_of_their_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     publish(dir.path(), &server, "per_category = true");
     // The source's category first, then the feed's; each once, whatever the case.
-    let expected = ["Transport", "Tramwaje", "Remonty & objazdy"];
+    let expected = [
+        "Transport",
+        "Tramwaje",
+        "Remonty & objazdy",
+        "Bezpieczeństwo",
+    ];
 
     let rss = rss::Channel::read_from(read(dir.path(), "feed.xml").as_bytes()).expect("rss");
     let item = rss
@@ -190,7 +196,10 @@ fn categories_reach_every_format_and_have_feeds_of_their_own() {
         .find(|i| i.title().is_some_and(|t| t.contains("Kapelankę")))
         .expect("MPK's item");
     let names: Vec<&str> = item.categories().iter().map(|c| c.name()).collect();
-    assert_eq!(names, ["Krakow", expected[0], expected[1], expected[2]]);
+    assert_eq!(
+        names,
+        ["Krakow", expected[0], expected[1], expected[2], expected[3]]
+    );
 
     let atom = feed_rs::parser::parse(read(dir.path(), "en/feed.atom").as_bytes()).expect("atom");
     let entry = atom
@@ -203,7 +212,10 @@ fn categories_reach_every_format_and_have_feeds_of_their_own() {
         })
         .expect("MPK's entry");
     let terms: Vec<&str> = entry.categories.iter().map(|c| c.term.as_str()).collect();
-    assert_eq!(terms, ["Krakow", expected[0], expected[1], expected[2]]);
+    assert_eq!(
+        terms,
+        ["Krakow", expected[0], expected[1], expected[2], expected[3]]
+    );
 
     let json: serde_json::Value =
         serde_json::from_str(&read(dir.path(), "pl/feed.json")).expect("json");
@@ -215,8 +227,12 @@ fn categories_reach_every_format_and_have_feeds_of_their_own() {
         .expect("MPK's item");
     assert_eq!(
         tagged["tags"],
-        serde_json::json!(["Krakow", expected[0], expected[1], expected[2]])
+        serde_json::json!(["Krakow", expected[0], expected[1], expected[2], expected[3]])
     );
+
+    for file in ["feed.xml", "feed.atom", "feed.json", "index.html"] {
+        assert!(!read(dir.path(), file).contains("alert(1)"), "{file}");
+    }
 
     // Only the configured category has a feed; the stories filed under it are in it.
     let transport = read(dir.path(), "category/transport/feed.xml");

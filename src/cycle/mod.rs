@@ -256,8 +256,11 @@ pub async fn run(
         checkpointer.nudge();
     }
 
-    // Verdicts come before translating, so that no filtered story is translated.
+    // Verdicts come before translating, so that no filtered story is
+    // translated; deciding what is published, they count as publishing.
+    let filter_started = Instant::now();
     crate::filter::apply(config, store)?;
+    report.stages.publish += filter_started.elapsed();
 
     // Translation never holds publishing up: it has its own time limit and
     // only logs its failures.
@@ -265,7 +268,7 @@ pub async fn run(
 
     let publish_started = Instant::now();
     report.written = publish_site(config, store, now)?;
-    report.stages.publish = publish_started.elapsed();
+    report.stages.publish += publish_started.elapsed();
     let checkpoint_started = Instant::now();
     drop(checkpointer);
     // Everything is committed already; a checkpoint left undone is only redone later.
