@@ -19,6 +19,7 @@ use crate::config::{Config, FilterConfig, FilterField};
 use crate::store::{FilterCandidate, Judged, Store, StoreError};
 
 pub use rule::Rule;
+use rule::Subject;
 
 /// One level of rules (global, or one source's), compiled.
 #[derive(Debug, Default)]
@@ -122,7 +123,8 @@ impl Filters {
         }
         let own = self.sources.get(entry.source_id.as_str());
         let categories = own.map_or(&[][..], |(_, _, c)| c.as_slice());
-        let readable = Readable::of(entry, categories);
+        let text = sanitized_text(&entry.summary);
+        let readable = Readable::of(entry, &text, categories);
         self.global.pass(&readable) && own.is_none_or(|(rules, _, _)| rules.pass(&readable))
     }
 }
@@ -148,32 +150,36 @@ fn digest_rules(hasher: &mut Xxh3, config: &FilterConfig) {
 
 /// An entry's parts as the rules read them.
 struct Readable<'a> {
-    title: &'a str,
-    text: String,
-    link: &'a str,
-    categories: Vec<&'a str>,
+    title: Subject<'a>,
+    text: Subject<'a>,
+    link: Subject<'a>,
+    categories: Vec<Subject<'a>>,
 }
 
 impl<'a> Readable<'a> {
-    fn of(entry: &'a FilterCandidate, source_categories: &'a [String]) -> Readable<'a> {
+    fn of(
+        entry: &'a FilterCandidate,
+        text: &'a str,
+        source_categories: &'a [String],
+    ) -> Readable<'a> {
         Readable {
-            title: &entry.title,
-            text: sanitized_text(&entry.summary),
-            link: entry.link.as_deref().unwrap_or(""),
+            title: Subject::new(&entry.title),
+            text: Subject::new(text),
+            link: Subject::new(entry.link.as_deref().unwrap_or("")),
             categories: entry
                 .categories
                 .iter()
                 .chain(source_categories)
-                .map(String::as_str)
+                .map(|c| Subject::new(c))
                 .collect(),
         }
     }
 
     fn matches(&self, field: FilterField, rule: &Rule) -> bool {
         match field {
-            FilterField::Title => rule.matches(self.title),
+            FilterField::Title => rule.matches(&self.title),
             FilterField::Text => rule.matches(&self.text),
-            FilterField::Link => rule.matches(self.link),
+            FilterField::Link => rule.matches(&self.link),
             FilterField::Category => self.categories.iter().any(|c| rule.matches(c)),
         }
     }
