@@ -2,9 +2,10 @@
 //! feeds.toml (`[filter]` for every source, a source's own `filter`), read
 //! against each entry's title, text, link and categories.
 //!
-//! Rules apply after storage: every entry is stored whatever they say, and
-//! the store keeps, per entry, the verdict and a digest of the rules that gave
-//! it. An entry whose rules changed since is judged again before the next
+//! Rules apply after storage: every entry is stored whatever they say. The
+//! store keeps the entries they keep out, and for each source a digest of the
+//! rules its entries were judged under; new and changed entries, and all the
+//! entries of a source whose digest changed, are judged before the next
 //! publish, so a changed rule hides or brings back stories without a fetch.
 
 mod rule;
@@ -69,7 +70,15 @@ fn compile_all(rules: &[String]) -> Vec<Rule> {
 pub struct Filters {
     global: Rules,
     global_config: FilterConfig,
-    sources: HashMap<String, (Rules, FilterConfig, Vec<String>)>,
+    sources: HashMap<String, SourceRules>,
+}
+
+/// A source's own rules, and the categories its entries carry besides the
+/// feed's (which `category` rules read).
+struct SourceRules {
+    rules: Rules,
+    config: FilterConfig,
+    categories: Vec<String>,
 }
 
 impl Filters {
@@ -82,11 +91,13 @@ impl Filters {
                 .iter()
                 .map(|s| {
                     let s = s.get_ref();
-                    let own = s.filter.clone().unwrap_or_default();
-                    (
-                        s.id.clone(),
-                        (Rules::compile(&own), own, s.categories.clone()),
-                    )
+                    let config = s.filter.clone().unwrap_or_default();
+                    let own = SourceRules {
+                        rules: Rules::compile(&config),
+                        config,
+                        categories: s.categories.clone(),
+                    };
+                    (s.id.clone(), own)
                 })
                 .collect(),
         }
@@ -99,9 +110,9 @@ impl Filters {
         // The version: a release that reads rules differently judges again.
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         digest_rules(&mut hasher, &self.global_config);
-        if let Some((_, own, categories)) = self.sources.get(source_id) {
-            digest_rules(&mut hasher, own);
-            hash_pieces(&mut hasher, categories.iter().map(|c| c.as_bytes()));
+        if let Some(own) = self.sources.get(source_id) {
+            digest_rules(&mut hasher, &own.config);
+            hash_pieces(&mut hasher, own.categories.iter().map(|c| c.as_bytes()));
         }
         hasher.digest()
     }
@@ -113,7 +124,7 @@ impl Filters {
             || self
                 .sources
                 .get(source_id)
-                .is_some_and(|(rules, _, _)| !rules.is_empty())
+                .is_some_and(|own| !own.rules.is_empty())
     }
 
     /// True when the entry may be published.
@@ -122,10 +133,10 @@ impl Filters {
             return true;
         }
         let own = self.sources.get(entry.source_id.as_str());
-        let categories = own.map_or(&[][..], |(_, _, c)| c.as_slice());
+        let categories = own.map_or(&[][..], |own| own.categories.as_slice());
         let text = sanitized_text(&entry.summary);
         let readable = Readable::of(entry, &text, categories);
-        self.global.pass(&readable) && own.is_none_or(|(rules, _, _)| rules.pass(&readable))
+        self.global.pass(&readable) && own.is_none_or(|own| own.rules.pass(&readable))
     }
 }
 
