@@ -106,11 +106,11 @@ pub(crate) fn feeds(
     ui: &Lang,
     texts: &mut Texts,
 ) -> Vec<FeedView> {
-    let categories = Categories::of(config);
+    let members = Members::of(config, scope);
     let stories: Vec<&Story> = chosen
         .iter()
         .copied()
-        .filter(|story| holds(config, &categories, scope, story))
+        .filter(|story| members.hold(story))
         .collect();
     let told = view::told(config, &stories);
     let mut feeds = vec![view::combined(config, home, &told, ui, texts)];
@@ -135,18 +135,46 @@ pub(crate) fn feeds(
     feeds
 }
 
-/// Whether `story` belongs in the feeds of `scope`.
-fn holds(config: &Config, categories: &Categories, scope: &Scope, story: &Story) -> bool {
-    match scope.kind {
-        Kind::City => story.entries.iter().any(|stored| {
-            config
-                .source(&stored.entry.source_id)
-                .and_then(|s| slug(&s.city))
-                .is_some_and(|city| city == scope.slug)
-        }),
-        Kind::Category => {
-            let wanted = fold(&scope.label);
-            categories.of_story(story).iter().any(|c| fold(c) == wanted)
+/// What decides which stories a scope's feeds hold, read from the
+/// configuration once per scope.
+enum Members<'c> {
+    /// The sources of the city.
+    City(Vec<&'c str>),
+    Category {
+        categories: Categories<'c>,
+        wanted: String,
+    },
+}
+
+impl<'c> Members<'c> {
+    fn of(config: &'c Config, scope: &Scope) -> Members<'c> {
+        match scope.kind {
+            Kind::City => Members::City(
+                config
+                    .sources
+                    .iter()
+                    .map(|s| s.get_ref())
+                    .filter(|s| slug(&s.city).as_deref() == Some(scope.slug.as_str()))
+                    .map(|s| s.id.as_str())
+                    .collect(),
+            ),
+            Kind::Category => Members::Category {
+                categories: Categories::of(config),
+                wanted: fold(&scope.label),
+            },
+        }
+    }
+
+    fn hold(&self, story: &Story) -> bool {
+        match self {
+            Members::City(sources) => story
+                .entries
+                .iter()
+                .any(|stored| sources.contains(&stored.entry.source_id.as_str())),
+            Members::Category { categories, wanted } => categories
+                .of_story(story)
+                .iter()
+                .any(|c| fold(c) == *wanted),
         }
     }
 }
