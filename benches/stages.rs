@@ -1,5 +1,5 @@
 //! One criterion group per stage, on farm-generated data:
-//! parse + clean per MB, store upserts, dedupe, publish, serve.
+//! parse + clean per MB, store upserts, dedupe, publish, the status page, serve.
 //!
 //! cargo bench --bench stages            (all)
 //! cargo bench --bench stages -- store   (one group)
@@ -24,8 +24,8 @@ use hejnal::model::{Entry, ParsedFeed, Story};
 use hejnal::publish::{self, RenderExtras};
 use hejnal::serve::status::Status;
 use hejnal::serve::{Site, router};
-use hejnal::store::Store;
-use hejnal::{clean, dedupe, parse};
+use hejnal::store::{FetchHealth, Store};
+use hejnal::{alerts, clean, dedupe, parse};
 
 use support::farm::{self, FarmSpec, Feeds};
 use support::floor;
@@ -407,6 +407,63 @@ fn publish(c: &mut Criterion) {
     group.finish();
 }
 
+/// 1,000 farm sources with 20 entries each in a store, one in ten failing
+/// with a redirect chain, the others with a warning from their parse.
+fn surveyed() -> (tempfile::TempDir, Config, Store) {
+    let feeds = feeds(1000, 20);
+    let config = config(&feeds, Path::new("."));
+    let (dir, mut store) = fresh_store();
+    upsert_all(&mut store, &entries(&feeds, &config));
+    let batch = store.batch().unwrap_or_else(|e| panic!("{e}"));
+    for (n, source) in feeds.sources.iter().enumerate() {
+        let health = if n % 10 == 0 {
+            FetchHealth {
+                failure: Some("HTTP 404".into()),
+                chain: vec![301, 404],
+                ..FetchHealth::default()
+            }
+        } else {
+            FetchHealth {
+                chain: vec![200],
+                conditional: Some(true),
+                warnings: Some(vec![parse::Warning::EntriesWithoutDates {
+                    count: 3,
+                    of: 20,
+                }]),
+                ..FetchHealth::default()
+            }
+        };
+        batch
+            .record_health(&source.id, &health, Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    batch.commit().unwrap_or_else(|e| panic!("{e}"));
+    (dir, config, store)
+}
+
+/// What every cycle adds to publishing for the status page: each source's
+/// health read from the store, and status.json and three status.html rendered.
+fn status(c: &mut Criterion) {
+    let input = OnceCell::new();
+    let mut group = c.benchmark_group("status");
+    group.sample_size(10);
+    group.bench_function("survey 1000 sources", |b| {
+        let (_dir, config, store) = input.get_or_init(surveyed);
+        b.iter(|| {
+            alerts::health::survey(config, store, Utc::now()).unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    group.bench_function("survey + render 1000 sources", |b| {
+        let (_dir, config, store) = input.get_or_init(surveyed);
+        b.iter(|| {
+            let health =
+                alerts::health::survey(config, store, Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+            publish::status::render(config, &health).unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    group.finish();
+}
+
 /// `stories` with a word added to every summary.
 fn with_changed_summaries(stories: &[Story]) -> Vec<Story> {
     let mut changed = stories.to_vec();
@@ -489,5 +546,5 @@ fn serve(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_clean, store, dedupe, publish, serve);
+criterion_group!(benches, parse_clean, store, dedupe, publish, status, serve);
 criterion_main!(benches);

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::alerts::Alerter;
 use crate::config::{Config, ConfigError};
 use crate::cycle::schedule;
 use crate::cycle::{self, Control, CycleReport, Selection};
@@ -19,6 +20,8 @@ use crate::store::{Store, StoreError};
 
 /// How long SIGTERM waits for in-flight work before abandoning it.
 const DRAIN: Duration = Duration::from_secs(8);
+/// How long a stopping daemon waits for alerts on their way.
+const ALERTS_AT_STOP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -51,8 +54,9 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
     let mut config = Arc::new(Config::load(&options.config_path)?);
     let mut store = Store::open(&config.database_path())?;
     let mut fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
+    let mut alerter = Alerter::new(&config);
 
-    let interval = publishing_interval(&config);
+    let interval = schedule::publishing_interval(&config);
     let stale_after = config
         .server
         .stale_after_secs
@@ -105,27 +109,40 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
         }
 
         let tick = Utc::now();
-        let run = cycle::run(&config, &mut store, &fetcher, Selection::Due, &control);
-        tokio::pin!(run);
-        let outcome = loop {
-            tokio::select! {
-                result = &mut run => break Some(result),
-                _ = hup.recv() => {
-                    tracing::info!("reload requested; it applies when this cycle ends");
-                    reload_pending = true;
+        // The cycle borrows the store until this block ends.
+        let finished = {
+            let run = cycle::run(&config, &mut store, &fetcher, Selection::Due, &control);
+            tokio::pin!(run);
+            let outcome = loop {
+                tokio::select! {
+                    result = &mut run => break Some(result),
+                    _ = hup.recv() => {
+                        tracing::info!("reload requested; it applies when this cycle ends");
+                        reload_pending = true;
+                    }
+                    _ = term.recv() => break None,
+                    _ = int.recv() => break None,
                 }
-                _ = term.recv() => break None,
-                _ = int.recv() => break None,
+            };
+            match outcome {
+                Some(result) => {
+                    after_cycle(result, &status, &config, &control);
+                    true
+                }
+                None => {
+                    drain(run, &control).await;
+                    false
+                }
             }
         };
-        match outcome {
-            Some(result) => after_cycle(result, &status, &config, &control),
-            None => {
-                drain(run, &control).await;
-                break 'daemon;
-            }
+        if !finished {
+            break 'daemon;
         }
-        next_wake = next_tick(&config, tick);
+        // Alerts go out on tasks of their own; the loop does not wait.
+        if let Err(e) = alerter.after_cycle(&config, &store, Utc::now()) {
+            tracing::warn!(error = %e, "alerts skipped this cycle");
+        }
+        next_wake = schedule::next_cycle(&config, tick);
         let skipped = ticks_between(&config, tick, Utc::now());
         if skipped > 0 {
             tracing::warn!(
@@ -137,6 +154,11 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
 
     notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     tracing::info!("stopping");
+    // A message on its way is recorded if it arrives in time, or sent again
+    // after the restart.
+    if let Err(e) = alerter.finish(&store, ALERTS_AT_STOP).await {
+        tracing::warn!(error = %e, "alerts in flight not recorded");
+    }
     watchdog.abort();
     let _ = stop_server.send(());
     if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), server).await {
@@ -220,24 +242,6 @@ fn set_source_counts(status: &Status, config: &Config) {
     status.set_sources(all, all - config.enabled_sources().count());
 }
 
-/// The earliest tick, over the publisher's schedule and every source's own.
-fn next_tick(config: &Config, after: DateTime<Utc>) -> DateTime<Utc> {
-    config
-        .enabled_sources()
-        .filter_map(|s| schedule::schedule_of(config, s))
-        .chain(
-            config
-                .publisher
-                .schedule
-                .get_ref()
-                .parse::<cron::Schedule>()
-                .ok(),
-        )
-        .filter_map(|s| schedule::next_tick(&s, after))
-        .min()
-        .unwrap_or(after + chrono::TimeDelta::minutes(15))
-}
-
 fn ticks_between(config: &Config, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
     config
         .publisher
@@ -246,15 +250,6 @@ fn ticks_between(config: &Config, from: DateTime<Utc>, to: DateTime<Utc>) -> usi
         .parse::<cron::Schedule>()
         .map(|s| s.after(&from).take_while(|t| *t < to).count())
         .unwrap_or(0)
-}
-
-fn publishing_interval(config: &Config) -> Duration {
-    let now = Utc::now();
-    let first = next_tick(config, now);
-    let second = next_tick(config, first);
-    (second - first)
-        .to_std()
-        .unwrap_or(Duration::from_secs(900))
 }
 
 fn spawn_watchdog(control: Arc<Control>) -> tokio::task::JoinHandle<()> {

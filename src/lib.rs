@@ -3,12 +3,14 @@
 //!
 //! Each module is one room of the house described in docs/ARCHITECTURE.md.
 
+pub mod alerts;
 pub mod bilingual;
 pub mod clean;
 pub mod config;
 pub mod cycle;
 pub mod daemon;
 pub mod dedupe;
+pub mod editing;
 pub mod fetch;
 pub mod filter;
 pub mod model;
@@ -17,3 +19,4 @@ pub mod publish;
 pub mod serve;
 pub mod sources;
 pub mod store;
+pub mod upload;

@@ -115,23 +115,28 @@ fn screenshots() -> PathBuf {
 /// The DOM Chromium builds for `page`, and a screenshot of it.
 async fn visit(site: &str, page: &str) -> String {
     let url = format!("{site}{page}");
-    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
-    let shot_args = vec![
-        format!("--screenshot={}", shot.display()),
-        "--window-size=1200,1600".to_string(),
-    ];
     let dom_url = url.clone();
     let dom = tokio::task::spawn_blocking(move || chromium(&dom_url, &["--dump-dom".to_string()]))
         .await
         .unwrap();
-    tokio::task::spawn_blocking(move || chromium(&url, &shot_args))
+    screenshot(url, page).await;
+    dom
+}
+
+/// A screenshot of `url` in target/screenshots/, named after `page`.
+async fn screenshot(url: String, page: &str) {
+    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
+    let args = vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1200,1600".to_string(),
+    ];
+    tokio::task::spawn_blocking(move || chromium(&url, &args))
         .await
         .unwrap();
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0),
         "no screenshot of {page}"
     );
-    dom
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,22 +216,15 @@ async fn a_browser_shows_the_pages_and_the_feeds() {
 async fn printed(site: &str, page: &str) -> String {
     let url = format!("{site}{page}");
     let pdf = screenshots().join(format!("{}.pdf", page.replace('/', "_")));
-    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
     let args = vec![
         format!("--print-to-pdf={}", pdf.display()),
         "--no-pdf-header-footer".to_string(),
-    ];
-    let shot_args = vec![
-        format!("--screenshot={}", shot.display()),
-        "--window-size=1200,1600".to_string(),
     ];
     let print_url = url.clone();
     tokio::task::spawn_blocking(move || chromium(&print_url, &args))
         .await
         .unwrap();
-    tokio::task::spawn_blocking(move || chromium(&url, &shot_args))
-        .await
-        .unwrap();
+    screenshot(url, page).await;
     let out = Command::new("pdftotext")
         .arg(&pdf)
         .arg("-")
@@ -275,4 +273,144 @@ async fn a_feed_opened_in_a_browser_from_hejnal_shows_its_page() {
     let english = visit(&site, "en/feed.atom").await;
     assert!(english.contains("Bugle call at midnight"), "{english}");
     assert!(english.contains("24 November 2026"), "{english}");
+}
+
+/// Sources in every state, as the store would remember them.
+fn health_of_every_kind() -> (
+    hejnal::config::Config,
+    Vec<hejnal::alerts::health::SourceHealth>,
+) {
+    use chrono::{Duration, TimeZone, Utc};
+    use hejnal::alerts::health::assess;
+    use hejnal::model::{Lang, SourceState};
+    use hejnal::store::HealthFacts;
+
+    let mut text = "[publisher]\ntitle = \"Hejnał\"\nbase_url = \"https://hejnal.example/news/\"\n\
+        languages = [\"pl\", \"en\"]\n"
+        .to_string();
+    for (id, city, lang, extra) in [
+        ("wien", "Wien", "de", ""),
+        ("bordeaux", "Bordeaux", "fr", ""),
+        ("leipzig", "Leipzig", "de", ""),
+        ("lwow", "Lwów", "uk", ""),
+        ("kyiv", "Kyiv", "uk", "enabled = false"),
+    ] {
+        text.push_str(&format!(
+            "\n[[source]]\nid = \"{id}\"\nname = \"{city} — news\"\ncity = \"{city}\"\n\
+             url = \"https://{id}.example/feed\"\nlang = \"{lang}\"\n{extra}\n"
+        ));
+    }
+    let config = hejnal::config::Config::parse(&text, ".".into()).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+    let seen = |days: i64| Some(now - Duration::days(days));
+    let ok = SourceState {
+        last_ok: seen(0),
+        ..SourceState::default()
+    };
+    let en = Lang::parse("en").unwrap();
+    let facts = [
+        HealthFacts {
+            failing_since: seen(2),
+            last_failure: seen(0),
+            failure_reason: Some("HTTP 404".into()),
+            failure_chain: vec![301, 302, 404],
+            per_week: [0, 3, 5, 4],
+            newest_item: seen(3),
+            conditional: Some(true),
+            ..HealthFacts::default()
+        },
+        HealthFacts {
+            per_week: [6, 7, 5, 6],
+            newest_item: seen(0),
+            conditional: Some(false),
+            recent_langs: vec![(en, 12)],
+            warnings: vec![hejnal::parse::Warning::Windows1252Repaired],
+            ..HealthFacts::default()
+        },
+        HealthFacts {
+            newest_item: seen(40),
+            usual_gap: Some(Duration::days(1)),
+            ..HealthFacts::default()
+        },
+        HealthFacts {
+            last_failure: seen(1),
+            failure_reason: Some("410 Gone: the feed was removed".into()),
+            failure_chain: vec![410],
+            ..HealthFacts::default()
+        },
+        HealthFacts::default(),
+    ];
+    let health = config
+        .sources
+        .iter()
+        .zip(facts)
+        .map(|(source, facts)| {
+            let source = source.get_ref();
+            let state = match source.id.as_str() {
+                "lwow" => SourceState {
+                    gone_url: Some(source.url.clone()),
+                    ..SourceState::default()
+                },
+                _ => ok.clone(),
+            };
+            assess(source, &state, facts, &config.alerts, now)
+        })
+        .collect();
+    (config, health)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_shows_the_status_page_on_a_desk_and_on_a_phone() {
+    if !chromium_available() {
+        return;
+    }
+    let (config, health) = health_of_every_kind();
+    let dir = tempfile::tempdir().unwrap();
+    let files = publish::status::render(&config, &health).unwrap();
+    publish::write(dir.path(), &files).unwrap();
+    let site = serve(dir.path().to_path_buf()).await;
+
+    let english = visit(&site, "en/status.html").await;
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    let states: Vec<&str> = english
+        .split("data-state=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(states, ["failing", "gone", "quiet", "ok", "disabled"]);
+    for text in [
+        "failing since 22 November 2026, 12:00 UTC",
+        "HTTP 404 (HTTP statuses: 301 → 302 → 404)",
+        "0 · 3 · 5 · 4",
+        "quiet since 15 October 2026, 12:00 UTC",
+        "FR (detected: EN)",
+        "not the declared one",
+        "Windows-1252 characters inside UTF-8 were repaired",
+        "gone (410)",
+        "What to do:",
+        "5 sources, 3 in trouble.",
+    ] {
+        assert!(
+            english.contains(text),
+            "en/status.html lacks {text}:\n{english}"
+        );
+    }
+    let polish = visit(&site, "status.html").await;
+    assert!(polish.contains("<html lang=\"pl\">"));
+    assert!(
+        polish.contains("nie działa od 22 listopada 2026"),
+        "{polish}"
+    );
+
+    // A phone: the same page at a phone's width, for a human to look at.
+    let shot = screenshots().join("status_phone.png");
+    let args = vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=390,1800".to_string(),
+    ];
+    let url = format!("{site}en/status.html");
+    tokio::task::spawn_blocking(move || chromium(&url, &args))
+        .await
+        .unwrap();
+    assert!(std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0));
 }

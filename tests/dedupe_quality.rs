@@ -61,6 +61,7 @@ fn source(item: &Item) -> SourceConfig {
         max_body_bytes: None,
         filter: None,
         categories: Vec::new(),
+        contact: None,
     }
 }
 

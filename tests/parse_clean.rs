@@ -36,6 +36,7 @@ fn source(lang_code: &str) -> SourceConfig {
         max_body_bytes: None,
         filter: None,
         categories: Vec::new(),
+        contact: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn source() -> SourceConfig {
         max_body_bytes: None,
         filter: None,
         categories: Vec::new(),
+        contact: None,
     }
 }
 

@@ -168,6 +168,7 @@ fn feeds_carrying_vectors_come_out_harmless() {
         max_body_bytes: None,
         filter: None,
         categories: Vec::new(),
+        contact: None,
     };
     let now = Utc
         .with_ymd_and_hms(2024, 3, 5, 12, 0, 0)
@@ -217,6 +218,7 @@ fn titles_with_markup_become_plain_text() {
         max_body_bytes: None,
         filter: None,
         categories: Vec::new(),
+        contact: None,
     };
     let entries = clean::clean(&source, &feed, url, &[], Utc::now());
     assert_eq!(entries[0].title, "Kraków & Wawel");

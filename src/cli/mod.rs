@@ -1,7 +1,9 @@
 //! Subcommands. Errors here are `anyhow`: this is where they meet a person.
 
 mod add;
+mod alerts;
 mod check;
+mod editing;
 pub mod logging;
 mod once;
 mod opml;
@@ -74,6 +76,21 @@ pub enum Command {
         #[command(subcommand)]
         action: opml::OpmlAction,
     },
+    /// List recent stories with their numbers, ids, sources and languages.
+    Stories(editing::StoriesArgs),
+    /// Take a story out of every feed, page and future archive.
+    Hide(editing::HideArgs),
+    /// Bring a hidden story back, with its id and date.
+    Unhide(editing::UnhideArgs),
+    /// Write a story's text in one language in place of the machine translation.
+    Correct(editing::CorrectArgs),
+    /// Publish what the database holds now, without fetching.
+    Publish,
+    /// Alerts to webmasters and the operator: send a test message.
+    Alerts {
+        #[command(subcommand)]
+        action: alerts::AlertsAction,
+    },
 }
 
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
@@ -98,5 +115,11 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Add(add) => runtime.block_on(add::add(&args.config, add)),
         Command::Sources { json } => sources::sources(&args.config, json),
         Command::Opml { action } => opml::opml(&args.config, action),
+        Command::Stories(a) => editing::stories(&args.config, a),
+        Command::Hide(a) => editing::hide(&args.config, a),
+        Command::Unhide(a) => editing::unhide(&args.config, a),
+        Command::Correct(a) => editing::correct(&args.config, a),
+        Command::Publish => runtime.block_on(editing::publish(&args.config)),
+        Command::Alerts { action } => runtime.block_on(alerts::alerts(&args.config, action)),
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use hejnal::alerts::Alerter;
 use hejnal::config::Config;
 use hejnal::cycle::{self, Control, CycleReport, Selection, SourceOutcome};
 use hejnal::fetch::Fetcher;
@@ -26,6 +27,21 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
     )
     .await?;
     print!("{}", summary(&report));
+    // The cycle published; alerts that cannot be sent are said, not fatal.
+    let mut alerter = Alerter::new(&config);
+    let limit = std::time::Duration::from_secs(config.alerts.timeout_secs.max(1) + 1);
+    let alerts = match alerter.after_cycle(&config, &store, chrono::Utc::now()) {
+        Ok(_) => alerter.finish(&store, limit).await,
+        Err(e) => Err(e),
+    };
+    match alerts {
+        Ok(a) if a.delivered + a.failed > 0 => println!(
+            "alerts: {} sent, {} failed (tried again next time)",
+            a.delivered, a.failed
+        ),
+        Ok(_) => {}
+        Err(e) => println!("alerts: not sent ({e}); tried again next time"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -52,6 +68,16 @@ pub fn summary(report: &CycleReport) -> String {
         for path in &report.written {
             out.push_str(&format!("  {}\n", path.display()));
         }
+    }
+    if let Some(upload) = &report.upload {
+        out.push_str(&format!(
+            "uploaded: {} objects ({} bytes), {} deleted\n",
+            upload.puts, upload.bytes, upload.deletes
+        ));
+        if let Some(error) = &upload.error {
+            out.push_str(&format!("  upload stopped: {error}\n"));
+        }
+        out.push_str(&format!("upload took {:.2?}\n", report.stages.upload));
     }
     let t = &report.stages;
     out.push_str(&format!(

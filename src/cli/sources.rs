@@ -44,10 +44,10 @@ pub fn sources(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             db.display()
         );
     }
-    let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     // Judged by the rules as feeds.toml has them now, as the next publish
     // will; a database this user may only read shows the last publish's.
-    if let Err(e) = filter::apply(&config, &mut store) {
+    if let Err(e) = filter::apply(&config, &store) {
         tracing::warn!(error = %e, "FILTERED counts the entries as the last publish judged them");
     }
     let filtered = store.filtered_counts()?;

@@ -26,8 +26,12 @@ enum Kind {
     /// An array of strings, each from a fixed list.
     Choices(&'static [&'static str]),
     Bool,
+    /// An e-mail address or a webhook URL.
+    Contact,
     /// A string from a fixed list.
     OneOf(&'static [&'static str]),
+    /// Where to upload the published files: `s3://bucket/prefix`.
+    ObjectStore,
     Count {
         min: i64,
         max: i64,
@@ -72,6 +76,8 @@ const TOP: &[Field] = &[
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
     field("filter", Kind::Table(FILTER)),
+    field("publish", Kind::Table(PUBLISH)),
+    field("alerts", Kind::Table(ALERTS)),
     field("source", Kind::Tables(SOURCE)),
 ];
 
@@ -130,6 +136,14 @@ const TRANSLATE: &[Field] = &[
     field("daily_char_budget", at_least(0)),
 ];
 
+const PUBLISH: &[Field] = &[
+    field("target", Kind::ObjectStore),
+    field("endpoint", Kind::Url),
+    field("region", Kind::Text),
+    field("path_style", Kind::Bool),
+    field("purge_command", Kind::Texts),
+];
+
 const SOURCE: &[Field] = &[
     required("id", Kind::Slug),
     required("name", Kind::Text),
@@ -144,6 +158,22 @@ const SOURCE: &[Field] = &[
     field("max_body_bytes", at_least(1)),
     field("filter", Kind::Table(FILTER)),
     field("categories", Kind::Texts),
+    field("contact", Kind::Contact),
+];
+
+const ALERTS: &[Field] = &[
+    field("fail_after_hours", at_least(1)),
+    field("quiet_after_days", at_least(1)),
+    field("operator", Kind::Contact),
+    field("webhook_format", Kind::OneOf(&["json", "slack", "text"])),
+    field("timeout_secs", at_least(1)),
+    field("smtp_server", Kind::Text),
+    field("smtp_port", Kind::Count { min: 1, max: 65535 }),
+    field("smtp_security", Kind::OneOf(&["starttls", "tls", "none"])),
+    field("smtp_from", Kind::Contact),
+    field("smtp_ca_file", Kind::Text),
+    field("smtp_user_env", Kind::Text),
+    field("smtp_password_env", Kind::Text),
 ];
 
 /// How messages name the file's top level.
@@ -160,6 +190,7 @@ struct SourceSeen {
     id: Option<Placed>,
     url: Option<Placed>,
     pair: Option<Placed>,
+    contact: Option<Placed>,
 }
 
 /// Every problem of `text`, in file order within each kind of check.
@@ -174,6 +205,7 @@ pub(super) fn check(text: &str) -> Vec<Diagnostic> {
         sources: Vec::new(),
     };
     checker.table(doc.as_table(), TOP, TOP_LABEL, None);
+    checker.mail_needs_smtp(doc.as_table());
     checker.across_sources(&strip_params(doc.as_table()));
     // File order reads best; problems with no place go last.
     checker.out.sort_by_key(|d| (d.line == 0, d.line, d.column));
@@ -323,6 +355,7 @@ impl Checker<'_> {
                 id: placed(table, "id"),
                 url: placed(table, "url"),
                 pair: placed(table, "pair"),
+                contact: placed(table, "contact"),
                 label,
             });
         }
@@ -372,6 +405,39 @@ impl Checker<'_> {
         for v in list.iter() {
             if let Some(problem) = scalar_problem(element, v) {
                 self.report(v.span(), format!("{what} {problem}"));
+            }
+        }
+    }
+
+    /// An e-mail contact with no mail server to send by would fail after
+    /// every cycle, and its webmaster would never hear a thing.
+    fn mail_needs_smtp(&mut self, top: &toml_edit::Table) {
+        let alerts = top.get("alerts").and_then(Item::as_table_like);
+        if let Some((from, span)) = alerts.and_then(|a| placed(a, "smtp_from"))
+            && matches!(super::Contact::parse(&from), Ok(super::Contact::Webhook(_)))
+        {
+            let message = format!("smtp_from in [alerts] must be an e-mail address: \"{from}\"");
+            self.report(Some(span), message);
+        }
+        let set = |key: &str| alerts.is_some_and(|a| a.contains_key(key));
+        if set("smtp_server") && set("smtp_from") {
+            return;
+        }
+        let operator = alerts.and_then(|a| placed(a, "operator"));
+        let contacts: Vec<(String, Placed)> = operator
+            .map(|o| ("operator in [alerts]".to_string(), o))
+            .into_iter()
+            .chain(self.sources.iter().filter_map(|s| {
+                let contact = s.contact.clone()?;
+                Some((format!("contact in {}", s.label), contact))
+            }))
+            .collect();
+        for (what, (value, span)) in contacts {
+            if matches!(super::Contact::parse(&value), Ok(super::Contact::Email(_))) {
+                let message = format!(
+                    "{what} is an e-mail address, but [alerts] lacks smtp_server or smtp_from to send it by"
+                );
+                self.report(Some(span), message);
             }
         }
     }
@@ -493,6 +559,8 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
             "is \"{s}\", not a slug (lower-case a-z, 0-9, '-' and '_')"
         )),
         Kind::Url => url_problem(s),
+        Kind::ObjectStore => super::publish::Target::parse(s).err(),
+        Kind::Contact => super::alerts::contact_problem(s),
         Kind::Cron => cron_problem(s),
         Kind::OneOf(allowed) if !allowed.contains(&s) => Some(format!(
             "is \"{s}\"; expected one of {}",

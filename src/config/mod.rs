@@ -1,13 +1,16 @@
 //! feeds.toml: the schema, its defaults, and validation with line:column errors
 //! (see `check`), and the edits `hejnal add` makes to it (see `edit`).
 
+pub mod alerts;
 mod check;
 pub mod edit;
 mod filters;
 pub mod iso639;
+pub mod publish;
 
 pub use check::valid_slug;
 pub use filters::{FIELD_NAMES, FilterConfig, FilterField};
+pub use publish::PublishConfig;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::Lang;
+
+pub use alerts::{AlertsConfig, Contact};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +39,9 @@ pub struct Config {
     /// Rules every source's entries must pass to be published.
     #[serde(default)]
     pub filter: FilterConfig,
+    #[serde(default)]
+    pub publish: PublishConfig,
+    pub alerts: AlertsConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
     /// Folder of feeds.toml; relative paths in the file are relative to it.
@@ -104,6 +112,9 @@ pub struct SourceConfig {
     /// Labels every story of this source carries, besides the feed's own.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Who hears when this feed breaks: an e-mail address or a webhook URL.
+    #[serde(default)]
+    pub contact: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

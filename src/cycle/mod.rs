@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::alerts;
 use crate::bilingual::pairs;
 use crate::bilingual::translate;
 use crate::clean;
@@ -29,7 +30,8 @@ use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
 use crate::model::{Entry, SourceState, Story};
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
-use crate::store::{Batch, Store, StoreError, UpsertStatus};
+use crate::store::{Batch, FetchHealth, Store, StoreError, UpsertStatus};
+use crate::upload::{self, UploadReport};
 
 /// What happened to one source in a cycle.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +62,8 @@ pub struct StageTimes {
     pub store: Duration,
     pub dedupe: Duration,
     pub publish: Duration,
+    /// Uploading to object storage, when `[publish] target` is set.
+    pub upload: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,6 +74,8 @@ pub struct CycleReport {
     pub updated_entries: usize,
     pub new_stories: usize,
     pub written: Vec<PathBuf>,
+    /// What was uploaded to object storage, when `[publish] target` is set.
+    pub upload: Option<UploadReport>,
     pub elapsed: Duration,
     pub stages: StageTimes,
 }
@@ -150,6 +156,8 @@ struct Harvest {
     elapsed: Duration,
     parse_time: Duration,
     clean_time: Duration,
+    /// What the status page shows of this fetch.
+    health: FetchHealth,
 }
 
 /// How long a finished harvest may wait for others to share its transaction:
@@ -247,6 +255,7 @@ pub async fn run(
     // Every stored batch is grouped already; this places what an interrupted
     // cycle stored and never grouped, when this one stored nothing.
     group(config, store, now, &mut report)?;
+    drop_stale_corrections(config, store)?;
     let pairs_started = Instant::now();
     pairs::pair(store, config, now)?;
     report.stages.dedupe += pairs_started.elapsed();
@@ -279,7 +288,10 @@ pub async fn run(
     // Publishing's buffers (whole feeds, their compressed copies) are freed by
     // now, and between cycles a daemon would otherwise hold them for hours.
     release_freed_memory();
-    ping_hubs(config, fetcher, &report.written).await;
+    let upload_started = Instant::now();
+    report.upload = upload::upload(config, store, now).await;
+    report.stages.upload = upload_started.elapsed();
+    ping_hubs(config, fetcher, in_place(&report)).await;
 
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
     report.elapsed = started.elapsed();
@@ -424,6 +436,7 @@ async fn harvest(
         elapsed: Duration::ZERO,
         parse_time: Duration::ZERO,
         clean_time: Duration::ZERO,
+        health: FetchHealth::default(),
     };
     let url = fetch_url(&source, &h.state).to_string();
     let settings = settings_digest(&source, &limits);
@@ -439,10 +452,16 @@ async fn harvest(
         Conditional::default()
     };
     let limit = source.max_body_bytes.unwrap_or(limits.max_body_bytes);
-    match fetcher.fetch(&url, &conditional, limit).await {
-        Ok(FetchOutcome::NotModified { max_age }) => h.max_age = max_age,
+    let (fetched, chain) = fetcher.fetch_traced(&url, &conditional, limit).await;
+    h.health.chain = chain;
+    match fetched {
+        Ok(FetchOutcome::NotModified { max_age }) => {
+            h.max_age = max_age;
+            h.health.conditional = Some(true);
+        }
         Ok(FetchOutcome::Fetched(fetched)) => {
             h.bytes = fetched.body.len() as u64;
+            h.health.conditional = Some(fetched.etag.is_some() || fetched.last_modified.is_some());
             h.max_age = fetched.max_age;
             if let Some(target) = &fetched.moved_to {
                 tracing::warn!(source = %source.id, from = %url, to = %target,
@@ -485,13 +504,16 @@ async fn harvest(
                 let out = parsed.map(|feed| {
                     let url = &fetched.final_url;
                     let cleaned = clean::clean_unseen(&source, &feed, url, &strip, now, &seen);
-                    (cleaned, feed.ttl_minutes)
+                    let warnings =
+                        parse::warnings(&fetched.body, fetched.content_type.as_deref(), &feed);
+                    (cleaned, feed.ttl_minutes, warnings)
                 });
                 (out, parse_time, t1.elapsed())
             })
             .await;
             match worked {
-                Ok((Ok((cleaned, ttl)), parse_time, clean_time)) => {
+                Ok((Ok((cleaned, ttl, warnings)), parse_time, clean_time)) => {
+                    h.health.warnings = Some(warnings);
                     remember(&mut h.state, validators);
                     h.state.settings_digest = Some(settings);
                     h.state.body_digest = Some(digest);
@@ -568,6 +590,7 @@ fn settle(
 ) -> Result<SourceReport, CycleError> {
     let source = &h.source;
     let mut state = h.state;
+    let mut health = h.health;
     if state.moved_to.is_some() && state.moved_from.as_deref() != Some(source.url.as_str()) {
         state.moved_from = Some(source.url.clone());
     }
@@ -602,6 +625,7 @@ fn settle(
         }
         Err(reason) => {
             tracing::warn!(source = %source.id, %reason, "source failed");
+            health.failure = Some(reason.clone());
             state.last_error = Some(reason.clone());
             state.consecutive_failures = state.consecutive_failures.saturating_add(1);
             if h.gone {
@@ -623,12 +647,57 @@ fn settle(
         now,
     ));
     store.save_source_state(&source.id, &state)?;
+    store.record_health(&source.id, &health, now)?;
     Ok(SourceReport {
         id: source.id.clone(),
         outcome,
         bytes: h.bytes,
         elapsed: h.elapsed,
     })
+}
+
+/// An editor's translation stays while its source's text does; one the
+/// source has rewritten since is dropped, and the machine's takes its place.
+fn drop_stale_corrections(config: &Config, store: &Store) -> Result<(), CycleError> {
+    for dropped in store.drop_stale_corrections(config.dedupe.max_distance)? {
+        tracing::warn!(
+            guid = %dropped.guid,
+            lang = %dropped.lang,
+            moved_bits = dropped.moved,
+            "the source rewrote this story: its edited translation no longer fits and is dropped"
+        );
+    }
+    Ok(())
+}
+
+/// Publishes what the store holds, without fetching: what `hejnal publish`
+/// does after an editor's change. Returns the files written.
+pub async fn publish(
+    config: &Config,
+    store: &Store,
+    fetcher: &Fetcher,
+    now: DateTime<Utc>,
+) -> Result<Vec<PathBuf>, CycleError> {
+    drop_stale_corrections(config, store)?;
+    // Rules changed in feeds.toml apply to this publish too.
+    crate::filter::apply(config, store)?;
+    let report = CycleReport {
+        written: publish_site(config, store, now)?,
+        upload: upload::upload(config, store, now).await,
+        ..CycleReport::default()
+    };
+    ping_hubs(config, fetcher, in_place(&report)).await;
+    Ok(report.written)
+}
+
+/// The files readers can fetch now that changed: those uploaded, when the
+/// site is served from object storage, else those written. WebSub hubs are
+/// told of nothing before it is in place.
+fn in_place(report: &CycleReport) -> &[PathBuf] {
+    match &report.upload {
+        Some(upload) => &upload.changed,
+        None => &report.written,
+    }
 }
 
 /// Writes the complete months' archives (once each), then the current files.
@@ -644,7 +713,9 @@ fn publish_site(
         newest_archive: archive::newest(&archive::list(&out)?),
     };
     let stories = store.latest_stories(config.publisher.max_items)?;
-    let files = publish::render_with(config, &stories, &extras)?;
+    let mut files = publish::render_with(config, &stories, &extras)?;
+    let health = alerts::health::survey(config, store, now)?;
+    files.extend(publish::status::render(config, &health)?);
     written.extend(publish::write(&out, &files)?.written);
     Ok(written)
 }

@@ -147,8 +147,23 @@ impl Fetcher {
         conditional: &Conditional,
         max_body_bytes: u64,
     ) -> Result<FetchOutcome, FetchError> {
+        self.fetch_traced(url, conditional, max_body_bytes).await.0
+    }
+
+    /// [`Fetcher::fetch`], with the HTTP status of every response on the way,
+    /// redirects included (`[301, 302, 404]`), which the status page shows:
+    /// a webmaster reads where the chain broke.
+    pub async fn fetch_traced(
+        &self,
+        url: &str,
+        conditional: &Conditional,
+        max_body_bytes: u64,
+    ) -> (Result<FetchOutcome, FetchError>, Vec<u16>) {
         let started = std::time::Instant::now();
-        let result = self.follow(url, conditional, max_body_bytes).await;
+        let mut chain = Vec::new();
+        let result = self
+            .follow(url, conditional, max_body_bytes, &mut chain)
+            .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(FetchOutcome::Fetched(f)) => {
@@ -159,7 +174,7 @@ impl Fetcher {
             }
             Err(e) => debug!(url, error = %e, elapsed_ms, "fetch failed"),
         }
-        result
+        (result, chain)
     }
 
     /// Walks the redirect chain by hand so that loops, the hop count, the
@@ -169,13 +184,17 @@ impl Fetcher {
         start: &str,
         conditional: &Conditional,
         cap: u64,
+        chain: &mut Vec<u16>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut url = http_url(start)?;
         let mut seen = HashSet::from([url.to_string()]);
         let mut all_permanent = true;
         let mut deadline = None;
         for _ in 0..=self.max_redirects {
-            match self.hop(&url, conditional, cap, &mut deadline).await? {
+            match self
+                .hop(&url, conditional, cap, &mut deadline, chain)
+                .await?
+            {
                 Hop::Done(response) => {
                     let moved = all_permanent && seen.len() > 1;
                     return Ok(finish(response, url, moved));
@@ -205,13 +224,14 @@ impl Fetcher {
         conditional: &Conditional,
         cap: u64,
         deadline: &mut Option<Instant>,
+        chain: &mut Vec<u16>,
     ) -> Result<Hop, FetchError> {
         if self.deny_private_networks && guard::literal_is_private(url) {
             return Err(FetchError::PrivateAddress(host_of(url)));
         }
         let _permit = self.permit(&host_of(url)).await;
         let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.total_timeout);
-        tokio::time::timeout_at(deadline, self.exchange(url, conditional, cap))
+        tokio::time::timeout_at(deadline, self.exchange(url, conditional, cap, chain))
             .await
             .map_err(|_| FetchError::Timeout("total"))?
     }
@@ -233,6 +253,7 @@ impl Fetcher {
         url: &Url,
         conditional: &Conditional,
         cap: u64,
+        chain: &mut Vec<u16>,
     ) -> Result<Hop, FetchError> {
         let mut request = self.client.get(url.clone());
         // A validator that is not a legal header value is skipped, not fatal:
@@ -245,6 +266,7 @@ impl Fetcher {
         }
         let response = request.send().await.map_err(|e| transport_error(&e))?;
         let status = response.status().as_u16();
+        chain.push(status);
         debug!(url = %url, status, "response");
         match status {
             200..=299 => {

@@ -198,7 +198,7 @@ impl<'a> Readable<'a> {
 
 /// Judges every stored entry that is new, changed, or of a source whose
 /// rules changed, and stores the verdicts.
-pub fn apply(config: &Config, store: &mut Store) -> Result<Judged, StoreError> {
+pub fn apply(config: &Config, store: &Store) -> Result<Judged, StoreError> {
     let filters = Filters::of(config);
     let judged = store.judge_entries(
         |source_id| filters.digest(source_id),

@@ -3,6 +3,7 @@
 mod extras;
 mod normalize;
 mod text;
+mod warnings;
 
 use std::cmp::Reverse;
 use std::panic::AssertUnwindSafe;
@@ -12,6 +13,8 @@ use feed_rs::parser::{ParseErrorKind, ParseFeedError};
 
 use crate::model::{EntryDraft, FeedFormat, ParsedFeed};
 use crate::sources::discover;
+
+pub use warnings::{Warning, warnings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {

@@ -25,6 +25,11 @@ pub fn to_utf8(body: &[u8], content_type: Option<&str>) -> String {
     rewrite_prolog(text.trim_start())
 }
 
+/// Whether the body names its encoding, and whether it is valid UTF-8.
+pub fn declared_and_utf8(body: &[u8], content_type: Option<&str>) -> (bool, bool) {
+    charset::declared_and_utf8(body, content_type)
+}
+
 /// C0 controls other than tab and line breaks are not allowed in XML. In UTF-8
 /// they only ever appear as single bytes, so bytes are checked, not chars: a
 /// byte loop is several times faster over a whole feed.

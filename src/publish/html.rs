@@ -38,6 +38,8 @@ struct Page<'a> {
     alternates: Vec<FeedLink>,
     groups: Vec<FeedGroup>,
     opml: String,
+    /// The health of every source: status.html beside the page.
+    status: &'static str,
     stories: Vec<Card<'a>>,
 }
 
@@ -154,6 +156,7 @@ fn page(feeds: &[FeedView], feed: &FeedView, places: &[Place]) -> Result<OutputF
             })
             .collect(),
         opml: format!("{}sources.opml", feed.home),
+        status: super::status::HTML,
         stories: feed
             .items
             .iter()
@@ -302,6 +305,10 @@ fn text_view<'a>(
             Some(format!("{} ({engine})", own.machine_translation)),
             original_link.as_deref(),
         ),
+        Provenance::Edited { original_link, .. } => (
+            Some(own.edited_translation.to_string()),
+            original_link.as_deref(),
+        ),
         Provenance::Native { .. } => (None, None),
     };
     let original_language = (!combined && &v.lang != page_lang).then(|| {
@@ -447,8 +454,10 @@ struct Words {
     subscribe: &'static str,
     subscribe_help: &'static str,
     sources_opml: &'static str,
+    source_status: &'static str,
     also_reported_by: &'static str,
     machine_translation: &'static str,
+    edited_translation: &'static str,
     original: &'static str,
     original_text: &'static str,
     cities: &'static str,
@@ -469,8 +478,10 @@ impl Words {
                 subscribe: "Subskrybuj",
                 subscribe_help: "Wklej adres kanału do czytnika kanałów, a nowe wiadomości przyjdą same.",
                 sources_opml: "Lista źródeł (OPML)",
+                source_status: "Stan źródeł",
                 also_reported_by: "Inne źródła:",
                 machine_translation: "Tłumaczenie maszynowe",
+                edited_translation: "Tłumaczenie redakcyjne",
                 original: "oryginał",
                 original_text: "Tekst w języku oryginału",
                 cities: "Miasta",
@@ -488,8 +499,10 @@ impl Words {
                 subscribe: "Subscribe",
                 subscribe_help: "Paste a feed's address into your feed reader and new stories will come to you.",
                 sources_opml: "List of sources (OPML)",
+                source_status: "Source status",
                 also_reported_by: "Also reported by:",
                 machine_translation: "Machine translation",
+                edited_translation: "Edited translation",
                 original: "original",
                 original_text: "Text in the original language",
                 cities: "Cities",

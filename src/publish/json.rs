@@ -119,6 +119,14 @@ fn variant(json: &mut Json, shown: &Shown) {
             json.field("translated_from", from.as_str());
             json.optional("original", original_link.as_deref());
         }
+        Provenance::Edited {
+            from,
+            original_link,
+        } => {
+            json.field("provenance", "edited");
+            json.field("translated_from", from.as_str());
+            json.optional("original", original_link.as_deref());
+        }
     }
     json.close('}');
 }

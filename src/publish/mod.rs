@@ -19,6 +19,7 @@ mod ids;
 mod json;
 mod opml;
 mod rss;
+pub mod status;
 mod style;
 mod text;
 mod view;

@@ -222,7 +222,9 @@ impl Told<'_> {
 
     fn absolute_variant(&self, mut v: Variant, base: Option<&str>) -> Variant {
         v.link = v.link.as_deref().and_then(|l| self.absolute(l, base));
-        if let Provenance::Machine { original_link, .. } = &mut v.provenance {
+        if let Provenance::Machine { original_link, .. }
+        | Provenance::Edited { original_link, .. } = &mut v.provenance
+        {
             *original_link = original_link
                 .as_deref()
                 .and_then(|l| self.absolute(l, base));
@@ -457,7 +459,7 @@ fn teller(story: &Story, primary: &Variant) -> usize {
             .iter()
             .position(|s| &s.entry.source_id == source_id && s.entry.lang == primary.lang)
             .unwrap_or(0),
-        Provenance::Machine { .. } => 0,
+        Provenance::Machine { .. } | Provenance::Edited { .. } => 0,
     }
 }
 

@@ -303,7 +303,8 @@ fn percent_decode(path: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn content_type(path: &Path) -> &'static str {
+/// The type each published file is served with, by hejnal and by object storage.
+pub fn content_type(path: &Path) -> &'static str {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "xml" if name.starts_with("feed") || path.starts_with("archive") => {

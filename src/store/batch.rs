@@ -12,7 +12,7 @@ use crate::model::{Entry, SourceState};
 /// transaction for many feeds writes far less than one per feed: the cycle
 /// stores every harvest that is ready at once.
 pub struct Batch<'s> {
-    tx: Transaction<'s>,
+    pub(super) tx: Transaction<'s>,
 }
 
 impl Store {

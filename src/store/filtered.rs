@@ -45,16 +45,14 @@ impl Store {
     /// `filtered` says whether the rules keep an entry out; the entries of a
     /// source without rules (`has_rules`) are let through unread.
     pub fn judge_entries(
-        &mut self,
+        &self,
         digest_of: impl Fn(&str) -> u64,
         has_rules: impl Fn(&str) -> bool,
         mut filtered: impl FnMut(&FilterCandidate) -> bool,
     ) -> Result<Judged, StoreError> {
         // Writing from the start: the queue read is the queue emptied, even
         // with another process storing entries meanwhile.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let known: HashMap<String, u64> = tx
             .prepare_cached("SELECT source_id, digest FROM filter_digests")?
             .query_map([], |r| Ok((r.get(0)?, from_sql_u64(r.get(1)?))))?

@@ -201,6 +201,57 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),
+    // What editors do: stories taken down (`hejnal hide`), and translations
+    // written by a person (`hejnal correct`, kind 'edited'), which keep the
+    // entry they translate and its fingerprint at the time, so that a
+    // correction the source's text has moved away from is dropped.
+    Step::Sql(
+        "CREATE TABLE hidden_stories (
+             story_id  INTEGER PRIMARY KEY REFERENCES stories (id),
+             hidden_at INTEGER NOT NULL,
+             reason    TEXT NOT NULL DEFAULT ''
+         );
+         ALTER TABLE story_variants ADD COLUMN basis_entry INTEGER;
+         ALTER TABLE story_variants ADD COLUMN basis_fingerprint INTEGER;",
+    ),
+    // The objects uploaded to object storage (`[publish] target`), by key,
+    // with the digest of what was sent: an unchanged file is not sent again.
+    Step::Sql(
+        "CREATE TABLE uploads (
+             key      TEXT PRIMARY KEY,
+             digest   INTEGER NOT NULL,
+             bytes    INTEGER NOT NULL,
+             uploaded INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    ),
+    // Each source's health as the status page shows it, and which of its
+    // problems each contact has been told about, so that a restart neither
+    // repeats an alert nor forgets one. Chains are HTTP statuses separated by
+    // spaces; warnings a JSON array.
+    Step::Sql(
+        r#"
+CREATE TABLE source_health (
+    source_id      TEXT PRIMARY KEY,
+    failing_since  INTEGER,
+    last_failure   INTEGER,
+    failure_reason TEXT,
+    failure_chain  TEXT,
+    last_chain     TEXT,
+    conditional    INTEGER,
+    warnings       TEXT
+);
+CREATE TABLE alert_state (
+    source_id TEXT NOT NULL,
+    contact   TEXT NOT NULL,
+    -- the problem last told ('' once its recovery is told)
+    problem   TEXT NOT NULL,
+    told_at   INTEGER NOT NULL,
+    PRIMARY KEY (source_id, contact)
+) WITHOUT ROWID;
+-- A source's newest entries and their languages, read by the index alone.
+CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
+"#,
+    ),
     // The categories of an entry's own item (a JSON array); the entries the
     // filter rules keep out, in a narrow table, since choosing the stories to
     // publish reads it for every story and an entry row is kilobytes; the

@@ -5,14 +5,17 @@
 
 mod batch;
 mod checkpointer;
+mod editing;
 mod entries;
 mod filtered;
 mod grouping;
+mod health;
 mod migrations;
 mod pairing;
 mod stories;
 mod story_ids;
 mod translations;
+mod uploads;
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,10 +27,13 @@ use crate::model::SourceState;
 
 pub use batch::Batch;
 pub use checkpointer::Checkpointer;
+pub use editing::{DroppedCorrection, Listed, SEARCHED_STORIES};
 pub use entries::{UpsertStatus, Upserted};
 pub use filtered::{FilterCandidate, Judged};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
+pub use health::{FetchHealth, HealthFacts};
 pub use migrations::CURRENT as SCHEMA_VERSION;
+pub use stories::Basis;
 pub use story_ids::authority_of;
 
 #[derive(Debug, thiserror::Error)]

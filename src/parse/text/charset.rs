@@ -157,6 +157,17 @@ pub(super) fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
     utf8_or_legacy(body)
 }
 
+/// Whether anything names the body's encoding (a byte order mark, the
+/// Content-Type's charset, the XML declaration), and whether its bytes are
+/// valid UTF-8: what the status page tells a webmaster about how hejnal had
+/// to read them.
+pub(super) fn declared_and_utf8(body: &[u8], content_type: Option<&str>) -> (bool, bool) {
+    let declared = sniff(body).is_some()
+        || content_type.and_then(charset_param).is_some()
+        || prolog_label(body).is_some();
+    (declared, valid_utf8(body).is_some())
+}
+
 /// The charset parameter of a Content-Type, quoted or not.
 fn charset_param(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
