@@ -41,6 +41,7 @@ pub struct Config {
     pub filter: FilterConfig,
     #[serde(default)]
     pub publish: PublishConfig,
+    #[serde(default)]
     pub alerts: AlertsConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
