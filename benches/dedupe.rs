@@ -78,6 +78,7 @@ fn entry(i: usize) -> Entry {
         link: Some(link),
         fingerprint: simhash(&title, &body),
         content_hash: xxh3_64(format!("{title}{body}").as_bytes()),
+        categories: Vec::new(),
         title,
         summary: format!("<p>{body}</p>"),
         authors: Vec::new(),

@@ -39,6 +39,10 @@ struct Args {
     /// also archives the month before; 0 leaves archives out.
     #[arg(long)]
     archive_months: Option<u32>,
+    /// Turn on the editors' features: city and category feeds, categories,
+    /// filter rules read against every entry.
+    #[arg(long)]
+    editors: bool,
     #[arg(long, default_value_t = 3)]
     runs: usize,
     #[arg(long, default_value_t = 2024)]
@@ -106,6 +110,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
         concurrency: args.concurrency,
         per_host: args.per_host,
         archive_months: args.archive_months,
+        editors: args.editors,
     };
     let work = tempfile::tempdir()?;
     let spec = spec(args, args.seed);
@@ -161,6 +166,9 @@ fn run(args: &Args) -> Result<(), BenchError> {
     );
     if args.churn {
         println!("warm cycles find every feed one item on (one new, one gone)");
+    }
+    if args.editors {
+        println!("with city and category feeds and filter rules read against every entry");
     }
     if args.no_validators {
         println!("the farm sends no validators: a warm cycle fetches every feed whole");

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod dedupe;
 pub mod editing;
 pub mod fetch;
+pub mod filter;
 pub mod model;
 pub mod parse;
 pub mod publish;

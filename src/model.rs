@@ -89,6 +89,8 @@ pub struct EntryDraft {
     pub lang: Option<String>,
     /// First enclosure or image URL, used to pair translations of one article.
     pub image: Option<String>,
+    /// The item's categories (RSS `<category>`, Atom `category`, JSON Feed `tags`).
+    pub categories: Vec<String>,
 }
 
 /// What the parser made of a whole document.
@@ -153,6 +155,8 @@ pub struct Entry {
     pub fingerprint: u64,
     /// Hash of everything a reader sees; a change means the entry was updated.
     pub content_hash: u64,
+    /// The item's own categories: trimmed, each once whatever its case.
+    pub categories: Vec<String>,
 }
 
 /// The store's unit tests place entries known by a guid and a link.
@@ -175,6 +179,7 @@ impl Entry {
             image: None,
             fingerprint: 0,
             content_hash: 1,
+            categories: Vec::new(),
         }
     }
 }

@@ -32,6 +32,7 @@ fn setup() -> Setup {
         concurrency: 4,
         per_host: None,
         archive_months: None,
+        editors: false,
     }
 }
 

@@ -60,6 +60,7 @@ fn entry(source: &str, key: &str, title: &str, text: &str, published: DateTime<U
         image: None,
         fingerprint: simhash(title, text),
         content_hash: xxhash_rust::xxh3::xxh3_64(format!("{title}{text}").as_bytes()),
+        categories: Vec::new(),
     }
 }
 

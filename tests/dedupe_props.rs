@@ -240,6 +240,7 @@ fn retold(news: usize, member: usize, how: Retelling) -> Entry {
         image: None,
         fingerprint: simhash(title, &text),
         content_hash: xxhash_rust::xxh3::xxh3_64(format!("{title}{text}").as_bytes()),
+        categories: Vec::new(),
     }
 }
 

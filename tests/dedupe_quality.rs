@@ -59,6 +59,8 @@ fn source(item: &Item) -> SourceConfig {
         translate: true,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
         contact: None,
     }
 }

@@ -32,6 +32,8 @@ fn source() -> SourceConfig {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
         contact: None,
     }
 }

@@ -182,6 +182,7 @@ fn entry(source: &str, key: &str, lang_code: &str, link: &str, published: DateTi
         image: None,
         fingerprint: 0,
         content_hash: 1,
+        categories: Vec::new(),
     }
 }
 

@@ -34,6 +34,8 @@ fn source(lang_code: &str) -> SourceConfig {
         translate: true,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
         contact: None,
     }
 }

@@ -91,6 +91,7 @@ fn entry(source: &str, code: &str, title: &str, link: &str, summary: &str) -> St
             image: None,
             fingerprint: 0,
             content_hash: 0,
+            categories: Vec::new(),
         },
     }
 }

@@ -2,7 +2,8 @@
 //! publishes from a loopback farm and serves the result over HTTP, then
 //! newsboat (one cache for every feed, as a person subscribed to several of
 //! them has), Python's feedparser and the W3C Feed Validator (level AA, over
-//! HTTP so that self links match) read every file.
+//! HTTP so that self links match) read every file, the feeds of a city and
+//! of a category included.
 
 mod common;
 
@@ -29,6 +30,19 @@ const SOURCES: &[(&str, &str, &str, &str)] = &[
     ("noguid", "/no-guid.xml", "pl", "Kraków"),
     ("notices", "/notices.xml", "pl", "Kraków"),
 ];
+
+/// The feed sets published besides the whole site's (`per_city`,
+/// `per_category`), each in every language and format.
+const SCOPES: [&str; 2] = ["city/krakow/", "category/transport/"];
+
+/// Every feed file: the whole site's, then the city's and the category's.
+fn feed_files() -> Vec<String> {
+    let mut files: Vec<String> = FEED_FILES.iter().map(|f| f.to_string()).collect();
+    for scope in SCOPES {
+        files.extend(FEED_FILES.iter().map(|f| format!("{scope}{f}")));
+    }
+    files
+}
 
 /// A source whose titles carry text that looks like markup once decoded,
 /// and whose items have no dates: born in one cycle, at one instant.
@@ -95,10 +109,17 @@ fn published_site(dir: &Path) -> (String, PathBuf, Served, FeedServer) {
     let site = format!("http://127.0.0.1:{port}/");
     let config = write_config(dir, &server, SOURCES, "");
     let text = std::fs::read_to_string(&config).expect("config");
-    let text = text.replace(
-        "base_url = \"https://news.example.org/\"",
-        &format!("base_url = \"{site}\""),
-    );
+    let text = text
+        .replace(
+            "base_url = \"https://news.example.org/\"",
+            &format!("base_url = \"{site}\"\nper_city = true\nper_category = true"),
+        )
+        // The first source, Kraków's, files its stories under Transport.
+        .replacen(
+            "\nurl = \"http://127.0.0.1",
+            "\ncategories = [\"Transport\"]\nurl = \"http://127.0.0.1",
+            1,
+        );
     std::fs::write(&config, text).expect("config");
 
     let (code, out, err) = hejnal_in(dir, &["once", "--config", "feeds.toml"]);
@@ -126,10 +147,9 @@ fn published_site(dir: &Path) -> (String, PathBuf, Served, FeedServer) {
 /// Every published document a validator knows: the feeds in RSS and Atom,
 /// the archives, the OPML list of sources.
 fn validated_files(public: &Path) -> Vec<String> {
-    let mut files: Vec<String> = FEED_FILES
-        .iter()
+    let mut files: Vec<String> = feed_files()
+        .into_iter()
         .filter(|f| !f.ends_with(".json"))
-        .map(|f| f.to_string())
         .collect();
     let archives = std::fs::read_dir(public.join("archive")).expect("an archive was written");
     for entry in archives.flatten() {
@@ -139,6 +159,7 @@ fn validated_files(public: &Path) -> Vec<String> {
         }
     }
     files.push("sources.opml".to_string());
+    files.push("feeds.opml".to_string());
     files
 }
 
@@ -186,9 +207,8 @@ fn newsboat_with_one_cache_shows_every_item_of_every_feed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (site, public, _served, _farm) = published_site(dir.path());
     // newsboat reads RSS and Atom; feedparser checks the JSON feeds below.
-    let feeds: Vec<&str> = FEED_FILES
-        .iter()
-        .copied()
+    let feeds: Vec<String> = feed_files()
+        .into_iter()
         .filter(|f| !f.ends_with(".json"))
         .collect();
     let home = dir.path().join("newsboat");
@@ -228,7 +248,7 @@ fn newsboat_with_one_cache_shows_every_item_of_every_feed() {
         let (feed, title) = item.expect("row");
         by_feed.entry(feed).or_default().push(title);
     }
-    for file in feeds {
+    for file in &feeds {
         let mut published = titles_of(&public, file);
         let mut seen = by_feed
             .get(&format!("{site}{file}"))
@@ -277,12 +297,13 @@ fn feedparser_reads_every_feed_whole_and_no_two_items_share_an_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (site, public, _served, _farm) = published_site(dir.path());
     // feedparser 6.0 reads no JSON Feed: the JSON files' ids are read here.
-    let mut every_id: Vec<String> = FEED_FILES
+    let files = feed_files();
+    let mut every_id: Vec<String> = files
         .iter()
         .filter(|f| f.ends_with(".json"))
         .flat_map(|f| ids_of(&public, f))
         .collect();
-    for file in FEED_FILES.iter().filter(|f| !f.ends_with(".json")) {
+    for file in files.iter().filter(|f| !f.ends_with(".json")) {
         let out = Command::new("python3")
             .args(["-c", FEEDPARSER])
             .arg(format!("{site}{file}"))

@@ -22,6 +22,8 @@ fn source() -> SourceConfig {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
         contact: None,
     }
 }

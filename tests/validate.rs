@@ -1,6 +1,6 @@
 //! Every published feed against its format's rules: Atom against the RELAX NG
 //! schema of RFC 4287 (with xmllint), RSS 2.0 and JSON Feed 1.1 against their
-//! required elements, checked here.
+//! required elements, checked here; the feeds of each city too.
 
 #[path = "fixtures/site_stories.rs"]
 mod fixture;
@@ -39,12 +39,29 @@ fn sites() -> Vec<(&'static str, HashMap<String, String>)> {
     let archived = RenderExtras {
         newest_archive: Some(archive::Page::first((2026, 10))),
     };
+    let cities = config_with("per_city = true");
     vec![
         ("stories", render(&config(), &hostile_stories(), &archived)),
+        ("cities", render(&cities, &hostile_stories(), &archived)),
         ("hubs", render(&hubs, &stories(), &RenderExtras::default())),
         ("empty", render(&config(), &[], &RenderExtras::default())),
     ]
 }
+
+/// The files of a site named `file` ("feed.atom"), in every folder.
+fn every(files: &HashMap<String, String>, file: &str) -> Vec<String> {
+    let mut paths: Vec<String> = files
+        .keys()
+        .filter(|path| path.rsplit('/').next() == Some(file))
+        .cloned()
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Feeds checked in every format: three for each site, and six more for the
+/// two cities of the site with city feeds.
+const FEEDS_PER_FORMAT: usize = 4 * 3 + 2 * 3;
 
 // ---- Atom: RELAX NG ----
 
@@ -87,15 +104,15 @@ fn atom_feeds_validate_against_the_rfc_4287_schema() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for (site, files) in sites() {
-        for path in ["feed.atom", "pl/feed.atom", "en/feed.atom"] {
+        for path in every(&files, "feed.atom") {
             let name = format!("{site}-{path}");
-            if let Err(problems) = relaxng(dir.path(), &name, &files[path]) {
-                panic!("{name} is not valid Atom:\n{problems}\n{}", files[path]);
+            if let Err(problems) = relaxng(dir.path(), &name, &files[&path]) {
+                panic!("{name} is not valid Atom:\n{problems}\n{}", files[&path]);
             }
             checked += 1;
         }
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, FEEDS_PER_FORMAT);
 }
 
 #[test]
@@ -197,13 +214,13 @@ fn rss_problems(xml: &str) -> Vec<String> {
 fn rss_feeds_follow_the_rss_2_rules() {
     let mut checked = 0;
     for (site, files) in sites() {
-        for path in ["feed.xml", "pl/feed.xml", "en/feed.xml"] {
-            let problems = rss_problems(&files[path]);
+        for path in every(&files, "feed.xml") {
+            let problems = rss_problems(&files[&path]);
             assert!(problems.is_empty(), "{site} {path}: {problems:?}");
             checked += 1;
         }
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, FEEDS_PER_FORMAT);
 }
 
 #[test]
@@ -293,8 +310,8 @@ fn json_problems(text: &str) -> Vec<String> {
 #[test]
 fn json_feeds_carry_the_json_feed_1_1_required_fields() {
     for (site, files) in sites() {
-        for path in ["feed.json", "pl/feed.json", "en/feed.json"] {
-            let problems = json_problems(&files[path]);
+        for path in every(&files, "feed.json") {
+            let problems = json_problems(&files[&path]);
             assert!(problems.is_empty(), "{site} {path}: {problems:?}");
         }
     }

@@ -166,6 +166,8 @@ fn feeds_carrying_vectors_come_out_harmless() {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
         contact: None,
     };
     let now = Utc
@@ -214,6 +216,8 @@ fn titles_with_markup_become_plain_text() {
         translate: false,
         pair: None,
         max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
         contact: None,
     };
     let entries = clean::clean(&source, &feed, url, &[], Utc::now());

@@ -55,6 +55,10 @@ pub struct Setup {
     /// days of a month the farm's items reach into the month before, and a
     /// cold cycle archives it: 0 measures the cycle of the rest of the month.
     pub archive_months: Option<u32>,
+    /// The editors' features on: a feed set per city and per category, every
+    /// source in a category, and a global rule of words and one of a regex
+    /// read against every entry.
+    pub editors: bool,
 }
 
 /// Writes feeds.toml (database and output beside it) for every farm source.
@@ -68,12 +72,21 @@ pub fn write_config(dir: &Path, farm: &Farm, setup: &Setup) -> Result<PathBuf, B
     if let Some(months) = setup.archive_months {
         text.push_str(&format!("archive_months = {months}\n"));
     }
+    if setup.editors {
+        text.push_str(
+            "per_city = true\nper_category = true\n\n[filter]\n\
+             exclude = [\"horoskop\", \"/(?i)^(sponsored|anzeige):/\"]\n",
+        );
+    }
     text.push_str("\n[fetch]\ntimeout_secs = 60\n");
     if let Some(per_host) = setup.per_host {
         text.push_str(&format!("per_host = {per_host}\n"));
     }
     for s in &farm.sources {
         text.push_str(&source_table(s, &farm.url(s)));
+        if setup.editors {
+            text.push_str(&format!("categories = [\"{}\"]\n", s.lang));
+        }
     }
     let path = dir.join("feeds.toml");
     std::fs::write(&path, text)?;

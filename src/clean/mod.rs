@@ -219,6 +219,7 @@ impl Context<'_> {
             content_hash: content_hash(&title, &summary, link.as_deref()),
             image: non_empty(&draft.image).and_then(|i| url::resolve(i, base)),
             authors: authors(&draft.authors),
+            categories: categories(&draft.categories),
             link,
             canonical_link,
             title,
@@ -378,9 +379,58 @@ fn authors(raw: &[String]) -> Vec<String> {
     out
 }
 
+/// Categories kept of one item at most: a feed that tags an item with
+/// hundreds of words is spamming, and its first few say enough.
+const MAX_CATEGORIES: usize = 16;
+/// Longest category kept, in characters.
+const MAX_CATEGORY_CHARS: usize = 60;
+
+/// An item's categories as plain text, trimmed, each once whatever its case.
+pub fn categories(raw: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in raw.iter().map(|c| title_text(c)) {
+        let name: String = name.chars().take(MAX_CATEGORY_CHARS).collect();
+        let name = name.trim();
+        if !name.is_empty() && !out.iter().any(|c| same_category(c, name)) {
+            out.push(name.to_string());
+        }
+        if out.len() == MAX_CATEGORIES {
+            break;
+        }
+    }
+    out
+}
+
+/// Two spellings of one category: the same words, whatever their case.
+pub fn same_category(a: &str, b: &str) -> bool {
+    fold_category(a) == fold_category(b)
+}
+
+/// A category as categories are compared: lower case, single spaces.
+pub fn fold_category(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_are_trimmed_plain_text_each_once() {
+        let raw = [
+            " Transport ".to_string(),
+            "transport".to_string(),
+            "<b>Kultura</b> &amp; sztuka".to_string(),
+            "   ".to_string(),
+            "TRANSPORT  ".to_string(),
+        ];
+        assert_eq!(categories(&raw), ["Transport", "Kultura & sztuka"]);
+        let many: Vec<String> = (0..100).map(|n| format!("tag {n}")).collect();
+        assert_eq!(categories(&many).len(), MAX_CATEGORIES);
+    }
 
     /// Stored entries keep their content hash across versions; a new hash for the
     /// same content would make every stored entry look changed after an upgrade.

@@ -1,5 +1,6 @@
 //! `hejnal sources`: how each configured source is doing, from the database.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use hejnal::config::{Config, SourceConfig};
+use hejnal::filter;
 use hejnal::store::{Store, StoreError};
 
 /// "Recent" in the stories column.
@@ -23,6 +25,8 @@ struct Health {
     last_error: Option<String>,
     consecutive_failures: u32,
     entries: u64,
+    /// Stored entries the filter rules keep from publishing.
+    filtered: usize,
     stories_7d: u64,
     next_due: Option<DateTime<Utc>>,
     etag: bool,
@@ -41,11 +45,17 @@ pub fn sources(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    // Judged by the rules as feeds.toml has them now, as the next publish
+    // will; a database this user may only read shows the last publish's.
+    if let Err(e) = filter::apply(&config, &store) {
+        tracing::warn!(error = %e, "FILTERED counts the entries as the last publish judged them");
+    }
+    let filtered = store.filtered_counts()?;
     let now = Utc::now();
     let rows = config
         .sources
         .iter()
-        .map(|s| health(&store, s.get_ref(), now))
+        .map(|s| health(&store, s.get_ref(), &filtered, now))
         .collect::<Result<Vec<_>, _>>()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -55,7 +65,12 @@ pub fn sources(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn health(store: &Store, source: &SourceConfig, now: DateTime<Utc>) -> Result<Health, StoreError> {
+fn health(
+    store: &Store,
+    source: &SourceConfig,
+    filtered: &HashMap<String, usize>,
+    now: DateTime<Utc>,
+) -> Result<Health, StoreError> {
     let state = store.source_state(&source.id)?;
     let gone = state.gone_url.as_deref() == Some(source.url.as_str());
     let status = if !source.enabled {
@@ -77,6 +92,7 @@ fn health(store: &Store, source: &SourceConfig, now: DateTime<Utc>) -> Result<He
         last_error: state.last_error.clone(),
         consecutive_failures: state.consecutive_failures,
         entries: store.entries_of_source(&source.id)?,
+        filtered: filtered.get(&source.id).copied().unwrap_or(0),
         stories_7d: store.stories_since(&source.id, now - Duration::days(RECENT_DAYS))?,
         next_due: state.next_due,
         etag: state.etag.is_some(),
@@ -95,13 +111,14 @@ fn table(rows: &[Health], now: DateTime<Utc>) -> String {
         "LAST OK",
         "FAILS",
         "ENTRIES",
+        "FILTERED",
         "STORIES 7D",
         "NEXT",
         "COND GET",
         "NOTE",
     ]
     .map(String::from);
-    let cells: Vec<[String; 9]> = rows.iter().map(|r| row(r, now)).collect();
+    let cells: Vec<[String; 10]> = rows.iter().map(|r| row(r, now)).collect();
     let mut widths = header.clone().map(|h| h.chars().count());
     for r in &cells {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -121,7 +138,7 @@ fn table(rows: &[Health], now: DateTime<Utc>) -> String {
     out
 }
 
-fn row(r: &Health, now: DateTime<Utc>) -> [String; 9] {
+fn row(r: &Health, now: DateTime<Utc>) -> [String; 10] {
     let cond = match (r.etag, r.last_modified) {
         (true, true) => "etag+last-modified",
         (true, false) => "etag",
@@ -140,6 +157,7 @@ fn row(r: &Health, now: DateTime<Utc>) -> [String; 9] {
             .map_or("never".into(), |t| format!("{} ago", age(now - t))),
         r.consecutive_failures.to_string(),
         r.entries.to_string(),
+        r.filtered.to_string(),
         r.stories_7d.to_string(),
         match r.next_due {
             Some(t) if t > now => format!("in {}", age(t - now)),

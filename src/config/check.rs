@@ -20,6 +20,11 @@ enum Kind {
     Lang,
     Langs,
     Texts,
+    /// A filter rule: words, or a regular expression between slashes.
+    Rule,
+    Rules,
+    /// An array of strings, each from a fixed list.
+    Choices(&'static [&'static str]),
     Bool,
     /// An e-mail address or a webhook URL.
     Contact,
@@ -70,9 +75,16 @@ const TOP: &[Field] = &[
     field("server", Kind::Table(SERVER)),
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
+    field("filter", Kind::Table(FILTER)),
     field("publish", Kind::Table(PUBLISH)),
     field("alerts", Kind::Table(ALERTS)),
     field("source", Kind::Tables(SOURCE)),
+];
+
+const FILTER: &[Field] = &[
+    field("include", Kind::Rules),
+    field("exclude", Kind::Rules),
+    field("fields", Kind::Choices(super::FIELD_NAMES)),
 ];
 
 const PUBLISHER: &[Field] = &[
@@ -88,6 +100,8 @@ const PUBLISHER: &[Field] = &[
     field("title_format", Kind::Text),
     field("websub_hubs", Kind::Urls),
     field("archive_months", Kind::Count { min: 0, max: U32 }),
+    field("per_city", Kind::Bool),
+    field("per_category", Kind::Bool),
 ];
 
 const FETCH: &[Field] = &[
@@ -142,6 +156,8 @@ const SOURCE: &[Field] = &[
     field("translate", Kind::Bool),
     field("pair", Kind::Slug),
     field("max_body_bytes", at_least(1)),
+    field("filter", Kind::Table(FILTER)),
+    field("categories", Kind::Texts),
     field("contact", Kind::Contact),
 ];
 
@@ -349,7 +365,9 @@ impl Checker<'_> {
         let span = value.span();
         match kind {
             Kind::Langs => return self.langs(value, what),
-            Kind::Urls | Kind::Texts => return self.list(kind, value, what),
+            Kind::Urls | Kind::Texts | Kind::Rules | Kind::Choices(_) => {
+                return self.list(kind, value, what);
+            }
             _ => {}
         }
         if let Some(problem) = scalar_problem(kind, value) {
@@ -374,10 +392,11 @@ impl Checker<'_> {
     }
 
     fn list(&mut self, kind: Kind, value: &Value, what: &str) {
-        let element = if matches!(kind, Kind::Urls) {
-            Kind::Url
-        } else {
-            Kind::Text
+        let element = match kind {
+            Kind::Urls => Kind::Url,
+            Kind::Rules => Kind::Rule,
+            Kind::Choices(allowed) => Kind::OneOf(allowed),
+            _ => Kind::Text,
         };
         let Some(list) = value.as_array() else {
             let problem = wrong_type(what, expected(kind), value.type_name());
@@ -556,6 +575,9 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
                 "is \"{s}\", not an ISO 639-1 language code (two letters, like \"pl\" or \"de\")"
             ))
         }
+        Kind::Rule => crate::filter::Rule::parse(s)
+            .err()
+            .map(|e| format!("\"{s}\" {e}")),
         _ => None,
     }
 }
@@ -650,7 +672,8 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Count { .. } => "a whole number",
         Kind::Langs => "an array of language codes",
         Kind::Urls => "an array of URLs",
-        Kind::Texts => "an array of strings",
+        Kind::Texts | Kind::Choices(_) => "an array of strings",
+        Kind::Rules => "an array of words or /regular expressions/",
         Kind::Table(_) | Kind::Tables(_) => "a table",
         _ => "a string",
     }

@@ -4,10 +4,12 @@
 pub mod alerts;
 mod check;
 pub mod edit;
+mod filters;
 pub mod iso639;
 pub mod publish;
 
 pub use check::valid_slug;
+pub use filters::{FIELD_NAMES, FilterConfig, FilterField};
 pub use publish::PublishConfig;
 
 use std::ops::Range;
@@ -34,6 +36,9 @@ pub struct Config {
     pub dedupe: DedupeConfig,
     #[serde(default)]
     pub translate: TranslateConfig,
+    /// Rules every source's entries must pass to be published.
+    #[serde(default)]
+    pub filter: FilterConfig,
     #[serde(default)]
     pub publish: PublishConfig,
     #[serde(default)]
@@ -72,6 +77,12 @@ pub struct Publisher {
     /// Months of complete archives (RFC 5005) kept under archive/; 0 keeps none.
     #[serde(default = "default_archive_months")]
     pub archive_months: u32,
+    /// Also publish a feed set for each city under city/SLUG/.
+    #[serde(default)]
+    pub per_city: bool,
+    /// Also publish a feed set for each category under category/SLUG/.
+    #[serde(default)]
+    pub per_category: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +107,12 @@ pub struct SourceConfig {
     pub pair: Option<String>,
     #[serde(default)]
     pub max_body_bytes: Option<u64>,
+    /// Rules this source's entries must pass to be published, besides `[filter]`.
+    #[serde(default)]
+    pub filter: Option<FilterConfig>,
+    /// Labels every story of this source carries, besides the feed's own.
+    #[serde(default)]
+    pub categories: Vec<String>,
     /// Who hears when this feed breaks: an e-mail address or a webhook URL.
     #[serde(default)]
     pub contact: Option<String>,

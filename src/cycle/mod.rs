@@ -265,13 +265,19 @@ pub async fn run(
         checkpointer.nudge();
     }
 
+    // Verdicts come before translating, so that no filtered story is
+    // translated; deciding what is published, they count as publishing.
+    let filter_started = Instant::now();
+    crate::filter::apply(config, store)?;
+    report.stages.publish += filter_started.elapsed();
+
     // Translation never holds publishing up: it has its own time limit and
     // only logs its failures.
     translate::run(config, store, now.date_naive()).await;
 
     let publish_started = Instant::now();
     report.written = publish_site(config, store, now)?;
-    report.stages.publish = publish_started.elapsed();
+    report.stages.publish += publish_started.elapsed();
     let checkpoint_started = Instant::now();
     drop(checkpointer);
     // Everything is committed already; a checkpoint left undone is only redone later.
@@ -673,6 +679,8 @@ pub async fn publish(
     now: DateTime<Utc>,
 ) -> Result<Vec<PathBuf>, CycleError> {
     drop_stale_corrections(config, store)?;
+    // Rules changed in feeds.toml apply to this publish too.
+    crate::filter::apply(config, store)?;
     let report = CycleReport {
         written: publish_site(config, store, now)?,
         upload: upload::upload(config, store, now).await,

@@ -63,7 +63,12 @@ fn is_feed(path: &std::path::Path) -> bool {
     let folder_depth = path.components().count();
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let in_archive = path.starts_with(publish::archive::FOLDER);
-    FEEDS.contains(&name) && folder_depth <= 2 && !in_archive
+    // A city's or category's feeds sit two folders deeper, and advertise the
+    // hubs as the others do.
+    let scoped =
+        path.starts_with(publish::CITY_FOLDER) || path.starts_with(publish::CATEGORY_FOLDER);
+    let max_depth = if scoped { 4 } else { 2 };
+    FEEDS.contains(&name) && folder_depth <= max_depth && !in_archive
 }
 
 /// Tells every hub that every topic changed: one `hub.mode=publish` POST per

@@ -222,6 +222,12 @@ fn draft(entry: RsEntry, format: FeedFormat) -> EntryDraft {
         updated: entry.updated,
         lang: entry.language.filter(|l| !l.trim().is_empty()),
         image: image(&entry.media),
+        categories: entry
+            .categories
+            .into_iter()
+            // Atom's `label` is the human name of its `term`.
+            .map(|c| c.label.filter(|l| !l.trim().is_empty()).unwrap_or(c.term))
+            .collect(),
     }
 }
 

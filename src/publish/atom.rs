@@ -53,9 +53,13 @@ fn entry(xml: &mut String, view: &ItemView) {
     xml_element(xml, "id", &ids::in_format(&view.guid, "atom"));
     xml_element(xml, "updated", &view.dates.updated_rfc3339);
     author(xml, &lead.name);
-    if !lead.city.trim().is_empty() {
+    let city = Some(lead.city.as_str()).filter(|c| !c.trim().is_empty());
+    for term in city
+        .into_iter()
+        .chain(view.categories.iter().map(String::as_str))
+    {
         xml.push_str("<category term=\"");
-        escape_xml_into(xml, &lead.city);
+        escape_xml_into(xml, term);
         xml.push_str("\"/>");
     }
     if let Some(href) = &view.link {

@@ -6,8 +6,9 @@
 use askama::Template;
 use chrono::{DateTime, Datelike, Utc};
 
+use super::cities::Kind;
 use super::view::{FeedView, ItemView, Shown, SourceRef};
-use super::{OutputFile, PublishError};
+use super::{FEEDS_OPML, OutputFile, PublishError};
 use crate::model::{Lang, Provenance};
 
 /// Stories shown with an excerpt; older ones show titles only, which keeps a
@@ -29,12 +30,23 @@ struct Page<'a> {
     description: &'a str,
     words: &'a Words,
     switch: Vec<Switch>,
+    /// The pages of the cities (after the whole site's) and of the
+    /// categories, when they have feeds of their own.
+    places: Vec<PlaceNav>,
+    /// The OPML list of every published feed, when there are city or category feeds.
+    feeds_opml: Option<String>,
     alternates: Vec<FeedLink>,
     groups: Vec<FeedGroup>,
     opml: String,
     /// The health of every source: status.html beside the page.
     status: &'static str,
     stories: Vec<Card<'a>>,
+}
+
+/// The links to the pages of the cities or of the categories.
+struct PlaceNav {
+    label: &'static str,
+    links: Vec<Switch>,
 }
 
 /// One entry of the language switch.
@@ -92,30 +104,54 @@ struct Other<'a> {
     link: Option<&'a str>,
 }
 
-/// Renders `index.html` for the combined feed (`feeds[0]`) and one
-/// `xx/index.html` for each language feed that follows it.
-pub(crate) fn render(feeds: &[FeedView]) -> Result<Vec<OutputFile>, PublishError> {
-    feeds.iter().map(|feed| page(feeds, feed)).collect()
+/// A city's or a category's feed set, as the pages link to its page.
+pub(crate) struct Place {
+    pub kind: Kind,
+    pub label: String,
+    /// Its folder under the output folder, ending in '/'.
+    pub folder: String,
 }
 
-fn page(feeds: &[FeedView], feed: &FeedView) -> Result<OutputFile, PublishError> {
+/// Renders `index.html` for the combined feed (`feeds[0]`) and one
+/// `xx/index.html` for each language feed that follows it; every page links
+/// to the pages of `places`.
+pub(crate) fn render(
+    feeds: &[FeedView],
+    places: &[Place],
+) -> Result<Vec<OutputFile>, PublishError> {
+    feeds.iter().map(|feed| page(feeds, feed, places)).collect()
+}
+
+fn page(feeds: &[FeedView], feed: &FeedView, places: &[Place]) -> Result<OutputFile, PublishError> {
     let path = feed.path("index.html");
     let words = Words::of(&feed.lang);
-    let combined = feed.folder.is_empty();
+    let combined = is_combined(feeds, feed);
     let page = Page {
         lang: feed.lang.as_str(),
         title: &feed.title,
         description: &feed.description,
         words: &words,
         switch: switch(feeds, feed, &words),
+        places: [
+            (Kind::City, words.cities),
+            (Kind::Category, words.categories),
+        ]
+        .into_iter()
+        .map(|(kind, label)| PlaceNav {
+            label,
+            links: place_links(places, kind, feed, &words),
+        })
+        .filter(|nav| !nav.links.is_empty())
+        .collect(),
+        feeds_opml: (!places.is_empty()).then(|| format!("{}{}", feed.home, FEEDS_OPML)),
         alternates: own_first(feeds, feed)
             .flat_map(|f| feed_links(feeds, f, &words))
             .collect(),
         groups: feeds
             .iter()
             .map(|f| FeedGroup {
-                label: group_label(f, &words),
-                lang: (!f.folder.is_empty()).then(|| f.lang.to_string()),
+                label: group_label(feeds, f, &words),
+                lang: (!is_combined(feeds, f)).then(|| f.lang.to_string()),
                 links: feed_links(feeds, f, &words),
             })
             .collect(),
@@ -138,15 +174,45 @@ fn page(feeds: &[FeedView], feed: &FeedView) -> Result<OutputFile, PublishError>
 /// Links to every page, the combined one first; relative, so the switch
 /// works wherever the folder is served from.
 fn switch(feeds: &[FeedView], current: &FeedView, words: &Words) -> Vec<Switch> {
-    let root = if current.folder.is_empty() { "" } else { "../" };
+    let root = root_of(current);
     feeds
         .iter()
         .map(|f| Switch {
-            label: group_label(f, words),
+            label: group_label(feeds, f, words),
             href: format!("{root}{}index.html", f.folder),
-            lang: (!f.folder.is_empty()).then(|| f.lang.to_string()),
+            lang: (!is_combined(feeds, f)).then(|| f.lang.to_string()),
             current: f.folder == current.folder,
         })
+        .collect()
+}
+
+/// The way from `current`'s folder up to the output folder.
+fn root_of(current: &FeedView) -> String {
+    "../".repeat(current.folder.matches('/').count())
+}
+
+/// Links to the whole site's page, then to each page of `kind`'s places;
+/// none when there are no such places.
+fn place_links(places: &[Place], kind: Kind, current: &FeedView, words: &Words) -> Vec<Switch> {
+    let root = root_of(current);
+    // A place's page, or one of its language pages, is the current one.
+    let link = |label: String, folder: &str| Switch {
+        label,
+        href: format!("{root}{folder}index.html"),
+        lang: None,
+        current: current
+            .folder
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.matches('/').count() <= 1),
+    };
+    let of_kind: Vec<&Place> = places.iter().filter(|p| p.kind == kind).collect();
+    if of_kind.is_empty() {
+        return Vec::new();
+    }
+    let everything = (kind == Kind::City).then(|| link(words.everywhere.to_string(), ""));
+    everything
+        .into_iter()
+        .chain(of_kind.iter().map(|p| link(p.label.clone(), &p.folder)))
         .collect()
 }
 
@@ -166,14 +232,24 @@ fn feed_links(feeds: &[FeedView], feed: &FeedView, words: &Words) -> Vec<FeedLin
         .map(|&(file, mime, format)| FeedLink {
             mime,
             format,
-            title: format!("{publisher} — {} ({format})", group_label(feed, words)),
+            title: format!(
+                "{publisher} — {} ({format})",
+                group_label(feeds, feed, words)
+            ),
             href: feed.url(file),
         })
         .collect()
 }
 
-fn group_label(feed: &FeedView, words: &Words) -> String {
-    if feed.folder.is_empty() {
+/// Whether `feed` is the combined feed of its set, the first one.
+fn is_combined(feeds: &[FeedView], feed: &FeedView) -> bool {
+    feeds
+        .first()
+        .is_some_and(|first| first.folder == feed.folder)
+}
+
+fn group_label(feeds: &[FeedView], feed: &FeedView, words: &Words) -> String {
+    if is_combined(feeds, feed) {
         words.all_languages.to_string()
     } else {
         language_name(&feed.lang)
@@ -384,6 +460,10 @@ struct Words {
     edited_translation: &'static str,
     original: &'static str,
     original_text: &'static str,
+    cities: &'static str,
+    categories: &'static str,
+    everywhere: &'static str,
+    all_feeds_opml: &'static str,
 }
 
 impl Words {
@@ -404,6 +484,10 @@ impl Words {
                 edited_translation: "Tłumaczenie redakcyjne",
                 original: "oryginał",
                 original_text: "Tekst w języku oryginału",
+                cities: "Miasta",
+                categories: "Kategorie",
+                everywhere: "Wszystkie miasta",
+                all_feeds_opml: "Wszystkie kanały (OPML)",
             }
         } else {
             Words {
@@ -421,6 +505,10 @@ impl Words {
                 edited_translation: "Edited translation",
                 original: "original",
                 original_text: "Text in the original language",
+                cities: "Cities",
+                categories: "Categories",
+                everywhere: "All cities",
+                all_feeds_opml: "Every feed (OPML)",
             }
         }
     }

@@ -39,6 +39,17 @@ pub(crate) fn in_format(id: &str, format: &str) -> String {
     }
 }
 
+/// The id of an item in the feeds of one city or category (`scope`, as
+/// "city/krakow"), from its id in the main feed of the same language
+/// (`item_id`): a reader subscribed to both keeps both items.
+pub(crate) fn scoped(id: &str, scope: &str) -> String {
+    if id.starts_with("tag:") && !id.contains('#') {
+        format!("{id}/{scope}")
+    } else {
+        uuid_urn(xxh3_128(format!("{id}\n{scope}").as_bytes()))
+    }
+}
+
 /// `urn:uuid:` of a 128-bit value with the version (8) and variant (10) bits set.
 fn uuid_urn(hash: u128) -> String {
     let bits = (hash & !(0xF << 76) & !(0b11 << 62)) | (0x8 << 76) | (0b10 << 62);
@@ -87,6 +98,32 @@ mod tests {
         assert_ne!(in_format(&old_pl, "atom"), in_format(&old_pl, "json"));
         assert!(in_format(&old_pl, "atom").starts_with("urn:uuid:"));
         assert_eq!(in_format("hejnal:story:00ab", "atom"), "hejnal:story:00ab");
+    }
+
+    #[test]
+    fn a_city_feed_has_ids_of_its_own_in_every_format() {
+        let guid = "tag:krakow.pl,2026-12-05:story/00000000000000ab";
+        let ids = |id: &str| [id.to_string(), in_format(id, "atom"), in_format(id, "json")];
+        // Old combined ids stay one id in every format of the main feed; any
+        // other two items differ.
+        let mut main = std::collections::HashSet::new();
+        let mut cities: Vec<String> = Vec::new();
+        for old in [guid, "hejnal:story:00ab"] {
+            for lang in [None, Some(lang("pl")), Some(lang("en"))] {
+                let id = item_id(old, lang.as_ref());
+                main.extend(ids(&id));
+                cities.extend(ids(&scoped(&id, "city/krakow")));
+                cities.extend(ids(&scoped(&id, "city/wien")));
+            }
+        }
+        let distinct: std::collections::HashSet<&String> = cities.iter().collect();
+        assert_eq!(distinct.len(), cities.len(), "{cities:#?}");
+        assert!(cities.iter().all(|id| !main.contains(id)));
+        assert_eq!(
+            scoped(guid, "city/krakow"),
+            format!("{guid}/city/krakow"),
+            "a tag stays a tag"
+        );
     }
 
     #[test]

@@ -75,11 +75,18 @@ fn item(json: &mut Json, view: &ItemView, about: &str) {
     json.optional("url", lead.site.as_deref());
     json.close('}');
     json.close(']');
-    if !lead.city.trim().is_empty() {
+    let city = Some(lead.city.as_str()).filter(|c| !c.trim().is_empty());
+    let tags: Vec<&str> = city
+        .into_iter()
+        .chain(view.categories.iter().map(String::as_str))
+        .collect();
+    if !tags.is_empty() {
         json.key("tags");
         json.open('[');
-        json.next();
-        json.string(&lead.city);
+        for tag in tags {
+            json.next();
+            json.string(tag);
+        }
         json.close(']');
     }
     json.field("language", view.lang.as_str());

@@ -11,14 +11,16 @@
 pub mod archive;
 mod atom;
 mod body;
+mod categories;
+mod cities;
 mod escape;
 mod html;
 mod ids;
 mod json;
 mod opml;
 mod rss;
-mod style;
 pub mod status;
+mod style;
 mod text;
 mod view;
 mod write;
@@ -30,6 +32,13 @@ use crate::model::Story;
 
 pub use crate::clean::html::escape_html;
 pub use write::{WriteReport, write};
+
+/// The OPML list of every published feed, written with city or category feeds.
+pub const FEEDS_OPML: &str = "feeds.opml";
+
+/// Where the feed sets of each city and category are published.
+pub const CITY_FOLDER: &str = "city";
+pub const CATEGORY_FOLDER: &str = "category";
 
 /// What the feeds name as their generator.
 const GENERATOR: &str = concat!("hejnal ", env!("CARGO_PKG_VERSION"));
@@ -118,9 +127,23 @@ pub fn render_with(
         hubs: config.publisher.websub_hubs.clone(),
         ..Links::default()
     };
+    let scopes = cities::scopes(config);
+    let scoped: Vec<Vec<view::FeedView>> = scopes
+        .iter()
+        .map(|scope| cities::feeds(config, &base, scope, &newest, ui, &mut texts))
+        .collect();
+    let places: Vec<html::Place> = scopes
+        .into_iter()
+        .map(|scope| html::Place {
+            folder: scope.folder(),
+            kind: scope.kind,
+            label: scope.label,
+        })
+        .collect();
     let mut files = Vec::with_capacity(feeds.len() * 4 + 2);
-    for feed in &feeds {
-        let rss_links = if feed.folder.is_empty() {
+    for (n, feed) in feeds.iter().chain(scoped.iter().flatten()).enumerate() {
+        // Only the whole site's combined feed has archives.
+        let rss_links = if n == 0 {
             current_links(&hubs, &base, extras)
         } else {
             Links {
@@ -135,7 +158,19 @@ pub fn render_with(
         files.push(output(feed.path("feed.atom"), atom::render(feed, &hubs)?));
         files.push(output(feed.path("feed.json"), json::render(feed, &hubs)?));
     }
-    files.extend(html::render(&feeds)?);
+    files.extend(html::render(&feeds, &places)?);
+    for set in &scoped {
+        files.extend(html::render(set, &places)?);
+    }
+    if !scoped.is_empty() {
+        let sets: Vec<&[view::FeedView]> = std::iter::once(feeds.as_slice())
+            .chain(scoped.iter().map(Vec::as_slice))
+            .collect();
+        files.push(output(
+            FEEDS_OPML.to_string(),
+            opml::feeds(config, &base, &sets)?,
+        ));
+    }
     files.push(output(
         "sources.opml".to_string(),
         opml::render(config, &base)?,

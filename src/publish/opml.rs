@@ -1,11 +1,13 @@
-//! OPML 2.0 list of the enabled sources, one outline per city.
+//! OPML 2.0 lists: the enabled sources, one outline per city (sources.opml),
+//! and hejnal's own feeds, one outline per feed set (feeds.opml).
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::PublishError;
 use super::escape::{title_safe, xml_safe};
+use super::view::FeedView;
 use super::view::site_of;
+use super::{FEEDS_OPML, PublishError};
 use crate::config::{Config, SourceConfig};
 use crate::sources::opml_import::CATEGORY_ROOT;
 
@@ -17,6 +19,25 @@ pub(crate) fn render(config: &Config, home: &url::Url) -> Result<Vec<u8>, Publis
 }
 
 fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
+    document(config, home, |w| {
+        for (city, sources) in by_city(config) {
+            let city = title_safe(&city);
+            // A folder has only `text`: OPML 2.0 wants a `type`
+            // on any outline that says more.
+            w.create_element("outline")
+                .with_attribute(("text", city.as_str()))
+                .write_inner_content(|w| sources.iter().try_for_each(|s| outline(w, s)))?;
+        }
+        Ok(())
+    })
+}
+
+/// An OPML 2.0 document of the publisher, its body written by `body`.
+fn document(
+    config: &Config,
+    home: &url::Url,
+    body: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>,
+) -> std::io::Result<Vec<u8>> {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let title = xml_safe(&config.publisher.title);
@@ -32,22 +53,46 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
                     .write_text_content(BytesText::new(&owner))?;
                 Ok(())
             })?;
-            w.create_element("body").write_inner_content(|w| {
-                for (city, sources) in by_city(config) {
-                    let city = title_safe(&city);
-                    // A folder has only `text`: OPML 2.0 wants a `type`
-                    // on any outline that says more.
-                    w.create_element("outline")
-                        .with_attribute(("text", city.as_str()))
-                        .write_inner_content(|w| sources.iter().try_for_each(|s| outline(w, s)))?;
-                }
-                Ok(())
-            })?;
+            w.create_element("body").write_inner_content(body)?;
             Ok(())
         })?;
     let mut bytes = writer.into_inner();
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// OPML 2.0 list of the feeds hejnal publishes, one outline per feed set
+/// (the whole site's, then each city's and category's), so that a reader
+/// can subscribe to all of them at once.
+pub(crate) fn feeds(
+    config: &Config,
+    home: &url::Url,
+    sets: &[&[FeedView]],
+) -> Result<Vec<u8>, PublishError> {
+    document(config, home, |w| {
+        for set in sets {
+            let Some(first) = set.first() else { continue };
+            let label = title_safe(&first.title);
+            w.create_element("outline")
+                .with_attribute(("text", label.as_str()))
+                .write_inner_content(|w| set.iter().try_for_each(|feed| own_feed(w, feed)))?;
+        }
+        Ok(())
+    })
+    .map_err(|e| PublishError::render(FEEDS_OPML, e))
+}
+
+fn own_feed(w: &mut Writer<Vec<u8>>, feed: &FeedView) -> std::io::Result<()> {
+    let title = title_safe(&feed.title);
+    w.create_element("outline")
+        .with_attribute(("type", "rss"))
+        .with_attribute(("text", title.as_str()))
+        .with_attribute(("title", title.as_str()))
+        .with_attribute(("xmlUrl", feed.url("feed.xml").as_str()))
+        .with_attribute(("htmlUrl", feed.url("index.html").as_str()))
+        .with_attribute(("language", feed.lang.as_str()))
+        .write_empty()?;
+    Ok(())
 }
 
 fn outline(w: &mut Writer<Vec<u8>>, source: &SourceConfig) -> std::io::Result<()> {

@@ -70,6 +70,9 @@ fn item(xml: &mut String, view: &ItemView) {
     if !lead.city.trim().is_empty() {
         rss_text_element(xml, "category", &lead.city);
     }
+    for category in view.categories.iter() {
+        rss_text_element(xml, "category", category);
+    }
     xml.push_str("<guid isPermaLink=\"false\">");
     escape_xml_into(xml, &view.guid);
     xml.push_str("</guid>");

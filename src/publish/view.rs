@@ -10,6 +10,7 @@ use url::Url;
 
 use super::PublishError;
 use super::body::{self, Section};
+use super::categories::Categories;
 use super::escape::{title_safe, xml_safe};
 use super::ids;
 use super::text::{Prepared, Texts};
@@ -81,6 +82,8 @@ pub(crate) struct ItemView {
     /// Every source that told the story, lead first, each once.
     pub sources: Vec<Arc<SourceRef>>,
     pub dates: Arc<Dates>,
+    /// The story's categories (see `categories`), safe for XML.
+    pub categories: Arc<Vec<String>>,
 }
 
 /// A story's dates as the feeds write them, formatted once per render
@@ -177,6 +180,7 @@ pub(crate) struct Told<'a> {
     /// and comparing a summary costs a fraction of hashing it for `Texts`.
     prepared: RefCell<Vec<(String, Arc<Prepared>)>>,
     dates: Arc<Dates>,
+    categories: Arc<Vec<String>>,
 }
 
 /// A link as written, the base it was resolved against, and the result.
@@ -235,6 +239,7 @@ type SourceUrls = (Option<String>, Option<String>);
 /// `stories` with their sources resolved, each source's URLs parsed once.
 pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> {
     let mut urls: HashMap<&str, SourceUrls> = HashMap::new();
+    let categories = Categories::of(config);
     stories
         .iter()
         .map(|story| Told {
@@ -247,6 +252,13 @@ pub(crate) fn told<'a>(config: &Config, stories: &[&'a Story]) -> Vec<Told<'a>> 
             links: RefCell::new(Vec::new()),
             prepared: RefCell::new(Vec::new()),
             dates: Arc::new(Dates::of(story)),
+            categories: Arc::new(
+                categories
+                    .of_story(story)
+                    .iter()
+                    .map(|c| xml_safe(c))
+                    .collect(),
+            ),
         })
         .collect()
 }
@@ -433,6 +445,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         variants: shown,
         sources,
         dates: Arc::clone(&told.dates),
+        categories: Arc::clone(&told.categories),
     })
 }
 

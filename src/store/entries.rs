@@ -28,20 +28,24 @@ pub enum UpsertStatus {
 /// `entry_story s`.
 pub(super) const ENTRY_COLUMNS: &str = "e.id, s.story_id, e.first_seen, e.source_id, e.key, \
      e.guid, e.link, e.canonical_link, e.title, e.summary, e.authors, e.published, e.updated, \
-     e.lang, e.lang_origin, e.image, e.fingerprint, e.content_hash";
+     e.lang, e.lang_origin, e.image, e.fingerprint, e.content_hash, e.categories";
 
-const FIND: &str = "SELECT e.id, e.content_hash, e.fingerprint, s.story_id, e.lang FROM entries e \
+const FIND: &str = "SELECT e.id, e.content_hash, e.fingerprint, s.story_id, e.lang, e.categories \
+     FROM entries e \
      LEFT JOIN entry_story s ON s.entry_id = e.id WHERE e.source_id = ?1 AND e.key = ?2";
 const INSERT: &str = "INSERT INTO entries (source_id, key, guid, link, canonical_link, \
      title, summary, authors, published, updated, lang, lang_origin, image, fingerprint, \
-     content_hash, first_seen, dated) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-     coalesce(?9, ?16))";
+     content_hash, categories, first_seen, dated) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+     coalesce(?9, ?17))";
 const QUEUE: &str = "INSERT INTO unassigned (first_seen, entry_id) VALUES (?1, ?2)";
 const UPDATE: &str = "UPDATE entries SET guid = ?2, link = ?3, canonical_link = ?4, \
      title = ?5, summary = ?6, authors = ?7, published = ?8, updated = ?9, lang = ?10, \
-     lang_origin = ?11, image = ?12, fingerprint = ?13, content_hash = ?14, \
+     lang_origin = ?11, image = ?12, fingerprint = ?13, content_hash = ?14, categories = ?15, \
      dated = coalesce(?8, first_seen) WHERE id = ?1";
+/// Categories are labels, not what a reader sees as an edit: new ones are
+/// kept without marking the entry updated.
+const RELABEL: &str = "UPDATE entries SET categories = ?2 WHERE id = ?1";
 const TOUCH_STORY: &str = "UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1";
 
 /// The prepared statements of one upsert batch.
@@ -51,6 +55,7 @@ struct Upsert<'c> {
     queue: CachedStatement<'c>,
     update: CachedStatement<'c>,
     touch_story: CachedStatement<'c>,
+    relabel: CachedStatement<'c>,
     now: i64,
 }
 
@@ -62,6 +67,7 @@ impl<'c> Upsert<'c> {
             queue: conn.prepare_cached(QUEUE)?,
             update: conn.prepare_cached(UPDATE)?,
             touch_story: conn.prepare_cached(TOUCH_STORY)?,
+            relabel: conn.prepare_cached(RELABEL)?,
             now: micros(now),
         })
     }
@@ -76,14 +82,16 @@ impl<'c> Upsert<'c> {
                     r.get::<_, i64>(2)?,
                     r.get::<_, Option<i64>>(3)?,
                     r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
                 ))
             })
             .optional()?;
         let authors = authors_json(&e.authors)?;
+        let categories = categories_json(&e.categories)?;
         let (published, updated) = (e.published.map(micros), e.updated.map(micros));
         let (fingerprint_sql, hash_sql) = (to_sql_u64(e.fingerprint), to_sql_u64(e.content_hash));
         // What a reader sees, in the column order both INSERT and UPDATE use.
-        let content: [&dyn ToSql; 13] = [
+        let content: [&dyn ToSql; 14] = [
             &e.guid,
             &e.link,
             &e.canonical_link,
@@ -97,8 +105,9 @@ impl<'c> Upsert<'c> {
             &e.image,
             &fingerprint_sql,
             &hash_sql,
+            &categories,
         ];
-        let Some((entry_id, hash, fingerprint, story_id, lang)) = known else {
+        let Some((entry_id, hash, fingerprint, story_id, lang, stored_categories)) = known else {
             let key: [&dyn ToSql; 2] = [&e.source_id, &e.key];
             let now: [&dyn ToSql; 1] = [&self.now];
             self.insert
@@ -113,6 +122,9 @@ impl<'c> Upsert<'c> {
         // The language is what a reader is shown the text as: a source whose
         // `lang` was corrected in feeds.toml relabels its entries.
         if from_sql_u64(hash) == e.content_hash && lang == e.lang.as_str() {
+            if stored_categories != categories {
+                self.relabel.execute(params![entry_id, categories])?;
+            }
             return Ok(Upserted {
                 entry_id,
                 status: UpsertStatus::Unchanged,
@@ -142,6 +154,10 @@ impl<'c> Upsert<'c> {
 
 fn authors_json(authors: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(authors).map_err(|e| StoreError::Corrupt(format!("authors: {e}")))
+}
+
+fn categories_json(categories: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(categories).map_err(|e| StoreError::Corrupt(format!("categories: {e}")))
 }
 
 /// Stores entries within an open transaction; see `Store::upsert_entries`.
@@ -207,6 +223,8 @@ pub(super) fn stored_entry(r: &Row<'_>) -> rusqlite::Result<StoredEntry> {
             image: r.get(15)?,
             fingerprint: from_sql_u64(r.get(16)?),
             content_hash: from_sql_u64(r.get(17)?),
+            // A list this build cannot read is no category at all.
+            categories: serde_json::from_str(&r.get::<_, String>(18)?).unwrap_or_default(),
         },
     })
 }

@@ -252,6 +252,26 @@ CREATE TABLE alert_state (
 CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
 "#,
     ),
+    // The categories of an entry's own item (a JSON array); the entries the
+    // filter rules keep out, in a narrow table, since choosing the stories to
+    // publish reads it for every story and an entry row is kilobytes; the
+    // digest of the rules each source's entries were judged under; and the
+    // entries to judge: new or changed ones, every stored one at first.
+    Step::Sql(
+        "ALTER TABLE entries ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';
+         CREATE TABLE filtered_entries (entry_id INTEGER PRIMARY KEY);
+         CREATE TABLE filter_digests (source_id TEXT PRIMARY KEY, digest INTEGER NOT NULL);
+         CREATE TABLE unjudged (entry_id INTEGER PRIMARY KEY);
+         INSERT INTO unjudged (entry_id) SELECT id FROM entries;
+         CREATE TRIGGER unjudged_on_insert AFTER INSERT ON entries
+             BEGIN INSERT OR IGNORE INTO unjudged (entry_id) VALUES (NEW.id); END;
+         CREATE TRIGGER unjudged_on_update AFTER UPDATE OF title, summary, link, categories
+             ON entries BEGIN INSERT OR IGNORE INTO unjudged (entry_id) VALUES (NEW.id); END;
+         CREATE TRIGGER filter_on_delete AFTER DELETE ON entries BEGIN
+             DELETE FROM filtered_entries WHERE entry_id = OLD.id;
+             DELETE FROM unjudged WHERE entry_id = OLD.id;
+         END;",
+    ),
 ];
 
 /// The schema version this build writes.
@@ -376,6 +396,7 @@ mod tests {
             summary: "<p>Inny tekst</p>".to_string(),
             published: Some(at(12)),
             content_hash: 7,
+            categories: Vec::new(),
             ..Entry::for_test(source, guid, canonical_link, &format!("Wiadomość {source}"))
         }
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
 use super::entries::{ENTRY_COLUMNS, stored_entry};
+use super::filtered::HAS_PUBLISHED_ENTRY;
 use super::{Store, StoreError, bad_value, date, micros, to_sql_u64};
 use crate::model::{Lang, Provenance, Story, Variant};
 
@@ -20,7 +21,7 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.stories_where(
             &format!(
-                "SELECT id, guid, published, updated FROM stories WHERE {SHOWN} \
+                "SELECT id, guid, published, updated FROM stories WHERE {SHOWN} AND {HAS_PUBLISHED_ENTRY} \
                  ORDER BY published DESC, id DESC LIMIT ?1"
             ),
             params![limit],
@@ -36,7 +37,7 @@ impl Store {
         let count: i64 = self
             .conn
             .prepare_cached(&format!(
-                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2 AND {SHOWN}"
+                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2 AND {SHOWN} AND {HAS_PUBLISHED_ENTRY}"
             ))?
             .query_row(params![micros(from), micros(until)], |r| r.get(0))?;
         Ok(usize::try_from(count).unwrap_or(0))
@@ -58,7 +59,7 @@ impl Store {
             &format!(
                 "SELECT id, guid, published, updated FROM stories \
                  WHERE published >= ?1 AND published < ?2 AND (published, id) > (?3, ?4) \
-                 AND {SHOWN} ORDER BY published, id LIMIT ?5"
+                 AND {SHOWN} AND {HAS_PUBLISHED_ENTRY} ORDER BY published, id LIMIT ?5"
             ),
             params![
                 micros(from),
@@ -178,7 +179,9 @@ fn fill(conn: &Connection, mut stories: Vec<Story>) -> Result<Vec<Story>, StoreE
     let ids = format!("[{}]", ids.join(","));
     let mut entries = conn.prepare_cached(&format!(
         "SELECT {ENTRY_COLUMNS} FROM entry_story s JOIN entries e ON e.id = s.entry_id \
-         WHERE s.story_id IN (SELECT value FROM json_each(?1)) ORDER BY s.story_id, e.dated, e.id"
+         WHERE s.story_id IN (SELECT value FROM json_each(?1)) \
+         AND NOT EXISTS (SELECT 1 FROM filtered_entries f WHERE f.entry_id = e.id) \
+         ORDER BY s.story_id, e.dated, e.id"
     ))?;
     for entry in entries.query_map([&ids], stored_entry)? {
         let entry = entry?;
