@@ -273,7 +273,11 @@ fn latest_stories_are_newest_first_with_the_earliest_entry_leading() {
         .map(|e| e.entry.source_id.as_str())
         .collect();
     assert_eq!(sources, ["krakow", "lwow"], "the earliest entry leads");
-    assert!(stories[0].guid.starts_with("hejnal:story:"));
+    assert!(
+        stories[0].guid.starts_with("tag:hejnal.localhost,"),
+        "{}",
+        stories[0].guid
+    );
     assert_eq!(store.latest_stories(2).unwrap().len(), 2);
     assert_eq!(store.story_count().unwrap(), 3);
     assert_eq!(store.stories_since("krakow", at(1, 0)).unwrap(), 3);
