@@ -8,7 +8,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, to_sql_u64};
-use crate::clean::fingerprint::distance;
+use crate::clean::fingerprint::{SKETCHED_WORDS, body_sketch, distance};
+use crate::clean::html::sanitized_text;
 use crate::model::Entry;
 
 /// Bands a fingerprint is cut into, 16 bits each.
@@ -115,8 +116,22 @@ fn keys(
         .collect()
 }
 
+/// Summaries longer than this, in bytes, are not sketched even when their words
+/// are few (a list of links): grouping then skips reading the long texts that
+/// most entries carry. Sketched words take about 8 bytes each with markup.
+const MAX_SKETCHED_BYTES: usize = 16 * SKETCHED_WORDS;
+
+/// The body sketch of a stored summary, by which grouping finds a short notice
+/// under any headline.
+fn sketch(summary: &str) -> Vec<u64> {
+    if summary.len() > MAX_SKETCHED_BYTES {
+        return Vec::new();
+    }
+    body_sketch(&sanitized_text(summary))
+}
+
 /// Makes an entry that just joined a story, or whose row just changed, findable
-/// by its keys and fingerprint under the date its row now carries.
+/// by its keys, fingerprint and body sketch under the date its row now carries.
 pub(super) fn index_grouped(
     conn: &Connection,
     entry_id: i64,
@@ -135,7 +150,9 @@ pub(super) fn index_grouped(
     .collect();
     insert_rows(conn, INSERT_KEYS, &keys)?;
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
-    insert_rows(conn, INSERT_BANDS, &bands)
+    insert_rows(conn, INSERT_BANDS, &bands)?;
+    let sketch: Vec<SketchRow> = sketch_rows(entry_id, dated, &sketch(&entry.summary)).collect();
+    insert_rows(conn, INSERT_SKETCH, &sketch)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -145,10 +162,18 @@ pub(super) fn unindex_grouped(
     entry_id: i64,
     fingerprint: u64,
 ) -> rusqlite::Result<()> {
-    let (canonical_link, guid, title, dated): (Option<String>, Option<String>, String, i64) = conn
-        .prepare_cached("SELECT canonical_link, guid, title, dated FROM entries WHERE id = ?1")?
+    let (canonical_link, guid, title, dated, summary): (
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        String,
+    ) = conn
+        .prepare_cached(
+            "SELECT canonical_link, guid, title, dated, summary FROM entries WHERE id = ?1",
+        )?
         .query_row([entry_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
     let mut stmt = conn.prepare_cached(
         "DELETE FROM grouped_keys WHERE kind = ?1 AND hash = ?2 AND dated = ?3 AND entry_id = ?4",
@@ -156,6 +181,12 @@ pub(super) fn unindex_grouped(
     let guid_key = guid.as_deref().and_then(guid_key);
     for (kind, value) in keys(canonical_link.as_deref(), guid_key.as_deref(), &title) {
         stmt.execute(params![kind as i64, key_hash(&value), dated, entry_id])?;
+    }
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM body_bands WHERE band = ?1 AND dated = ?2 AND entry_id = ?3",
+    )?;
+    for [band, dated, id] in sketch_rows(entry_id, dated, &sketch(&summary)) {
+        stmt.execute([band, dated, id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
 }
@@ -220,13 +251,48 @@ fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item 
         .map(move |band| [band, dated, entry_id, to_sql_u64(fingerprint)])
 }
 
+/// The `body_bands` rows of an entry dated `dated` with this sketch.
+fn sketch_rows(entry_id: i64, dated: i64, sketch: &[u64]) -> impl Iterator<Item = SketchRow> {
+    sketch
+        .iter()
+        .map(move |&band| [to_sql_u64(band), dated, entry_id])
+}
+
+/// Migration step 7: the bodies of entries already in a story are sketched,
+/// so the short notices stored before it are found like the ones after.
+pub(super) fn sketch_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE body_bands (
+            band     INTEGER NOT NULL,
+            dated    INTEGER NOT NULL,
+            entry_id INTEGER NOT NULL,
+            PRIMARY KEY (band, dated, entry_id)
+        ) WITHOUT ROWID;",
+    )?;
+    let mut read = conn.prepare(
+        "SELECT e.id, e.dated, e.summary FROM entry_story s JOIN entries e ON e.id = s.entry_id \
+         WHERE octet_length(e.summary) <= ?1",
+    )?;
+    let mut rows = read.query([MAX_SKETCHED_BYTES as i64])?;
+    let mut sketched = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (id, dated, summary): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        sketched.extend(sketch_rows(id, dated, &sketch(&summary)));
+    }
+    sketched.sort_unstable();
+    insert_rows(conn, INSERT_SKETCH, &sketched)
+}
+
 /// (kind, hash, dated, entry id)
 type KeyRow = [i64; 4];
 type BandRow = [i64; 4];
+/// (band, dated, entry id)
+type SketchRow = [i64; 3];
 
 const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, hash, dated, entry_id)";
 const INSERT_BANDS: &str =
     "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint)";
+const INSERT_SKETCH: &str = "INSERT OR IGNORE INTO body_bands (band, dated, entry_id)";
 const INSERT_ENTRY_STORY: &str = "INSERT INTO entry_story (entry_id, story_id)";
 
 /// Rows per multi-row INSERT: one statement for many rows saves the per-call
@@ -299,6 +365,8 @@ pub struct Unplaced {
     pub title: String,
     pub published: Option<DateTime<Utc>>,
     pub fingerprint: u64,
+    /// The band keys of its body's sketch; none for a long body.
+    pub sketch: Vec<u64>,
 }
 
 impl Unplaced {
@@ -312,11 +380,13 @@ impl Unplaced {
 fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.first_seen, e.source_id, e.key, e.guid, e.canonical_link, e.title, \
-         e.published, e.fingerprint FROM unassigned u JOIN entries e ON e.id = u.entry_id \
+         e.published, e.fingerprint, \
+         CASE WHEN octet_length(e.summary) <= ?2 THEN e.summary END \
+         FROM unassigned u JOIN entries e ON e.id = u.entry_id \
          ORDER BY u.first_seen, u.entry_id LIMIT ?1",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map([limit], |r| {
+    let rows = stmt.query_map([limit, MAX_SKETCHED_BYTES as i64], |r| {
         Ok(Unplaced {
             id: r.get(0)?,
             first_seen: date(r, 1)?,
@@ -327,6 +397,10 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
             title: r.get(6)?,
             published: opt_date(r, 7)?,
             fingerprint: from_sql_u64(r.get(8)?),
+            sketch: r
+                .get::<_, Option<String>>(9)?
+                .map(|summary| sketch(&summary))
+                .unwrap_or_default(),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -359,7 +433,7 @@ fn member(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, Member)> {
 }
 
 /// Every grouped entry the entries of one batch can meet, by each way of
-/// meeting it: read in five statements for the whole batch, not several for
+/// meeting it: read in a few statements for the whole batch, not several for
 /// each entry. Entries placed during the batch join it as they are placed.
 #[derive(Debug, Default)]
 struct Neighbourhood {
@@ -368,8 +442,10 @@ struct Neighbourhood {
     by_link: HashMap<String, Vec<i64>>,
     by_guid_key: HashMap<String, Vec<i64>>,
     by_title: HashMap<String, Vec<i64>>,
-    /// Each band's (band date, entry id) pairs.
+    /// Each fingerprint band's (band date, entry id) pairs.
     by_band: HashMap<i64, Vec<(i64, i64)>>,
+    /// Each body sketch band's (band date, entry id) pairs.
+    by_sketch: HashMap<i64, Vec<(i64, i64)>>,
 }
 
 impl Neighbourhood {
@@ -394,8 +470,8 @@ impl Neighbourhood {
         }
     }
 
-    fn add_band(&mut self, band: i64, dated: i64, id: i64) {
-        let pairs = self.by_band.entry(band).or_default();
+    fn add_dated(map: &mut HashMap<i64, Vec<(i64, i64)>>, band: i64, dated: i64, id: i64) {
+        let pairs = map.entry(band).or_default();
         if !pairs.contains(&(dated, id)) {
             pairs.push((dated, id));
         }
@@ -421,6 +497,7 @@ struct Placed {
     backlog: Vec<[i64; 2]>,
     keys: Vec<KeyRow>,
     bands: Vec<BandRow>,
+    sketch: Vec<SketchRow>,
 }
 
 impl Placed {
@@ -429,6 +506,7 @@ impl Placed {
         self.backlog.sort_unstable();
         self.keys.sort_unstable();
         self.bands.sort_unstable();
+        self.sketch.sort_unstable();
         insert_rows(conn, INSERT_ENTRY_STORY, &self.entry_story)?;
         let mut delete =
             conn.prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?;
@@ -436,7 +514,8 @@ impl Placed {
             delete.execute(*row)?;
         }
         insert_rows(conn, INSERT_KEYS, &self.keys)?;
-        insert_rows(conn, INSERT_BANDS, &self.bands)
+        insert_rows(conn, INSERT_BANDS, &self.bands)?;
+        insert_rows(conn, INSERT_SKETCH, &self.sketch)
     }
 }
 
@@ -520,6 +599,7 @@ impl Grouping<'_> {
             Neighbourhood::add_to(&mut near.by_title, &title, id);
         }
         self.meet_bands(&mut near, batch, max_distance, (from, until))?;
+        self.meet_sketches(&mut near, batch, (from, until))?;
         *self.near.borrow_mut() = near;
         Ok(())
     }
@@ -612,11 +692,77 @@ impl Grouping<'_> {
                 hits.push((band, dated, id));
             }
         }
+        self.load_members(near, &hits)?;
+        for (band, dated, id) in hits {
+            if near.members.contains_key(&id) {
+                Neighbourhood::add_dated(&mut near.by_band, band, dated, id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The body sketch bands the batch probes, in the window of some probing
+    /// entry, and the entries they belong to.
+    fn meet_sketches(
+        &self,
+        near: &mut Neighbourhood,
+        batch: &[Search<'_>],
+        (from, until): (i64, i64),
+    ) -> Result<(), StoreError> {
+        let mut probing: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for s in batch {
+            for &band in &s.entry.sketch {
+                probing
+                    .entry(to_sql_u64(band))
+                    .or_default()
+                    .push((micros(s.from), micros(s.until)));
+            }
+        }
+        if probing.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT band, dated, entry_id FROM body_bands \
+             WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![int_list(probing.keys().copied()), from, until],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut hits: Vec<(i64, i64, i64)> = Vec::new();
+        for row in rows {
+            let (band, dated, id): (i64, i64, i64) = row?;
+            let wanted = probing
+                .get(&band)
+                .is_some_and(|all| all.iter().any(|&(f, u)| (f..=u).contains(&dated)));
+            if wanted {
+                hits.push((band, dated, id));
+            }
+        }
+        self.load_members(near, &hits)?;
+        for (band, dated, id) in hits {
+            if near.members.contains_key(&id) {
+                Neighbourhood::add_dated(&mut near.by_sketch, band, dated, id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the grouped entries of these (band, date, entry id) hits that the
+    /// neighbourhood does not hold yet.
+    fn load_members(
+        &self,
+        near: &mut Neighbourhood,
+        hits: &[(i64, i64, i64)],
+    ) -> Result<(), StoreError> {
         let unknown: BTreeSet<i64> = hits
             .iter()
             .map(|&(_, _, id)| id)
             .filter(|id| !near.members.contains_key(id))
             .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
         let mut load = self.tx.prepare_cached(&format!(
             "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
              WHERE e.id IN (SELECT value FROM json_each(?1))"
@@ -625,11 +771,6 @@ impl Grouping<'_> {
         for row in rows {
             let (id, member) = row?;
             near.add(id, member);
-        }
-        for (band, dated, id) in hits {
-            if near.members.contains_key(&id) {
-                near.add_band(band, dated, id);
-            }
         }
         Ok(())
     }
@@ -660,9 +801,10 @@ impl Grouping<'_> {
     }
 
     /// Ids of grouped entries of other sources dated within `from..=until` with
-    /// exactly this title, or with a fingerprint at most `max_distance` bits
-    /// away. The fingerprint lookup is exact up to 11 bits; a larger
-    /// `max_distance` finds only part of the farther ones.
+    /// exactly this title, with a fingerprint at most `max_distance` bits away,
+    /// or with a body sketch that shares a band with this one. The fingerprint
+    /// lookup is exact up to 11 bits; a larger `max_distance` finds only part
+    /// of the farther ones.
     pub fn candidates(
         &self,
         search: &Search<'_>,
@@ -687,6 +829,13 @@ impl Grouping<'_> {
                     if in_window(dated) && close {
                         found.insert(id);
                     }
+                }
+            }
+        }
+        for &band in &entry.sketch {
+            for &(dated, id) in near.by_sketch.get(&to_sql_u64(band)).into_iter().flatten() {
+                if in_window(dated) {
+                    found.insert(id);
                 }
             }
         }
@@ -785,6 +934,9 @@ impl Grouping<'_> {
             placed
                 .bands
                 .extend(band_rows(entry.id, dated, entry.fingerprint));
+            placed
+                .sketch
+                .extend(sketch_rows(entry.id, dated, &entry.sketch));
         }
         let near = &mut *self.near.borrow_mut();
         near.add(
@@ -805,8 +957,11 @@ impl Grouping<'_> {
         Neighbourhood::add_to(&mut near.by_title, &entry.title, entry.id);
         if entry.fingerprint != 0 {
             for band in bands(entry.fingerprint) {
-                near.add_band(band, dated, entry.id);
+                Neighbourhood::add_dated(&mut near.by_band, band, dated, entry.id);
             }
+        }
+        for &band in &entry.sketch {
+            Neighbourhood::add_dated(&mut near.by_sketch, to_sql_u64(band), dated, entry.id);
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
-use super::grouping::hash_grouped_keys;
+use super::grouping::{hash_grouped_keys, sketch_grouped_bodies};
 
 /// A step of the schema: SQL, or code where SQL alone cannot compute the values.
 enum Step {
@@ -201,6 +201,9 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),
+    // `body_bands`: the body sketch of each entry in a story with a short body,
+    // with its date, filled for the entries stored before.
+    Step::Code(sketch_grouped_bodies),
 ];
 
 /// The schema version this build writes.
