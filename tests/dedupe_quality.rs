@@ -160,7 +160,10 @@ fn settings(max_distance: u32) -> DedupeConfig {
 fn the_labeled_set_is_large_and_covers_every_kind() {
     let pairs = pairs();
     assert!(pairs.len() >= 700, "only {} pairs", pairs.len());
-    let short = pairs.iter().filter(|p| p.kind.starts_with("short-")).count();
+    let short = pairs
+        .iter()
+        .filter(|p| p.kind.starts_with("short-"))
+        .count();
     assert!(short >= 150, "only {short} pairs of short notices");
     let langs: std::collections::BTreeSet<&str> = pairs.iter().map(|p| p.a.lang.as_str()).collect();
     assert_eq!(langs.into_iter().collect::<Vec<_>>(), ["de", "en", "pl"]);

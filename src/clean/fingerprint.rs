@@ -357,7 +357,10 @@ pub fn body_sketch(text: &str) -> Vec<u64> {
         .enumerate()
         .map(|(band, rows)| {
             let mut bytes = [0u8; 8 * (SKETCH_ROWS + 1)];
-            for (chunk, v) in bytes.chunks_exact_mut(8).zip(rows.iter().chain([&(band as u64)])) {
+            for (chunk, v) in bytes
+                .chunks_exact_mut(8)
+                .zip(rows.iter().chain([&(band as u64)]))
+            {
                 chunk.copy_from_slice(&v.to_le_bytes());
             }
             xxh3_64(&bytes)
@@ -475,6 +478,31 @@ mod tests {
         assert_ne!(
             simhash("Remont", "krótki tekst"),
             simhash("Objazd", "krótki tekst")
+        );
+    }
+
+    #[test]
+    fn a_short_body_with_words_added_shares_a_sketch_band() {
+        let body = "W sobotę tramwaje linii 52 pojadą objazdem przez ul. Starowiślną. Powodem \
+            są prace torowe na ul. Dietla.";
+        let repost = format!("ZTP informuje: {body} Objazd potrwa cały dzień.");
+        let (a, b) = (body_sketch(body), body_sketch(&repost));
+        assert_eq!(a.len(), SKETCH_BANDS);
+        assert!(a.iter().any(|band| b.contains(band)));
+        let other = body_sketch(
+            "Muzeum Narodowe otwiera w sobotę wystawę malarstwa Młodej Polski. Bilety \
+             kupisz w kasach i przez internet.",
+        );
+        assert!(a.iter().all(|band| !other.contains(band)));
+    }
+
+    #[test]
+    fn only_short_bodies_of_a_few_words_or_more_are_sketched() {
+        assert!(body_sketch("Szczegóły wkrótce.").is_empty());
+        assert!(body_sketch(&"słowo ".repeat(SKETCHED_WORDS)).is_empty());
+        assert_eq!(
+            body_sketch(&"słowo ".repeat(SKETCHED_WORDS - 1)).len(),
+            SKETCH_BANDS
         );
     }
 

@@ -178,8 +178,8 @@ fn raw_words(text: &str) -> Vec<(&str, bool)> {
 /// case: their point ends no sentence, so "ul. Balickiej" and "ul. Lea" are a
 /// changed name inside one, not two sentences of their own.
 const ABBREVIATIONS: &[&str] = &[
-    "ul", "al", "pl", "os", "godz", "nr", "ok", "tel", "św", "im", "ks", "gen", "prof",
-    "dr", "str", "ca", "hl", "st", "ave", "rd", "no", "mt",
+    "ul", "al", "pl", "os", "godz", "nr", "ok", "tel", "św", "im", "ks", "gen", "prof", "dr",
+    "str", "ca", "hl", "st", "ave", "rd", "no", "mt",
 ];
 
 fn is_abbreviation(word: &str) -> bool {
@@ -661,7 +661,10 @@ mod tests {
                  Energetycy wymieniają słupy linii niskiego napięcia."
             )
         };
-        let (a, b) = (at("Balickiej i Zarzecze"), at("Armii Krajowej i Bronowickiej"));
+        let (a, b) = (
+            at("Balickiej i Zarzecze"),
+            at("Armii Krajowej i Bronowickiej"),
+        );
         assert!(same_story(t("Prąd", &a), t("Prąd", &b)).is_none());
     }
 
@@ -673,7 +676,10 @@ mod tests {
                  gelten die üblichen Öffnungszeiten."
             )
         };
-        let (a, b) = (yard("Süd in der Katzwanger Straße"), yard("Nord in der Kilianstraße"));
+        let (a, b) = (
+            yard("Süd in der Katzwanger Straße"),
+            yard("Nord in der Kilianstraße"),
+        );
         assert!(same_story(t("Wertstoffhof", &a), t("Wertstoffhof", &b)).is_none());
     }
 

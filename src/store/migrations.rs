@@ -245,6 +245,7 @@ mod tests {
     use rusqlite::{Connection, params};
 
     use super::{CURRENT, STEPS};
+    use crate::clean::fingerprint::simhash;
     use crate::config::DedupeConfig;
     use crate::dedupe::{self, GroupReport};
     use crate::model::Entry;
@@ -330,6 +331,57 @@ mod tests {
             content_hash: 7,
             ..Entry::for_test(source, guid, canonical_link, &format!("Wiadomość {source}"))
         }
+    }
+
+    #[test]
+    fn short_notices_grouped_before_body_sketches_are_found_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hejnal.db");
+        let notice = "Od poniedziałku do piątku przejście podziemne pod Rondem Mogilskim będzie \
+            zamknięte z powodu remontu schodów ruchomych. Piesi skorzystają z przejścia naziemnego.";
+        let first = Entry {
+            summary: format!("<p>{notice}</p>"),
+            published: Some(at(9)),
+            fingerprint: simhash("Przejście zamknięte", notice),
+            ..Entry::for_test(
+                "krakow",
+                "k1",
+                "https://krakow.example/1",
+                "Przejście zamknięte",
+            )
+        };
+        {
+            let mut store = Store::open(&path).unwrap();
+            store.upsert_entries(&[first], at(9)).unwrap();
+            dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
+            // The database as the release before body sketches left it.
+            store
+                .conn
+                .execute_batch(&format!(
+                    "DROP TABLE body_bands; PRAGMA user_version = {};",
+                    CURRENT - 1
+                ))
+                .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT);
+        let text = format!("{notice} Obok działa winda dla wózków.");
+        let headline = "Rondo Mogilskie: piesi muszą iść górą";
+        let repost = Entry {
+            summary: format!("<p>{text}</p>"),
+            published: Some(at(10)),
+            fingerprint: simhash(headline, &text),
+            ..Entry::for_test("portal", "p1", "https://portal.example/1", headline)
+        };
+        store.upsert_entries(&[repost], at(10)).unwrap();
+        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(10)).unwrap();
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 0,
+                joined: 1
+            }
+        );
     }
 
     #[test]
