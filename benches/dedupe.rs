@@ -270,8 +270,8 @@ fn add_one(c: &mut Criterion, n: usize, max_distance: u32, kind: &Kind) {
     let (one, many) = kind.names;
     let name = format!("add one {one} to {n} grouped {many}, max_distance {max_distance}");
     g.bench_function(name, |b| {
-        let store = store
-            .get_or_insert_with(|| copy_of(&grouped(dir.path(), n, kind.make), dir.path(), 0));
+        let store =
+            store.get_or_insert_with(|| copy_of(&grouped(dir.path(), n, kind.make), dir.path(), 0));
         b.iter(|| {
             // Dated among the stored ones: a full window of neighbours around it.
             let mut e = (kind.make)(next);
