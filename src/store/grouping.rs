@@ -692,13 +692,7 @@ impl Grouping<'_> {
                 hits.push((band, dated, id));
             }
         }
-        self.load_members(near, &hits)?;
-        for (band, dated, id) in hits {
-            if near.members.contains_key(&id) {
-                Neighbourhood::add_dated(&mut near.by_band, band, dated, id);
-            }
-        }
-        Ok(())
+        self.add_hits(near, &hits, |near| &mut near.by_band)
     }
 
     /// The body sketch bands the batch probes, in the window of some probing
@@ -739,38 +733,37 @@ impl Grouping<'_> {
                 hits.push((band, dated, id));
             }
         }
-        self.load_members(near, &hits)?;
-        for (band, dated, id) in hits {
-            if near.members.contains_key(&id) {
-                Neighbourhood::add_dated(&mut near.by_sketch, band, dated, id);
-            }
-        }
-        Ok(())
+        self.add_hits(near, &hits, |near| &mut near.by_sketch)
     }
 
-    /// Reads the grouped entries of these (band, date, entry id) hits that the
-    /// neighbourhood does not hold yet.
-    fn load_members(
+    /// Adds these (band, date, entry id) hits to the band index `index` picks,
+    /// reading the grouped entries the neighbourhood does not hold yet.
+    fn add_hits(
         &self,
         near: &mut Neighbourhood,
         hits: &[(i64, i64, i64)],
+        index: fn(&mut Neighbourhood) -> &mut HashMap<i64, Vec<(i64, i64)>>,
     ) -> Result<(), StoreError> {
         let unknown: BTreeSet<i64> = hits
             .iter()
             .map(|&(_, _, id)| id)
             .filter(|id| !near.members.contains_key(id))
             .collect();
-        if unknown.is_empty() {
-            return Ok(());
+        if !unknown.is_empty() {
+            let mut load = self.tx.prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
+                 WHERE e.id IN (SELECT value FROM json_each(?1))"
+            ))?;
+            let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
+            for row in rows {
+                let (id, member) = row?;
+                near.add(id, member);
+            }
         }
-        let mut load = self.tx.prepare_cached(&format!(
-            "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
-             WHERE e.id IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
-        for row in rows {
-            let (id, member) = row?;
-            near.add(id, member);
+        for &(band, dated, id) in hits {
+            if near.members.contains_key(&id) {
+                Neighbourhood::add_dated(index(near), band, dated, id);
+            }
         }
         Ok(())
     }
