@@ -226,6 +226,23 @@ fn a_short_notice_reposted_under_a_rewritten_headline_is_one_story_across_a_rest
 }
 
 #[test]
+fn an_article_reposted_with_a_lead_and_a_headline_of_its_own_is_one_story() {
+    let mut store = Store::open_in_memory().unwrap();
+    let text = format!(
+        "(PAP) Mieszkańców Kazimierza czeka lato utrudnień. {TRAM} Szczegóły podał \
+         rzecznik miasta."
+    );
+    let headline = "Tramwaje na Kazimierzu pojadą objazdem. Zaczyna się wymiana szyn";
+    let copy = entry("pap", "p1", headline, &text, at(2));
+    let first = tram("krakow", "t", 1);
+    assert!(distance(first.fingerprint, copy.fingerprint) > DedupeConfig::default().max_distance);
+    store_and_group(&mut store, &[first], at(1));
+    let report = store_and_group(&mut store, &[copy], at(2));
+    assert_eq!(report.joined, 1);
+    assert_eq!(grouping(&store), [["krakow/t", "pap/p1"]]);
+}
+
+#[test]
 fn a_short_notice_for_another_line_or_street_stays_apart() {
     let mut store = Store::open_in_memory().unwrap();
     let headline = "Tramwaje pojadą objazdem";

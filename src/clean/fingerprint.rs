@@ -7,14 +7,16 @@
 //! its own over the copied text, and that must not move the fingerprint.
 //!
 //! A shorter body is fingerprinted with its title, so a copy under a rewritten
-//! headline lands far away. Such bodies also get a sketch that ignores the
-//! title: a MinHash of their word pairs, cut into bands. Two bodies that share
-//! half their word pairs share a band almost always; unrelated ones almost never.
+//! headline lands far away, and an edited copy of a longer one may land a few
+//! bits too far. Every body therefore also has keys that ignore the title: the
+//! hashes of its first long sentences and, for a short body, the bands of a
+//! MinHash sketch of its word pairs. Two bodies that share half their word
+//! pairs share a band almost always; unrelated ones almost never.
 
 use std::sync::LazyLock;
 
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// Words per shingle; shorter texts fall back to single words.
 const SHINGLE: usize = 3;
@@ -22,7 +24,7 @@ const SHINGLE: usize = 3;
 const BODY_ALONE_WORDS: usize = 25;
 
 /// A body of fewer words than this is sketched: every body fingerprinted with
-/// its title, and copies of one that grew by a sentence.
+/// its title, and copies of one that grew by a sentence or two.
 pub const SKETCHED_WORDS: usize = 2 * BODY_ALONE_WORDS;
 /// A body of fewer words than this tells nothing its headline does not.
 const MIN_SKETCHED_WORDS: usize = 6;
@@ -191,6 +193,18 @@ impl Words {
         self.spans.len()
     }
 
+    /// The words separated by single spaces.
+    fn joined(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.buf.len() + self.spans.len());
+        for i in 0..self.spans.len() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(self.word(i));
+        }
+        out
+    }
+
     fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
         (0..self.spans.len()).map(|i| xxh3_64(self.word(i)))
     }
@@ -299,15 +313,7 @@ fn fold_special(c: char) -> Option<&'static str> {
 /// Lower-case words without diacritics or punctuation, separated by single
 /// spaces, with "read more" boilerplate removed.
 pub fn normalize(text: &str) -> String {
-    let words = Words::of(text);
-    let mut out = Vec::with_capacity(words.buf.len() + words.spans.len());
-    for i in 0..words.spans.len() {
-        if i > 0 {
-            out.push(b' ');
-        }
-        out.extend_from_slice(words.word(i));
-    }
-    super::utf8_string(out)
+    super::utf8_string(Words::of(text).joined())
 }
 
 /// The SimHash of a title and its text: of the text alone when it has at least
@@ -334,22 +340,70 @@ pub fn simhash(title: &str, text: &str) -> u64 {
     acc.fingerprint()
 }
 
-/// The band keys of a body's sketch, or none when the body has fewer than
-/// `MIN_SKETCHED_WORDS` or at least `SKETCHED_WORDS` words. Each key hashes its
-/// band's number with its minimum hashes, so keys of two bands never meet.
-pub fn body_sketch(text: &str) -> Vec<u64> {
-    let words = Words::of(text);
-    if !(MIN_SKETCHED_WORDS..SKETCHED_WORDS).contains(&words.len()) {
-        return Vec::new();
-    }
-    let hashes: Vec<u64> = words.hashes().collect();
+/// A sentence of this many words or more is long enough to name its story.
+const MIN_KEYED_SENTENCE_WORDS: usize = 8;
+/// Sentences of a body it is found by: its first long ones.
+const KEYED_SENTENCES: usize = 6;
+/// Sentence keys are hashed apart from sketch keys, so the two never meet.
+const SENTENCE_SEED: u64 = 0x5e47_e11c_e5ee_d001;
+
+/// The keys a body is found by whatever its headline: the hashes of its first
+/// long sentences, which a copy keeps even under a lead or a closing sentence
+/// of its own, and, for a short body, the bands of its sketch, which a copy
+/// with a few words added or dropped keeps.
+pub fn body_keys(text: &str) -> Vec<u64> {
+    let sentences: Vec<Words> = sentences(text).map(Words::of).collect();
+    let words: usize = sentences.iter().map(Words::len).sum();
+    let mut keys = if (MIN_SKETCHED_WORDS..SKETCHED_WORDS).contains(&words) {
+        sketch(sentences.iter().flat_map(Words::hashes))
+    } else {
+        Vec::new()
+    };
+    keys.extend(
+        sentences
+            .iter()
+            .filter(|s| s.len() >= MIN_KEYED_SENTENCE_WORDS)
+            .take(KEYED_SENTENCES)
+            .map(|s| xxh3_64_with_seed(&s.joined(), SENTENCE_SEED)),
+    );
+    keys
+}
+
+/// The sentences of a text: up to a point, question or exclamation mark that a
+/// space or the end follows ("8.00" and "1,5" stay whole).
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut ends = bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let closes =
+            matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1).is_none_or(u8::is_ascii_whitespace);
+        closes.then_some(i + 1)
+    });
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let end = ends.next().unwrap_or(text.len());
+        let sentence = &text[start..end];
+        start = end;
+        Some(sentence)
+    })
+}
+
+/// The band keys of a MinHash sketch of these word hashes' pairs. Each key
+/// hashes its band's number with its minimum hashes, so keys of two bands
+/// never meet.
+fn sketch(words: impl Iterator<Item = u64>) -> Vec<u64> {
     let mut minima = [u64::MAX; SKETCH_BANDS * SKETCH_ROWS];
-    for pair in hashes.windows(2) {
-        let shingle = mix(pair[0] ^ mix(pair[1]));
-        for (k, min) in minima.iter_mut().enumerate() {
-            // One cheap permutation per minimum hash: the shingle mixed with a seed of its own.
-            let seed = (k as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            *min = (*min).min(mix(shingle ^ seed));
+    let mut previous = None;
+    for word in words {
+        if let Some(previous) = previous.replace(word) {
+            let shingle = mix(previous ^ mix(word));
+            for (k, min) in minima.iter_mut().enumerate() {
+                // One cheap permutation per minimum hash: the shingle mixed with a seed of its own.
+                let seed = (k as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                *min = (*min).min(mix(shingle ^ seed));
+            }
         }
     }
     minima
@@ -486,23 +540,36 @@ mod tests {
         let body = "W sobotę tramwaje linii 52 pojadą objazdem przez ul. Starowiślną. Powodem \
             są prace torowe na ul. Dietla.";
         let repost = format!("ZTP informuje: {body} Objazd potrwa cały dzień.");
-        let (a, b) = (body_sketch(body), body_sketch(&repost));
-        assert_eq!(a.len(), SKETCH_BANDS);
-        assert!(a.iter().any(|band| b.contains(band)));
-        let other = body_sketch(
+        let (a, b) = (body_keys(body), body_keys(&repost));
+        assert!(a.iter().any(|key| b.contains(key)));
+        let other = body_keys(
             "Muzeum Narodowe otwiera w sobotę wystawę malarstwa Młodej Polski. Bilety \
              kupisz w kasach i przez internet.",
         );
-        assert!(a.iter().all(|band| !other.contains(band)));
+        assert!(a.iter().all(|key| !other.contains(key)));
     }
 
     #[test]
-    fn only_short_bodies_of_a_few_words_or_more_are_sketched() {
-        assert!(body_sketch("Szczegóły wkrótce.").is_empty());
-        assert!(body_sketch(&"słowo ".repeat(SKETCHED_WORDS)).is_empty());
+    fn a_long_body_keeps_its_sentences_under_a_lead_of_its_own() {
+        let body = "Prace potrwają do końca sierpnia i obejmą wymianę szyn oraz podkładów. \
+            Zarząd Transportu Publicznego uruchomi autobusy zastępcze kursujące co dziesięć \
+            minut. Kierowcy muszą liczyć się z utrudnieniami, a piesi z przejściami \
+            tymczasowymi przez cały czas trwania remontu. "
+            .repeat(3);
+        let copy = format!("(PAP) Mieszkańców Kazimierza czeka lato utrudnień. {body}");
+        let (a, b) = (body_keys(&body), body_keys(&copy));
+        assert!(!a.is_empty() && a.len() <= KEYED_SENTENCES);
+        assert!(a.iter().any(|key| b.contains(key)));
+    }
+
+    #[test]
+    fn only_bodies_of_a_few_words_or_more_have_keys() {
+        assert!(body_keys("Szczegóły wkrótce.").is_empty());
+        // One sentence without a point: its key, and a sketch while it is short.
+        assert_eq!(body_keys(&"słowo ".repeat(SKETCHED_WORDS)).len(), 1);
         assert_eq!(
-            body_sketch(&"słowo ".repeat(SKETCHED_WORDS - 1)).len(),
-            SKETCH_BANDS
+            body_keys(&"słowo ".repeat(SKETCHED_WORDS - 1)).len(),
+            SKETCH_BANDS + 1
         );
     }
 

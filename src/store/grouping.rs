@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, to_sql_u64};
-use crate::clean::fingerprint::{SKETCHED_WORDS, body_sketch, distance};
+use crate::clean::fingerprint::{body_keys, distance};
 use crate::clean::html::sanitized_text;
 use crate::model::Entry;
 
@@ -116,22 +116,32 @@ fn keys(
         .collect()
 }
 
-/// Summaries longer than this, in bytes, are not sketched even when their words
-/// are few (a list of links): grouping then skips reading the long texts that
-/// most entries carry. Sketched words take about 8 bytes each with markup.
-const MAX_SKETCHED_BYTES: usize = 16 * SKETCHED_WORDS;
+/// Bytes of a summary its body keys are made of: the first sentences name a
+/// story, and a full article in a feed is not read to the end.
+const MAX_KEYED_BYTES: usize = 4096;
 
-/// The body sketch of a stored summary, by which grouping finds a short notice
-/// under any headline.
-fn sketch(summary: &str) -> Vec<u64> {
-    if summary.len() > MAX_SKETCHED_BYTES {
-        return Vec::new();
-    }
-    body_sketch(&sanitized_text(summary))
+/// The body keys of a stored summary, by which grouping finds a copy under
+/// any headline.
+fn body_keys_of(summary: &str) -> Vec<u64> {
+    body_keys(&sanitized_text(opening(summary)))
+}
+
+/// The first `MAX_KEYED_BYTES` of a summary, or less: cut before a tag the
+/// limit falls in, else at a space, so no tag, entity or character is cut.
+fn opening(summary: &str) -> &str {
+    let Some(head) = summary.as_bytes().get(..MAX_KEYED_BYTES) else {
+        return summary;
+    };
+    let last = |wanted: fn(&u8) -> bool| head.iter().rposition(wanted);
+    let cut = match (last(|&b| b == b'<'), last(|&b| b == b'>')) {
+        (Some(open), close) if close.is_none_or(|close| close < open) => open,
+        _ => last(u8::is_ascii_whitespace).unwrap_or(0),
+    };
+    &summary[..cut]
 }
 
 /// Makes an entry that just joined a story, or whose row just changed, findable
-/// by its keys, fingerprint and body sketch under the date its row now carries.
+/// by its keys, fingerprint and body keys under the date its row now carries.
 pub(super) fn index_grouped(
     conn: &Connection,
     entry_id: i64,
@@ -151,8 +161,9 @@ pub(super) fn index_grouped(
     insert_rows(conn, INSERT_KEYS, &keys)?;
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
     insert_rows(conn, INSERT_BANDS, &bands)?;
-    let sketch: Vec<SketchRow> = sketch_rows(entry_id, dated, &sketch(&entry.summary)).collect();
-    insert_rows(conn, INSERT_SKETCH, &sketch)
+    let keys: Vec<BodyKeyRow> =
+        body_key_rows(entry_id, dated, &body_keys_of(&entry.summary)).collect();
+    insert_rows(conn, INSERT_BODY_KEYS, &keys)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -182,11 +193,10 @@ pub(super) fn unindex_grouped(
     for (kind, value) in keys(canonical_link.as_deref(), guid_key.as_deref(), &title) {
         stmt.execute(params![kind as i64, key_hash(&value), dated, entry_id])?;
     }
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM body_bands WHERE band = ?1 AND dated = ?2 AND entry_id = ?3",
-    )?;
-    for [band, dated, id] in sketch_rows(entry_id, dated, &sketch(&summary)) {
-        stmt.execute([band, dated, id])?;
+    let mut stmt = conn
+        .prepare_cached("DELETE FROM body_keys WHERE key = ?1 AND dated = ?2 AND entry_id = ?3")?;
+    for [key, dated, id] in body_key_rows(entry_id, dated, &body_keys_of(&summary)) {
+        stmt.execute([key, dated, id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
 }
@@ -251,48 +261,47 @@ fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item 
         .map(move |band| [band, dated, entry_id, to_sql_u64(fingerprint)])
 }
 
-/// The `body_bands` rows of an entry dated `dated` with this sketch.
-fn sketch_rows(entry_id: i64, dated: i64, sketch: &[u64]) -> impl Iterator<Item = SketchRow> {
-    sketch
-        .iter()
+/// The `body_keys` rows of an entry dated `dated` with these keys.
+fn body_key_rows(entry_id: i64, dated: i64, keys: &[u64]) -> impl Iterator<Item = BodyKeyRow> {
+    keys.iter()
         .map(move |&band| [to_sql_u64(band), dated, entry_id])
 }
 
-/// Migration step 7: the bodies of entries already in a story are sketched,
+/// Migration step 7: the bodies of entries already in a story are keyed,
 /// so the short notices stored before it are found like the ones after.
-pub(super) fn sketch_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
+pub(super) fn key_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
-        "CREATE TABLE body_bands (
-            band     INTEGER NOT NULL,
+        "CREATE TABLE body_keys (
+            key      INTEGER NOT NULL,
             dated    INTEGER NOT NULL,
             entry_id INTEGER NOT NULL,
-            PRIMARY KEY (band, dated, entry_id)
+            PRIMARY KEY (key, dated, entry_id)
         ) WITHOUT ROWID;",
     )?;
     let mut read = conn.prepare(
-        "SELECT e.id, e.dated, e.summary FROM entry_story s JOIN entries e ON e.id = s.entry_id \
-         WHERE octet_length(e.summary) <= ?1",
+        "SELECT e.id, e.dated, substr(e.summary, 1, ?1) \
+         FROM entry_story s JOIN entries e ON e.id = s.entry_id",
     )?;
-    let mut rows = read.query([MAX_SKETCHED_BYTES as i64])?;
-    let mut sketched = Vec::new();
+    let mut rows = read.query([MAX_KEYED_BYTES as i64])?;
+    let mut keyed = Vec::new();
     while let Some(r) = rows.next()? {
         let (id, dated, summary): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        sketched.extend(sketch_rows(id, dated, &sketch(&summary)));
+        keyed.extend(body_key_rows(id, dated, &body_keys_of(&summary)));
     }
-    sketched.sort_unstable();
-    insert_rows(conn, INSERT_SKETCH, &sketched)
+    keyed.sort_unstable();
+    insert_rows(conn, INSERT_BODY_KEYS, &keyed)
 }
 
 /// (kind, hash, dated, entry id)
 type KeyRow = [i64; 4];
 type BandRow = [i64; 4];
 /// (band, dated, entry id)
-type SketchRow = [i64; 3];
+type BodyKeyRow = [i64; 3];
 
 const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, hash, dated, entry_id)";
 const INSERT_BANDS: &str =
     "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint)";
-const INSERT_SKETCH: &str = "INSERT OR IGNORE INTO body_bands (band, dated, entry_id)";
+const INSERT_BODY_KEYS: &str = "INSERT OR IGNORE INTO body_keys (key, dated, entry_id)";
 const INSERT_ENTRY_STORY: &str = "INSERT INTO entry_story (entry_id, story_id)";
 
 /// Rows per multi-row INSERT: one statement for many rows saves the per-call
@@ -365,8 +374,8 @@ pub struct Unplaced {
     pub title: String,
     pub published: Option<DateTime<Utc>>,
     pub fingerprint: u64,
-    /// The band keys of its body's sketch; none for a long body.
-    pub sketch: Vec<u64>,
+    /// The keys of its body ([`body_keys`]), found whatever its headline.
+    pub body_keys: Vec<u64>,
 }
 
 impl Unplaced {
@@ -381,12 +390,12 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.first_seen, e.source_id, e.key, e.guid, e.canonical_link, e.title, \
          e.published, e.fingerprint, \
-         CASE WHEN octet_length(e.summary) <= ?2 THEN e.summary END \
+         substr(e.summary, 1, ?2) \
          FROM unassigned u JOIN entries e ON e.id = u.entry_id \
          ORDER BY u.first_seen, u.entry_id LIMIT ?1",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map([limit, MAX_SKETCHED_BYTES as i64], |r| {
+    let rows = stmt.query_map([limit, MAX_KEYED_BYTES as i64], |r| {
         Ok(Unplaced {
             id: r.get(0)?,
             first_seen: date(r, 1)?,
@@ -397,10 +406,7 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
             title: r.get(6)?,
             published: opt_date(r, 7)?,
             fingerprint: from_sql_u64(r.get(8)?),
-            sketch: r
-                .get::<_, Option<String>>(9)?
-                .map(|summary| sketch(&summary))
-                .unwrap_or_default(),
+            body_keys: body_keys_of(&r.get::<_, String>(9)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -444,8 +450,8 @@ struct Neighbourhood {
     by_title: HashMap<String, Vec<i64>>,
     /// Each fingerprint band's (band date, entry id) pairs.
     by_band: HashMap<i64, Vec<(i64, i64)>>,
-    /// Each body sketch band's (band date, entry id) pairs.
-    by_sketch: HashMap<i64, Vec<(i64, i64)>>,
+    /// Each body key's (entry date, entry id) pairs.
+    by_body_key: HashMap<i64, Vec<(i64, i64)>>,
 }
 
 impl Neighbourhood {
@@ -497,7 +503,7 @@ struct Placed {
     backlog: Vec<[i64; 2]>,
     keys: Vec<KeyRow>,
     bands: Vec<BandRow>,
-    sketch: Vec<SketchRow>,
+    body_keys: Vec<BodyKeyRow>,
 }
 
 impl Placed {
@@ -506,7 +512,7 @@ impl Placed {
         self.backlog.sort_unstable();
         self.keys.sort_unstable();
         self.bands.sort_unstable();
-        self.sketch.sort_unstable();
+        self.body_keys.sort_unstable();
         insert_rows(conn, INSERT_ENTRY_STORY, &self.entry_story)?;
         let mut delete =
             conn.prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?;
@@ -515,7 +521,7 @@ impl Placed {
         }
         insert_rows(conn, INSERT_KEYS, &self.keys)?;
         insert_rows(conn, INSERT_BANDS, &self.bands)?;
-        insert_rows(conn, INSERT_SKETCH, &self.sketch)
+        insert_rows(conn, INSERT_BODY_KEYS, &self.body_keys)
     }
 }
 
@@ -599,7 +605,7 @@ impl Grouping<'_> {
             Neighbourhood::add_to(&mut near.by_title, &title, id);
         }
         self.meet_bands(&mut near, batch, max_distance, (from, until))?;
-        self.meet_sketches(&mut near, batch, (from, until))?;
+        self.meet_body_keys(&mut near, batch, (from, until))?;
         *self.near.borrow_mut() = near;
         Ok(())
     }
@@ -695,9 +701,9 @@ impl Grouping<'_> {
         self.add_hits(near, &hits, |near| &mut near.by_band)
     }
 
-    /// The body sketch bands the batch probes, in the window of some probing
+    /// The body keys the batch probes, in the window of some probing
     /// entry, and the entries they belong to.
-    fn meet_sketches(
+    fn meet_body_keys(
         &self,
         near: &mut Neighbourhood,
         batch: &[Search<'_>],
@@ -705,9 +711,9 @@ impl Grouping<'_> {
     ) -> Result<(), StoreError> {
         let mut probing: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
         for s in batch {
-            for &band in &s.entry.sketch {
+            for &key in &s.entry.body_keys {
                 probing
-                    .entry(to_sql_u64(band))
+                    .entry(to_sql_u64(key))
                     .or_default()
                     .push((micros(s.from), micros(s.until)));
             }
@@ -716,8 +722,8 @@ impl Grouping<'_> {
             return Ok(());
         }
         let mut stmt = self.tx.prepare_cached(
-            "SELECT band, dated, entry_id FROM body_bands \
-             WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
+            "SELECT key, dated, entry_id FROM body_keys \
+             WHERE key IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
         )?;
         let rows = stmt.query_map(
             params![int_list(probing.keys().copied()), from, until],
@@ -725,18 +731,18 @@ impl Grouping<'_> {
         )?;
         let mut hits: Vec<(i64, i64, i64)> = Vec::new();
         for row in rows {
-            let (band, dated, id): (i64, i64, i64) = row?;
+            let (key, dated, id): (i64, i64, i64) = row?;
             let wanted = probing
-                .get(&band)
+                .get(&key)
                 .is_some_and(|all| all.iter().any(|&(f, u)| (f..=u).contains(&dated)));
             if wanted {
-                hits.push((band, dated, id));
+                hits.push((key, dated, id));
             }
         }
-        self.add_hits(near, &hits, |near| &mut near.by_sketch)
+        self.add_hits(near, &hits, |near| &mut near.by_body_key)
     }
 
-    /// Adds these (band, date, entry id) hits to the band index `index` picks,
+    /// Adds these (band or key, date, entry id) hits to the index `index` picks,
     /// reading the grouped entries the neighbourhood does not hold yet.
     fn add_hits(
         &self,
@@ -795,7 +801,7 @@ impl Grouping<'_> {
 
     /// Ids of grouped entries of other sources dated within `from..=until` with
     /// exactly this title, with a fingerprint at most `max_distance` bits away,
-    /// or with a body sketch that shares a band with this one. The fingerprint
+    /// or with a body key in common (a long sentence, a sketch band). The fingerprint
     /// lookup is exact up to 11 bits; a larger `max_distance` finds only part
     /// of the farther ones.
     pub fn candidates(
@@ -825,8 +831,8 @@ impl Grouping<'_> {
                 }
             }
         }
-        for &band in &entry.sketch {
-            for &(dated, id) in near.by_sketch.get(&to_sql_u64(band)).into_iter().flatten() {
+        for &key in &entry.body_keys {
+            for &(dated, id) in near.by_body_key.get(&to_sql_u64(key)).into_iter().flatten() {
                 if in_window(dated) {
                     found.insert(id);
                 }
@@ -928,8 +934,8 @@ impl Grouping<'_> {
                 .bands
                 .extend(band_rows(entry.id, dated, entry.fingerprint));
             placed
-                .sketch
-                .extend(sketch_rows(entry.id, dated, &entry.sketch));
+                .body_keys
+                .extend(body_key_rows(entry.id, dated, &entry.body_keys));
         }
         let near = &mut *self.near.borrow_mut();
         near.add(
@@ -953,8 +959,8 @@ impl Grouping<'_> {
                 Neighbourhood::add_dated(&mut near.by_band, band, dated, entry.id);
             }
         }
-        for &band in &entry.sketch {
-            Neighbourhood::add_dated(&mut near.by_sketch, to_sql_u64(band), dated, entry.id);
+        for &key in &entry.body_keys {
+            Neighbourhood::add_dated(&mut near.by_body_key, to_sql_u64(key), dated, entry.id);
         }
         Ok(())
     }

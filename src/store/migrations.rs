@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
-use super::grouping::{hash_grouped_keys, sketch_grouped_bodies};
+use super::grouping::{hash_grouped_keys, key_grouped_bodies};
 
 /// A step of the schema: SQL, or code where SQL alone cannot compute the values.
 enum Step {
@@ -201,9 +201,10 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),
-    // `body_bands`: the body sketch of each entry in a story with a short body,
-    // with its date, filled for the entries stored before.
-    Step::Code(sketch_grouped_bodies),
+    // `body_keys`: the keys of the body of each entry in a story (its long
+    // sentences, the sketch of a short one), with its date, filled for the
+    // entries stored before.
+    Step::Code(key_grouped_bodies),
 ];
 
 /// The schema version this build writes.
@@ -334,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn short_notices_grouped_before_body_sketches_are_found_after_the_upgrade() {
+    fn short_notices_grouped_before_body_keys_are_found_after_the_upgrade() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hejnal.db");
         let notice = "Od poniedziałku do piątku przejście podziemne pod Rondem Mogilskim będzie \
@@ -354,11 +355,11 @@ mod tests {
             let mut store = Store::open(&path).unwrap();
             store.upsert_entries(&[first], at(9)).unwrap();
             dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
-            // The database as the release before body sketches left it.
+            // The database as the release before body keys left it.
             store
                 .conn
                 .execute_batch(&format!(
-                    "DROP TABLE body_bands; PRAGMA user_version = {};",
+                    "DROP TABLE body_keys; PRAGMA user_version = {};",
                     CURRENT - 1
                 ))
                 .unwrap();
