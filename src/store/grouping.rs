@@ -264,11 +264,11 @@ fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item 
 /// The `body_keys` rows of an entry dated `dated` with these keys.
 fn body_key_rows(entry_id: i64, dated: i64, keys: &[u64]) -> impl Iterator<Item = BodyKeyRow> {
     keys.iter()
-        .map(move |&band| [to_sql_u64(band), dated, entry_id])
+        .map(move |&key| [to_sql_u64(key), dated, entry_id])
 }
 
-/// Migration step 7: the bodies of entries already in a story are keyed,
-/// so the short notices stored before it are found like the ones after.
+/// The migration step that brings body keys: the bodies of entries already in
+/// a story are keyed, so the notices stored before it are found like the ones after.
 pub(super) fn key_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE body_keys (
@@ -295,7 +295,7 @@ pub(super) fn key_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
 /// (kind, hash, dated, entry id)
 type KeyRow = [i64; 4];
 type BandRow = [i64; 4];
-/// (band, dated, entry id)
+/// (key, dated, entry id)
 type BodyKeyRow = [i64; 3];
 
 const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, hash, dated, entry_id)";

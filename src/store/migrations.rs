@@ -251,6 +251,7 @@ mod tests {
     use crate::dedupe::{self, GroupReport};
     use crate::model::Entry;
     use crate::store::Store;
+    use crate::store::grouping::key_grouped_bodies;
 
     const LINK_1: &str = "https://krakow.example/news/tramwaj";
     const GUID_2: &str = "urn:uuid:6f1c2a4e-2b1d-4c55-9a0e-0d3f6e1b7c11";
@@ -356,11 +357,17 @@ mod tests {
             store.upsert_entries(&[first], at(9)).unwrap();
             dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
             // The database as the release before body keys left it.
+            let step = STEPS
+                .iter()
+                .position(|s| {
+                    let keying: fn(&Connection) -> rusqlite::Result<()> = key_grouped_bodies;
+                    matches!(s, super::Step::Code(run) if std::ptr::fn_addr_eq(*run, keying))
+                })
+                .unwrap();
             store
                 .conn
                 .execute_batch(&format!(
-                    "DROP TABLE body_keys; PRAGMA user_version = {};",
-                    CURRENT - 1
+                    "DROP TABLE body_keys; PRAGMA user_version = {step};"
                 ))
                 .unwrap();
         }
