@@ -449,10 +449,16 @@ struct Neighbourhood {
     by_guid_key: HashMap<String, Vec<i64>>,
     by_title: HashMap<String, Vec<i64>>,
     /// Each fingerprint band's (band date, entry id) pairs.
-    by_band: HashMap<i64, Vec<(i64, i64)>>,
+    by_band: DatedIds,
     /// Each body key's (entry date, entry id) pairs.
-    by_body_key: HashMap<i64, Vec<(i64, i64)>>,
+    by_body_key: DatedIds,
 }
+
+/// The (date, entry id) pairs of each band or key.
+type DatedIds = HashMap<i64, Vec<(i64, i64)>>;
+
+/// The (window start, window end, fingerprint) of each entry probing a band or key.
+type Probing = HashMap<i64, Vec<(i64, i64, u64)>>;
 
 impl Neighbourhood {
     fn add(&mut self, id: i64, member: Member) {
@@ -476,8 +482,8 @@ impl Neighbourhood {
         }
     }
 
-    fn add_dated(map: &mut HashMap<i64, Vec<(i64, i64)>>, band: i64, dated: i64, id: i64) {
-        let pairs = map.entry(band).or_default();
+    fn add_dated(map: &mut DatedIds, key: i64, dated: i64, id: i64) {
+        let pairs = map.entry(key).or_default();
         if !pairs.contains(&(dated, id)) {
             pairs.push((dated, id));
         }
@@ -659,9 +665,9 @@ impl Grouping<'_> {
         near: &mut Neighbourhood,
         batch: &[Search<'_>],
         max_distance: u32,
-        (from, until): (i64, i64),
+        window: (i64, i64),
     ) -> Result<(), StoreError> {
-        let mut probing: HashMap<i64, Vec<(i64, i64, u64)>> = HashMap::new();
+        let mut probing = Probing::new();
         for s in batch {
             let fingerprint = s.entry.fingerprint;
             if fingerprint == 0 {
@@ -675,81 +681,77 @@ impl Grouping<'_> {
                 ));
             }
         }
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT band, dated, entry_id, fingerprint FROM fingerprint_bands \
-             WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
-        )?;
-        let rows = stmt.query_map(
-            params![int_list(probing.keys().copied()), from, until],
-            |r| {
-                let band: i64 = r.get(0)?;
-                Ok((band, r.get(1)?, r.get(2)?, from_sql_u64(r.get(3)?)))
-            },
-        )?;
-        let mut hits: Vec<(i64, i64, i64)> = Vec::new();
-        for row in rows {
-            let (band, dated, id, fingerprint) = row?;
-            let wanted = probing.get(&band).is_some_and(|all| {
-                all.iter().any(|&(f, u, probe)| {
-                    (f..=u).contains(&dated) && distance(probe, fingerprint) <= max_distance
-                })
-            });
-            if wanted {
-                hits.push((band, dated, id));
-            }
-        }
-        self.add_hits(near, &hits, |near| &mut near.by_band)
+        let sql = "SELECT band, dated, entry_id, fingerprint FROM fingerprint_bands \
+                   WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3";
+        let close = |probe, found| distance(probe, found) <= max_distance;
+        self.meet_dated(near, sql, &probing, window, close, |near| &mut near.by_band)
     }
 
-    /// The body keys the batch probes, in the window of some probing
-    /// entry, and the entries they belong to.
+    /// The body keys the batch probes, in the window of some probing entry, and
+    /// the entries they belong to.
     fn meet_body_keys(
         &self,
         near: &mut Neighbourhood,
         batch: &[Search<'_>],
-        (from, until): (i64, i64),
+        window: (i64, i64),
     ) -> Result<(), StoreError> {
-        let mut probing: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        let mut probing = Probing::new();
         for s in batch {
             for &key in &s.entry.body_keys {
-                probing
-                    .entry(to_sql_u64(key))
-                    .or_default()
-                    .push((micros(s.from), micros(s.until)));
+                probing.entry(to_sql_u64(key)).or_default().push((
+                    micros(s.from),
+                    micros(s.until),
+                    0,
+                ));
             }
         }
+        let sql = "SELECT key, dated, entry_id, 0 FROM body_keys \
+                   WHERE key IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3";
+        self.meet_dated(
+            near,
+            sql,
+            &probing,
+            window,
+            |_, _| true,
+            |near| &mut near.by_body_key,
+        )
+    }
+
+    /// Reads the rows of a dated lookup table (`sql`: band or key, date, entry
+    /// id, fingerprint) that some entry probes, dated in its window and `close`
+    /// enough to its fingerprint; adds them to the index `index` picks, and the
+    /// grouped entries they belong to to the neighbourhood.
+    fn meet_dated(
+        &self,
+        near: &mut Neighbourhood,
+        sql: &str,
+        probing: &Probing,
+        (from, until): (i64, i64),
+        close: impl Fn(u64, u64) -> bool,
+        index: fn(&mut Neighbourhood) -> &mut DatedIds,
+    ) -> Result<(), StoreError> {
         if probing.is_empty() {
             return Ok(());
         }
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT key, dated, entry_id FROM body_keys \
-             WHERE key IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
-        )?;
+        let mut stmt = self.tx.prepare_cached(sql)?;
         let rows = stmt.query_map(
             params![int_list(probing.keys().copied()), from, until],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                let key: i64 = r.get(0)?;
+                Ok((key, r.get(1)?, r.get(2)?, from_sql_u64(r.get(3)?)))
+            },
         )?;
         let mut hits: Vec<(i64, i64, i64)> = Vec::new();
         for row in rows {
-            let (key, dated, id): (i64, i64, i64) = row?;
-            let wanted = probing
-                .get(&key)
-                .is_some_and(|all| all.iter().any(|&(f, u)| (f..=u).contains(&dated)));
+            let (key, dated, id, fingerprint) = row?;
+            let wanted = probing.get(&key).is_some_and(|all| {
+                all.iter()
+                    .any(|&(f, u, probe)| (f..=u).contains(&dated) && close(probe, fingerprint))
+            });
             if wanted {
                 hits.push((key, dated, id));
             }
         }
-        self.add_hits(near, &hits, |near| &mut near.by_body_key)
-    }
-
-    /// Adds these (band or key, date, entry id) hits to the index `index` picks,
-    /// reading the grouped entries the neighbourhood does not hold yet.
-    fn add_hits(
-        &self,
-        near: &mut Neighbourhood,
-        hits: &[(i64, i64, i64)],
-        index: fn(&mut Neighbourhood) -> &mut HashMap<i64, Vec<(i64, i64)>>,
-    ) -> Result<(), StoreError> {
         let unknown: BTreeSet<i64> = hits
             .iter()
             .map(|&(_, _, id)| id)
@@ -766,9 +768,9 @@ impl Grouping<'_> {
                 near.add(id, member);
             }
         }
-        for &(band, dated, id) in hits {
+        for (key, dated, id) in hits {
             if near.members.contains_key(&id) {
-                Neighbourhood::add_dated(index(near), band, dated, id);
+                Neighbourhood::add_dated(index(near), key, dated, id);
             }
         }
         Ok(())
