@@ -17,6 +17,8 @@ const MAX_COMPARED_WORDS: usize = 400;
 const SHORT_SUBSTITUTION: usize = 4;
 /// Bodies shorter than this say too little alone; the title joins them.
 const MIN_BODY_WORDS: usize = 12;
+/// A shorter body is never compared without its title.
+const MIN_BODY_ALONE_WORDS: usize = 6;
 /// Share of the shorter text that must reappear, in order, in the longer one.
 const MIN_SHARED: f64 = 0.85;
 /// A different opening is how a syndicating site writes its own lead; one of
@@ -38,16 +40,54 @@ pub fn same_story(a: Telling<'_>, b: Telling<'_>) -> Option<f64> {
     if !fa.is_subset(&fb) && !fb.is_subset(&fa) {
         return None;
     }
-    let (wa, wb) = (compared_words(a), compared_words(b));
-    if wa.is_empty() || wb.is_empty() {
+    if let Some(shared) = compare(&compared_words(a), &compared_words(b)) {
+        return Some(shared);
+    }
+    // A short body is compared with its title, and a copy under a headline of
+    // its own then keeps too little of it: the bodies alone decide when they
+    // tell a number, a day or a month (a notice, not a "read more" line), unless
+    // the two headlines name places or things the other telling never mentions.
+    let (body_a, body_b) = (words(a.text), words(b.text));
+    let alone = |body: &[Word]| {
+        body.len() >= MIN_BODY_ALONE_WORDS && body.iter().any(|w| w.kind == Kind::Fact)
+    };
+    let short = body_a.len().min(body_b.len()) < MIN_BODY_WORDS;
+    if short && alone(&body_a) && alone(&body_b) && !headlines_name_apart(a, b) {
+        return compare(&body_a, &body_b);
+    }
+    None
+}
+
+/// How much of the shorter word list reappears in order in the longer one,
+/// when no changed detail sets them apart.
+fn compare(a: &[Word], b: &[Word]) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
         return None;
     }
-    let alignment = Alignment::of(&wa, &wb);
-    if alignment.substitutes_a_detail(&wa, &wb) {
+    let alignment = Alignment::of(a, b);
+    if alignment.substitutes_a_detail(a, b) {
         return None;
     }
     let shared = alignment.shared();
     (shared >= MIN_SHARED).then_some(shared)
+}
+
+/// Whether each headline names, inside a sentence, something the other telling
+/// never mentions: "Awaria wodociągu na ul. Długiej" and "… na ul. Lea" over
+/// one short body are two streets. A headline of a reposting site adds a
+/// district or a name ("Stare Miasto: …") that only one side has.
+fn headlines_name_apart(a: Telling<'_>, b: Telling<'_>) -> bool {
+    let names_more = |x: Telling<'_>, y: Telling<'_>| {
+        let mentioned: BTreeSet<String> = words(y.title)
+            .into_iter()
+            .chain(words(y.text))
+            .map(|w| w.folded)
+            .collect();
+        words(x.title)
+            .iter()
+            .any(|w| w.kind == Kind::Name && !w.starts_sentence && !mentioned.contains(&w.folded))
+    };
+    names_more(a, b) && names_more(b, a)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -681,6 +721,25 @@ mod tests {
             Connewitz und Markkleeberg. Grund sind Schleifarbeiten.";
         assert!(alike(nights, "Linie", "Straßenbahnlinie"));
         assert!(!alike(nights, "Nordlinie", "Südlinie"));
+    }
+
+    #[test]
+    fn a_short_body_under_another_headline_is_compared_alone() {
+        let body = "Am Freitag entfällt die Haltestelle Maxfeld wegen eines Umzugs.";
+        let repost = format!("{body} Bitte Rathenauplatz nutzen.");
+        let first = t("Bus 36: Haltestelle Maxfeld entfällt", body);
+        let headline = "Umzug in der Nordstadt: VAG-Bus fährt vorbei";
+        assert!(same_story(first, t(headline, &repost)).is_some());
+        // The street is named in the headlines only: two outages.
+        let outage = "Trwa usuwanie awarii. Woda wróci około godz. 15.";
+        let (a, b) = (
+            "Awaria wodociągu na ul. Długiej",
+            "Awaria wodociągu na ul. Lea",
+        );
+        assert!(same_story(t(a, outage), t(b, outage)).is_none());
+        // A line that tells nothing of its own leaves the headlines to decide.
+        let more = "Więcej informacji znajdziesz na stronie przewoźnika.";
+        assert!(same_story(t("Awaria tramwaju", more), t("Wypadek samochodu", more)).is_none());
     }
 
     #[test]
