@@ -25,13 +25,13 @@ const BODY_ALONE_WORDS: usize = 25;
 
 /// A body of fewer words than this is sketched: every body fingerprinted with
 /// its title, and copies of one that grew by a sentence or two.
-pub const SKETCHED_WORDS: usize = 2 * BODY_ALONE_WORDS;
+const SKETCHED_WORDS: usize = 2 * BODY_ALONE_WORDS;
 /// A body of fewer words than this tells nothing its headline does not.
 const MIN_SKETCHED_WORDS: usize = 6;
 /// Bands of a sketch, and minimum hashes per band: two bodies whose word pairs
 /// have a Jaccard similarity `s` share a band with probability
 /// `1 - (1 - s^2)^16`: 0.99 at `s` = 0.5, 0.006 at 0.02.
-pub const SKETCH_BANDS: usize = 16;
+const SKETCH_BANDS: usize = 16;
 const SKETCH_ROWS: usize = 2;
 
 /// "Read more" links that feeds append to summaries; they say nothing about the
