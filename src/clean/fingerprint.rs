@@ -351,10 +351,20 @@ const SENTENCE_SEED: u64 = 0x5e47_e11c_e5ee_d001;
 /// long sentences, which a copy keeps even under a lead or a closing sentence
 /// of its own, and, for a short body, the bands of its sketch, which a copy
 /// with a few words added or dropped keeps.
-pub fn body_keys(text: &str) -> Vec<u64> {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyKeys {
+    pub keys: Vec<u64>,
+    /// How many of them another body must share to be worth comparing: one
+    /// band of a sketch, else two sentences, since news of one kind repeat
+    /// a sentence now and then, while a copy keeps most of them.
+    pub quorum: usize,
+}
+
+pub fn body_keys(text: &str) -> BodyKeys {
     let sentences: Vec<Words> = sentences(text).map(Words::of).collect();
     let words: usize = sentences.iter().map(Words::len).sum();
-    let mut keys = if (MIN_SKETCHED_WORDS..SKETCHED_WORDS).contains(&words) {
+    let sketched = (MIN_SKETCHED_WORDS..SKETCHED_WORDS).contains(&words);
+    let mut keys = if sketched {
         sketch(sentences.iter().flat_map(Words::hashes))
     } else {
         Vec::new()
@@ -366,7 +376,11 @@ pub fn body_keys(text: &str) -> Vec<u64> {
             .take(KEYED_SENTENCES)
             .map(|s| xxh3_64_with_seed(&s.joined(), SENTENCE_SEED)),
     );
-    keys
+    // A sentence told twice is one key: it must not make a quorum alone.
+    keys.sort_unstable();
+    keys.dedup();
+    let quorum = if sketched { 1 } else { keys.len().min(2) };
+    BodyKeys { keys, quorum }
 }
 
 /// The sentences of a text: up to a point, question or exclamation mark that a
@@ -540,12 +554,13 @@ mod tests {
         let body = "W sobotę tramwaje linii 52 pojadą objazdem przez ul. Starowiślną. Powodem \
             są prace torowe na ul. Dietla.";
         let repost = format!("ZTP informuje: {body} Objazd potrwa cały dzień.");
-        let (a, b) = (body_keys(body), body_keys(&repost));
+        let (a, b) = (body_keys(body).keys, body_keys(&repost).keys);
         assert!(a.iter().any(|key| b.contains(key)));
         let other = body_keys(
             "Muzeum Narodowe otwiera w sobotę wystawę malarstwa Młodej Polski. Bilety \
              kupisz w kasach i przez internet.",
-        );
+        )
+        .keys;
         assert!(a.iter().all(|key| !other.contains(key)));
     }
 
@@ -558,19 +573,20 @@ mod tests {
             .repeat(3);
         let copy = format!("(PAP) Mieszkańców Kazimierza czeka lato utrudnień. {body}");
         let (a, b) = (body_keys(&body), body_keys(&copy));
-        assert!(!a.is_empty() && a.len() <= KEYED_SENTENCES);
-        assert!(a.iter().any(|key| b.contains(key)));
+        // Three sentences, told three times: three keys.
+        assert_eq!((a.keys.len(), a.quorum), (3, 2));
+        let shared = a.keys.iter().filter(|key| b.keys.contains(key)).count();
+        assert!(shared >= a.quorum);
     }
 
     #[test]
     fn only_bodies_of_a_few_words_or_more_have_keys() {
-        assert!(body_keys("Szczegóły wkrótce.").is_empty());
+        assert_eq!(body_keys("Szczegóły wkrótce."), BodyKeys::default());
         // One sentence without a point: its key, and a sketch while it is short.
-        assert_eq!(body_keys(&"słowo ".repeat(SKETCHED_WORDS)).len(), 1);
-        assert_eq!(
-            body_keys(&"słowo ".repeat(SKETCHED_WORDS - 1)).len(),
-            SKETCH_BANDS + 1
-        );
+        let long = body_keys(&"słowo ".repeat(SKETCHED_WORDS));
+        assert_eq!((long.keys.len(), long.quorum), (1, 1));
+        let short = body_keys(&"słowo ".repeat(SKETCHED_WORDS - 1));
+        assert_eq!((short.keys.len(), short.quorum), (SKETCH_BANDS + 1, 1));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, to_sql_u64};
-use crate::clean::fingerprint::{body_keys, distance};
+use crate::clean::fingerprint::{BodyKeys, body_keys, distance};
 use crate::clean::html::sanitized_text;
 use crate::model::Entry;
 
@@ -122,7 +122,7 @@ const MAX_KEYED_BYTES: usize = 4096;
 
 /// The body keys of a stored summary, by which grouping finds a copy under
 /// any headline.
-fn body_keys_of(summary: &str) -> Vec<u64> {
+fn body_keys_of(summary: &str) -> BodyKeys {
     body_keys(&sanitized_text(opening(summary)))
 }
 
@@ -162,7 +162,7 @@ pub(super) fn index_grouped(
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
     insert_rows(conn, INSERT_BANDS, &bands)?;
     let keys: Vec<BodyKeyRow> =
-        body_key_rows(entry_id, dated, &body_keys_of(&entry.summary)).collect();
+        body_key_rows(entry_id, dated, &body_keys_of(&entry.summary).keys).collect();
     insert_rows(conn, INSERT_BODY_KEYS, &keys)
 }
 
@@ -195,7 +195,7 @@ pub(super) fn unindex_grouped(
     }
     let mut stmt = conn
         .prepare_cached("DELETE FROM body_keys WHERE key = ?1 AND dated = ?2 AND entry_id = ?3")?;
-    for [key, dated, id] in body_key_rows(entry_id, dated, &body_keys_of(&summary)) {
+    for [key, dated, id] in body_key_rows(entry_id, dated, &body_keys_of(&summary).keys) {
         stmt.execute([key, dated, id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
@@ -286,7 +286,7 @@ pub(super) fn key_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
     let mut keyed = Vec::new();
     while let Some(r) = rows.next()? {
         let (id, dated, summary): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        keyed.extend(body_key_rows(id, dated, &body_keys_of(&summary)));
+        keyed.extend(body_key_rows(id, dated, &body_keys_of(&summary).keys));
     }
     keyed.sort_unstable();
     insert_rows(conn, INSERT_BODY_KEYS, &keyed)
@@ -375,7 +375,7 @@ pub struct Unplaced {
     pub published: Option<DateTime<Utc>>,
     pub fingerprint: u64,
     /// The keys of its body ([`body_keys`]), found whatever its headline.
-    pub body_keys: Vec<u64>,
+    pub body_keys: BodyKeys,
 }
 
 impl Unplaced {
@@ -697,7 +697,7 @@ impl Grouping<'_> {
     ) -> Result<(), StoreError> {
         let mut probing = Probing::new();
         for s in batch {
-            for &key in &s.entry.body_keys {
+            for &key in &s.entry.body_keys.keys {
                 probing.entry(to_sql_u64(key)).or_default().push((
                     micros(s.from),
                     micros(s.until),
@@ -803,7 +803,7 @@ impl Grouping<'_> {
 
     /// Ids of grouped entries of other sources dated within `from..=until` with
     /// exactly this title, with a fingerprint at most `max_distance` bits away,
-    /// or with a body key in common (a long sentence, a sketch band). The fingerprint
+    /// or with the quorum of its body keys in common. The fingerprint
     /// lookup is exact up to 11 bits; a larger `max_distance` finds only part
     /// of the farther ones.
     pub fn candidates(
@@ -833,13 +833,20 @@ impl Grouping<'_> {
                 }
             }
         }
-        for &key in &entry.body_keys {
+        let mut shared: HashMap<i64, usize> = HashMap::new();
+        for &key in &entry.body_keys.keys {
             for &(dated, id) in near.by_body_key.get(&to_sql_u64(key)).into_iter().flatten() {
                 if in_window(dated) {
-                    found.insert(id);
+                    *shared.entry(id).or_default() += 1;
                 }
             }
         }
+        found.extend(
+            shared
+                .into_iter()
+                .filter(|&(_, n)| n >= entry.body_keys.quorum)
+                .map(|(id, _)| id),
+        );
         found.retain(|id| {
             near.members
                 .get(id)
@@ -937,7 +944,7 @@ impl Grouping<'_> {
                 .extend(band_rows(entry.id, dated, entry.fingerprint));
             placed
                 .body_keys
-                .extend(body_key_rows(entry.id, dated, &entry.body_keys));
+                .extend(body_key_rows(entry.id, dated, &entry.body_keys.keys));
         }
         let near = &mut *self.near.borrow_mut();
         near.add(
@@ -961,7 +968,7 @@ impl Grouping<'_> {
                 Neighbourhood::add_dated(&mut near.by_band, band, dated, entry.id);
             }
         }
-        for &key in &entry.body_keys {
+        for &key in &entry.body_keys.keys {
             Neighbourhood::add_dated(&mut near.by_body_key, to_sql_u64(key), dated, entry.id);
         }
         Ok(())
