@@ -1,6 +1,6 @@
 //! Story grouping at scale: placing the 50,000 entries of a cold cycle and a
 //! hundred thousand synthetic ones, and what one more entry costs in a store
-//! that already holds a million.
+//! that already holds a million, of long articles or of short notices.
 //!
 //! `cargo bench --bench dedupe`
 
@@ -90,6 +90,27 @@ fn entry(i: usize) -> Entry {
     }
 }
 
+/// The i-th short notice (18 words, found by its body sketch): a notice of its
+/// own, or a copy of one published a little earlier by another source, under
+/// a headline of its own and with three words added.
+fn notice(i: usize) -> Entry {
+    let copy = i % COPY_EVERY == COPY_EVERY - 1;
+    let news = if copy { i - 3 } else { i };
+    let mut body = text(news + 1_000_000_000, 18);
+    if copy {
+        body = format!("{body} {}", text(i + 2_000_000_000, 3));
+    }
+    let body = format!("{body}.");
+    let title = text(i, 6);
+    Entry {
+        fingerprint: simhash(&title, &body),
+        content_hash: xxh3_64(format!("{title}{body}").as_bytes()),
+        title,
+        summary: format!("<p>{body}</p>"),
+        ..entry(i)
+    }
+}
+
 fn settings(max_distance: u32) -> DedupeConfig {
     DedupeConfig {
         max_distance,
@@ -112,11 +133,11 @@ fn stored(dir: &Path, n: usize) -> PathBuf {
 
 /// A store file holding entries `0..n`, each in a story of its own: the bulk
 /// path, which skips the lookups so that a million entries take a minute.
-fn grouped(dir: &Path, n: usize) -> PathBuf {
+fn grouped(dir: &Path, n: usize, make: fn(usize) -> Entry) -> PathBuf {
     let path = dir.join(format!("grouped-{n}.db"));
     let mut store = Store::open(&path).expect("bench store");
     for from in (0..n).step_by(BATCH) {
-        let batch: Vec<Entry> = (from..(from + BATCH).min(n)).map(entry).collect();
+        let batch: Vec<Entry> = (from..(from + BATCH).min(n)).map(make).collect();
         store
             .upsert_entries(&batch, dated(from))
             .expect("bench upsert");
@@ -224,19 +245,37 @@ fn group_cold_cycle(c: &mut Criterion) {
     g.finish();
 }
 
+/// What [`add_one`] stores: articles or short notices.
+struct Kind {
+    /// "entry" or "short notice", and the plural.
+    names: (&'static str, &'static str),
+    make: fn(usize) -> Entry,
+}
+
+const ARTICLES: Kind = Kind {
+    names: ("entry", "entries"),
+    make: entry,
+};
+const NOTICES: Kind = Kind {
+    names: ("short notice", "short notices"),
+    make: notice,
+};
+
 /// One more entry, stored and grouped in a cycle of its own, in a store of `n`.
-fn add_one(c: &mut Criterion, n: usize, max_distance: u32) {
+fn add_one(c: &mut Criterion, n: usize, max_distance: u32, kind: &Kind) {
     let dir = TempDir::new().expect("temp dir");
     let mut store: Option<Store> = None;
     let mut next = n;
     let mut g = c.benchmark_group("dedupe");
     g.sample_size(50);
-    let name = format!("add one entry to {n} grouped entries, max_distance {max_distance}");
+    let (one, many) = kind.names;
+    let name = format!("add one {one} to {n} grouped {many}, max_distance {max_distance}");
     g.bench_function(name, |b| {
-        let store = store.get_or_insert_with(|| copy_of(&grouped(dir.path(), n), dir.path(), 0));
+        let store =
+            store.get_or_insert_with(|| copy_of(&grouped(dir.path(), n, kind.make), dir.path(), 0));
         b.iter(|| {
             // Dated among the stored ones: a full window of neighbours around it.
-            let mut e = entry(next);
+            let mut e = (kind.make)(next);
             e.published = Some(dated(n / 2 + next % 1000));
             next += 1;
             store.upsert_entries(&[e], dated(n)).expect("upsert");
@@ -247,9 +286,11 @@ fn add_one(c: &mut Criterion, n: usize, max_distance: u32) {
 }
 
 fn add_one_entry(c: &mut Criterion) {
-    add_one(c, 100_000, 3);
-    add_one(c, 1_000_000, 3);
-    add_one(c, 1_000_000, 7);
+    add_one(c, 100_000, 3, &ARTICLES);
+    add_one(c, 1_000_000, 3, &ARTICLES);
+    add_one(c, 1_000_000, 7, &ARTICLES);
+    add_one(c, 100_000, 3, &NOTICES);
+    add_one(c, 1_000_000, 3, &NOTICES);
 }
 
 criterion_group!(benches, group_cold_cycle, group_100k, add_one_entry);

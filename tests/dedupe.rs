@@ -197,6 +197,96 @@ fn an_edited_repost_on_another_site_is_one_story() {
     assert_eq!(grouping(&store), [["krakow/t", "portal/r"]]);
 }
 
+/// A short detour notice of the transit operator, 19 words: fingerprinted with
+/// its headline, so a repost under another headline lands far from it.
+fn detour(line: &str, street: &str) -> String {
+    format!(
+        "W sobotę 14 czerwca tramwaje linii {line} pojadą objazdem przez ul. Starowiślną. \
+         Powodem są prace torowe na ul. {street}."
+    )
+}
+
+/// Groups `later`, an entry of another source, into the one story the store
+/// holds.
+fn joins_the_story(store: &mut Store, later: Entry, now: DateTime<Utc>) {
+    let member = format!("{}/{}", later.source_id, later.key);
+    let report = store_and_group(store, &[later], now);
+    assert_eq!(report.joined, 1);
+    let stories = grouping(store);
+    assert_eq!(stories.len(), 1);
+    assert!(stories[0].contains(&member));
+}
+
+#[test]
+fn a_short_notice_reposted_under_a_rewritten_headline_is_one_story_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hejnal.db");
+    let notice = detour("52", "Dietla");
+    let first = entry("ztp", "z1", "Zmiany w kursowaniu linii 52", &notice, at(12));
+    let repost_text = format!("{notice} Objazd potrwa cały dzień.");
+    let headline = "Weekend z utrudnieniami na Kazimierzu. Tramwaj 52 zmieni trasę";
+    let repost = entry("portal", "p1", headline, &repost_text, at(12));
+    assert!(distance(first.fingerprint, repost.fingerprint) > DedupeConfig::default().max_distance);
+    {
+        let mut store = Store::open(&path).unwrap();
+        store_and_group(&mut store, &[first], at(12));
+    }
+    let mut store = Store::open(&path).unwrap();
+    joins_the_story(&mut store, repost, at(13));
+}
+
+#[test]
+fn an_article_reposted_with_a_lead_and_a_headline_of_its_own_is_one_story() {
+    let mut store = Store::open_in_memory().unwrap();
+    let text = format!(
+        "(PAP) Mieszkańców Kazimierza czeka lato utrudnień. {TRAM} Szczegóły podał \
+         rzecznik miasta."
+    );
+    let headline = "Tramwaje na Kazimierzu pojadą objazdem. Zaczyna się wymiana szyn";
+    let copy = entry("pap", "p1", headline, &text, at(2));
+    let first = tram("krakow", "t", 1);
+    assert!(distance(first.fingerprint, copy.fingerprint) > DedupeConfig::default().max_distance);
+    store_and_group(&mut store, &[first], at(1));
+    joins_the_story(&mut store, copy, at(2));
+}
+
+#[test]
+fn a_short_notice_for_another_line_or_street_stays_apart() {
+    let mut store = Store::open_in_memory().unwrap();
+    let headline = "Tramwaje pojadą objazdem";
+    let entries = [
+        entry("ztp", "z1", headline, &detour("52", "Dietla"), at(12)),
+        entry("portal", "p1", headline, &detour("50", "Dietla"), at(12)),
+        entry(
+            "radio",
+            "r1",
+            headline,
+            &detour("52", "Krakowskiej"),
+            at(12),
+        ),
+    ];
+    let report = store_and_group(&mut store, &entries, at(13));
+    assert_eq!(report.new_stories, 3);
+}
+
+#[test]
+fn a_short_notice_corrected_in_place_is_found_by_its_new_text() {
+    let mut store = Store::open_in_memory().unwrap();
+    let wrong = entry("ztp", "z1", "Objazd", &detour("52", "Dietla"), at(12));
+    store_and_group(&mut store, &[wrong], at(12));
+    // The operator corrects the line; a paper reposts the corrected notice.
+    let corrected = entry("ztp", "z1", "Objazd", &detour("50", "Dietla"), at(12));
+    let repost = entry(
+        "portal",
+        "p1",
+        "Tramwaj 50 zmieni trasę w sobotę",
+        &format!("{} Objazd potrwa cały dzień.", detour("50", "Dietla")),
+        at(12),
+    );
+    store.upsert_entries(&[corrected], at(13)).unwrap();
+    joins_the_story(&mut store, repost, at(14));
+}
+
 #[test]
 fn different_news_are_different_stories() {
     let mut store = Store::open_in_memory().unwrap();

@@ -2,7 +2,10 @@
 //! Polish, German and English (tests/fixtures/dedupe/pairs.jsonl): true
 //! duplicates (syndicated, edited, updated, rewritten headline, URL variants)
 //! and hard negatives (another date, number, city, place or council session,
-//! the next instalment of a weekly series). Every pair goes through the real
+//! the next instalment of a weekly series), and short notices (closures,
+//! detours, outages, opening hours, weather warnings under 25 words) reposted
+//! under a rewritten headline beside ones that differ in a street, a line, a
+//! date or a weekday. Every pair goes through the real
 //! stages: clean, store, group.
 
 use std::collections::BTreeMap;
@@ -159,7 +162,12 @@ fn settings(max_distance: u32) -> DedupeConfig {
 #[test]
 fn the_labeled_set_is_large_and_covers_every_kind() {
     let pairs = pairs();
-    assert!(pairs.len() >= 300, "only {} pairs", pairs.len());
+    assert!(pairs.len() >= 700, "only {} pairs", pairs.len());
+    let short = pairs
+        .iter()
+        .filter(|p| p.kind.starts_with("short-"))
+        .count();
+    assert!(short >= 150, "only {short} pairs of short notices");
     let langs: std::collections::BTreeSet<&str> = pairs.iter().map(|p| p.a.lang.as_str()).collect();
     assert_eq!(langs.into_iter().collect::<Vec<_>>(), ["de", "en", "pl"]);
     for kind in [
@@ -173,6 +181,13 @@ fn the_labeled_set_is_large_and_covers_every_kind() {
         "weekly-series",
         "date-differs",
         "number-differs",
+        "short-repost",
+        "short-street-differs",
+        "short-line-differs",
+        "short-date-differs",
+        "short-weekday-differs",
+        "short-other-day",
+        "short-series-next",
     ] {
         assert!(pairs.iter().any(|p| p.kind == kind), "no {kind} pairs");
     }
@@ -184,10 +199,14 @@ fn grouping_is_precise_and_finds_the_duplicates() {
     let default = DedupeConfig::default().max_distance;
     let mut by_kind: BTreeMap<(&str, bool), Tally> = BTreeMap::new();
     let mut overall = Tally::default();
+    let mut short = Tally::default();
     let mut wrong = Vec::new();
     for pair in &pairs {
         let said = grouped_together(pair, &settings(default));
         overall.add(said, pair.duplicate);
+        if pair.kind.starts_with("short-") {
+            short.add(said, pair.duplicate);
+        }
         by_kind
             .entry((pair.kind.as_str(), pair.duplicate))
             .or_default()
@@ -211,15 +230,34 @@ fn grouping_is_precise_and_finds_the_duplicates() {
         overall.precision(),
         overall.recall()
     );
+    println!(
+        "short notices: precision {:.3}, recall {:.3}",
+        short.precision(),
+        short.recall()
+    );
     for w in &wrong {
         println!("wrong: {w}");
     }
     assert!(
-        overall.precision() >= 0.99,
+        overall.precision() >= 0.995,
         "precision {:.3}",
         overall.precision()
     );
-    assert!(overall.recall() >= 0.95, "recall {:.3}", overall.recall());
+    assert!(overall.recall() >= 0.98, "recall {:.3}", overall.recall());
+    // Short notices under a rewritten headline are found by their body sketch.
+    // One pair of weather warnings for two districts named by lower-case
+    // adjectives ("powiatu krakowskiego", "powiatu wielickiego") under one
+    // headline is told apart by no comparison of words.
+    assert!(
+        short.precision() >= 0.98,
+        "short notices: precision {:.3}",
+        short.precision()
+    );
+    assert!(
+        short.recall() >= 0.95,
+        "short notices: recall {:.3}",
+        short.recall()
+    );
 }
 
 /// How `max_distance` was chosen: the whole set at every distance up to 8.

@@ -17,6 +17,8 @@ const MAX_COMPARED_WORDS: usize = 400;
 const SHORT_SUBSTITUTION: usize = 4;
 /// Bodies shorter than this say too little alone; the title joins them.
 const MIN_BODY_WORDS: usize = 12;
+/// A shorter body is never compared without its title.
+const MIN_BODY_ALONE_WORDS: usize = 6;
 /// Share of the shorter text that must reappear, in order, in the longer one.
 const MIN_SHARED: f64 = 0.85;
 /// A different opening is how a syndicating site writes its own lead; one of
@@ -38,16 +40,54 @@ pub fn same_story(a: Telling<'_>, b: Telling<'_>) -> Option<f64> {
     if !fa.is_subset(&fb) && !fb.is_subset(&fa) {
         return None;
     }
-    let (wa, wb) = (compared_words(a), compared_words(b));
-    if wa.is_empty() || wb.is_empty() {
+    if let Some(shared) = compare(&compared_words(a), &compared_words(b)) {
+        return Some(shared);
+    }
+    // A short body is compared with its title, and a copy under a headline of
+    // its own then keeps too little of it: the bodies alone decide when they
+    // tell a number, a day or a month (a notice, not a "read more" line), unless
+    // the two headlines name places or things the other telling never mentions.
+    let (body_a, body_b) = (words(a.text), words(b.text));
+    let alone = |body: &[Word]| {
+        body.len() >= MIN_BODY_ALONE_WORDS && body.iter().any(|w| w.kind == Kind::Fact)
+    };
+    let short = body_a.len().min(body_b.len()) < MIN_BODY_WORDS;
+    if short && alone(&body_a) && alone(&body_b) && !headlines_name_apart(a, b) {
+        return compare(&body_a, &body_b);
+    }
+    None
+}
+
+/// How much of the shorter word list reappears in order in the longer one,
+/// when no changed detail sets them apart.
+fn compare(a: &[Word], b: &[Word]) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
         return None;
     }
-    let alignment = Alignment::of(&wa, &wb);
-    if alignment.substitutes_a_detail(&wa, &wb) {
+    let alignment = Alignment::of(a, b);
+    if alignment.substitutes_a_detail(a, b) {
         return None;
     }
     let shared = alignment.shared();
     (shared >= MIN_SHARED).then_some(shared)
+}
+
+/// Whether each headline names, inside a sentence, something the other telling
+/// never mentions: "Awaria wodociągu na ul. Długiej" and "… na ul. Lea" over
+/// one short body are two streets. A headline of a reposting site adds a
+/// district or a name ("Stare Miasto: …") that only one side has.
+fn headlines_name_apart(a: Telling<'_>, b: Telling<'_>) -> bool {
+    let names_more = |x: Telling<'_>, y: Telling<'_>| {
+        let mentioned: BTreeSet<String> = words(y.title)
+            .into_iter()
+            .chain(words(y.text))
+            .map(|w| w.folded)
+            .collect();
+        words(x.title)
+            .iter()
+            .any(|w| w.kind == Kind::Name && !w.starts_sentence && !mentioned.contains(&w.folded))
+    };
+    names_more(a, b) && names_more(b, a)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +188,7 @@ fn raw_words(text: &str) -> Vec<(&str, bool)> {
         let next = chars.peek().map_or(' ', |&(_, n)| n);
         let in_number =
             matches!(c, '.' | ',') && previous.is_ascii_digit() && next.is_ascii_digit();
+        let after_word = previous.is_alphanumeric();
         previous = c;
         let in_word =
             c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c) || in_number;
@@ -162,6 +203,7 @@ fn raw_words(text: &str) -> Vec<(&str, bool)> {
         if matches!(c, '.' | '!' | '?' | ':')
             && start.is_none()
             && let Some(last) = out.last_mut()
+            && !(c == '.' && after_word && is_abbreviation(last.0))
         {
             last.1 = true;
         }
@@ -170,6 +212,18 @@ fn raw_words(text: &str) -> Vec<(&str, bool)> {
         out.push((&text[s..], true));
     }
     out
+}
+
+/// Abbreviations written before a street, a stop, an hour or a number, in lower
+/// case: their point ends no sentence, so "ul. Balickiej" and "ul. Lea" are a
+/// changed name inside one, not two sentences of their own.
+const ABBREVIATIONS: &[&str] = &[
+    "ul", "al", "pl", "os", "godz", "nr", "ok", "tel", "św", "im", "ks", "gen", "prof", "dr",
+    "str", "ca", "hl", "st", "ave", "rd", "no", "mt",
+];
+
+fn is_abbreviation(word: &str) -> bool {
+    word.chars().count() <= 5 && ABBREVIATIONS.contains(&word.to_lowercase().as_str())
 }
 
 /// The one spelling of a number, weekday or month, if the word is one.
@@ -476,6 +530,7 @@ impl Alignment {
                 && short(gap_a)
                 && short(gap_b)
                 && !(whole_sentences(gap_a) && whole_sentences(gap_b))
+                && !compound_and_head(gap_a, gap_b)
                 && gap_a.iter().any(Word::is_detail)
                 && gap_b.iter().any(Word::is_detail)
             {
@@ -485,6 +540,20 @@ impl Alignment {
         }
         false
     }
+}
+
+/// Whether one side is a single compound word and the other its last part:
+/// German writes "die Straßenbahnlinie 11" and "die Linie 11" for one line.
+fn compound_and_head(a: &[Word], b: &[Word]) -> bool {
+    let ([a], [b]) = (a, b) else {
+        return false;
+    };
+    let (long, short) = if a.folded.len() > b.folded.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    short.kind == Kind::Name && short.folded.len() >= 4 && long.folded.ends_with(&short.folded)
 }
 
 fn common_subsequence(a: &[Word], b: &[Word]) -> Vec<(usize, usize)> {
@@ -518,7 +587,12 @@ fn common_subsequence(a: &[Word], b: &[Word]) -> Vec<(usize, usize)> {
 
 /// Where the texts settle into agreement, when both open with a passage of
 /// their own that is longer than a changed detail and shorter than half the text.
+/// Texts that open with the same word share their opening: what differs after
+/// it is a changed detail ("Der Wertstoffhof Süd" and "Der Wertstoffhof Nord").
 fn rewritten_lead(pairs: &[(usize, usize)], len_a: usize, len_b: usize) -> (usize, usize) {
+    if pairs.first() == Some(&(0, 0)) {
+        return (0, 0);
+    }
     let settled = pairs.windows(LEAD_SETTLES).find(|run| {
         run.windows(2)
             .all(|w| w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1)
@@ -617,6 +691,55 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    /// Whether `text` with `{}` written as `a` and as `b` tells one story.
+    fn alike(text: &str, a: &str, b: &str) -> bool {
+        let (a, b) = (text.replace("{}", a), text.replace("{}", b));
+        same_story(t("Komunikat", &a), t("Komunikat", &b)).is_some()
+    }
+
+    #[test]
+    fn a_street_after_an_abbreviation_is_a_detail_of_its_sentence() {
+        let outage = "W środę 12 marca od 9.00 do 15.00 nie będzie prądu przy ul. {}. \
+            Energetycy wymieniają słupy linii niskiego napięcia.";
+        let (a, b) = ("Balickiej i Zarzecze", "Armii Krajowej i Bronowickiej");
+        assert!(!alike(outage, a, b));
+    }
+
+    #[test]
+    fn texts_that_open_alike_have_no_rewritten_lead() {
+        let yard = "Der Wertstoffhof {} bleibt an Christi Himmelfahrt geschlossen. Am Freitag \
+            gelten die üblichen Öffnungszeiten.";
+        let (a, b) = ("Süd in der Katzwanger Straße", "Nord in der Kilianstraße");
+        assert!(!alike(yard, a, b));
+    }
+
+    #[test]
+    fn a_compound_and_its_last_part_are_one_name() {
+        let nights = "In den Nächten von Montag bis Donnerstag ersetzen Busse die {} 11 zwischen \
+            Connewitz und Markkleeberg. Grund sind Schleifarbeiten.";
+        assert!(alike(nights, "Linie", "Straßenbahnlinie"));
+        assert!(!alike(nights, "Nordlinie", "Südlinie"));
+    }
+
+    #[test]
+    fn a_short_body_under_another_headline_is_compared_alone() {
+        let body = "Am Freitag entfällt die Haltestelle Maxfeld wegen eines Umzugs.";
+        let repost = format!("{body} Bitte Rathenauplatz nutzen.");
+        let first = t("Bus 36: Haltestelle Maxfeld entfällt", body);
+        let headline = "Umzug in der Nordstadt: VAG-Bus fährt vorbei";
+        assert!(same_story(first, t(headline, &repost)).is_some());
+        // The street is named in the headlines only: two outages.
+        let outage = "Trwa usuwanie awarii. Woda wróci około godz. 15.";
+        let (a, b) = (
+            "Awaria wodociągu na ul. Długiej",
+            "Awaria wodociągu na ul. Lea",
+        );
+        assert!(same_story(t(a, outage), t(b, outage)).is_none());
+        // A line that tells nothing of its own leaves the headlines to decide.
+        let more = "Więcej informacji znajdziesz na stronie przewoźnika.";
+        assert!(same_story(t("Awaria tramwaju", more), t("Wypadek samochodu", more)).is_none());
     }
 
     #[test]

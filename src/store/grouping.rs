@@ -8,7 +8,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, story_ids, to_sql_u64};
-use crate::clean::fingerprint::distance;
+use crate::clean::fingerprint::{BodyKeys, body_keys, distance};
+use crate::clean::html::sanitized_text;
 use crate::model::Entry;
 
 /// Bands a fingerprint is cut into, 16 bits each.
@@ -115,8 +116,32 @@ fn keys(
         .collect()
 }
 
+/// Bytes of a summary its body keys are made of: the first sentences name a
+/// story, and a full article in a feed is not read to the end.
+const MAX_KEYED_BYTES: usize = 4096;
+
+/// The body keys of a stored summary, by which grouping finds a copy under
+/// any headline.
+fn body_keys_of(summary: &str) -> BodyKeys {
+    body_keys(&sanitized_text(opening(summary)))
+}
+
+/// The first `MAX_KEYED_BYTES` of a summary, or less: cut before a tag the
+/// limit falls in, else at a space, so no tag, entity or character is cut.
+fn opening(summary: &str) -> &str {
+    let Some(head) = summary.as_bytes().get(..MAX_KEYED_BYTES) else {
+        return summary;
+    };
+    let last = |wanted: fn(&u8) -> bool| head.iter().rposition(wanted);
+    let cut = match (last(|&b| b == b'<'), last(|&b| b == b'>')) {
+        (Some(open), close) if close.is_none_or(|close| close < open) => open,
+        _ => last(u8::is_ascii_whitespace).unwrap_or(0),
+    };
+    &summary[..cut]
+}
+
 /// Makes an entry that just joined a story, or whose row just changed, findable
-/// by its keys and fingerprint under the date its row now carries.
+/// by its keys, fingerprint and body keys under the date its row now carries.
 pub(super) fn index_grouped(
     conn: &Connection,
     entry_id: i64,
@@ -135,7 +160,10 @@ pub(super) fn index_grouped(
     .collect();
     insert_rows(conn, INSERT_KEYS, &keys)?;
     let bands: Vec<BandRow> = band_rows(entry_id, dated, entry.fingerprint).collect();
-    insert_rows(conn, INSERT_BANDS, &bands)
+    insert_rows(conn, INSERT_BANDS, &bands)?;
+    let keys: Vec<BodyKeyRow> =
+        body_key_rows(entry_id, dated, &body_keys_of(&entry.summary).keys).collect();
+    insert_rows(conn, INSERT_BODY_KEYS, &keys)
 }
 
 /// Takes a grouped entry out of the lookups as its row reads now, before the
@@ -145,10 +173,18 @@ pub(super) fn unindex_grouped(
     entry_id: i64,
     fingerprint: u64,
 ) -> rusqlite::Result<()> {
-    let (canonical_link, guid, title, dated): (Option<String>, Option<String>, String, i64) = conn
-        .prepare_cached("SELECT canonical_link, guid, title, dated FROM entries WHERE id = ?1")?
+    let (canonical_link, guid, title, dated, summary): (
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        String,
+    ) = conn
+        .prepare_cached(
+            "SELECT canonical_link, guid, title, dated, summary FROM entries WHERE id = ?1",
+        )?
         .query_row([entry_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?;
     let mut stmt = conn.prepare_cached(
         "DELETE FROM grouped_keys WHERE kind = ?1 AND hash = ?2 AND dated = ?3 AND entry_id = ?4",
@@ -156,6 +192,11 @@ pub(super) fn unindex_grouped(
     let guid_key = guid.as_deref().and_then(guid_key);
     for (kind, value) in keys(canonical_link.as_deref(), guid_key.as_deref(), &title) {
         stmt.execute(params![kind as i64, key_hash(&value), dated, entry_id])?;
+    }
+    let mut stmt = conn
+        .prepare_cached("DELETE FROM body_keys WHERE key = ?1 AND dated = ?2 AND entry_id = ?3")?;
+    for [key, dated, id] in body_key_rows(entry_id, dated, &body_keys_of(&summary).keys) {
+        stmt.execute([key, dated, id])?;
     }
     drop_bands(conn, entry_id, fingerprint)
 }
@@ -220,13 +261,47 @@ fn band_rows(entry_id: i64, dated: i64, fingerprint: u64) -> impl Iterator<Item 
         .map(move |band| [band, dated, entry_id, to_sql_u64(fingerprint)])
 }
 
+/// The `body_keys` rows of an entry dated `dated` with these keys.
+fn body_key_rows(entry_id: i64, dated: i64, keys: &[u64]) -> impl Iterator<Item = BodyKeyRow> {
+    keys.iter()
+        .map(move |&key| [to_sql_u64(key), dated, entry_id])
+}
+
+/// The migration step that brings body keys: the bodies of entries already in
+/// a story are keyed, so the notices stored before it are found like the ones after.
+pub(super) fn key_grouped_bodies(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE body_keys (
+            key      INTEGER NOT NULL,
+            dated    INTEGER NOT NULL,
+            entry_id INTEGER NOT NULL,
+            PRIMARY KEY (key, dated, entry_id)
+        ) WITHOUT ROWID;",
+    )?;
+    let mut read = conn.prepare(
+        "SELECT e.id, e.dated, substr(e.summary, 1, ?1) \
+         FROM entry_story s JOIN entries e ON e.id = s.entry_id",
+    )?;
+    let mut rows = read.query([MAX_KEYED_BYTES as i64])?;
+    let mut keyed = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (id, dated, summary): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        keyed.extend(body_key_rows(id, dated, &body_keys_of(&summary).keys));
+    }
+    keyed.sort_unstable();
+    insert_rows(conn, INSERT_BODY_KEYS, &keyed)
+}
+
 /// (kind, hash, dated, entry id)
 type KeyRow = [i64; 4];
 type BandRow = [i64; 4];
+/// (key, dated, entry id)
+type BodyKeyRow = [i64; 3];
 
 const INSERT_KEYS: &str = "INSERT OR IGNORE INTO grouped_keys (kind, hash, dated, entry_id)";
 const INSERT_BANDS: &str =
     "INSERT OR IGNORE INTO fingerprint_bands (band, dated, entry_id, fingerprint)";
+const INSERT_BODY_KEYS: &str = "INSERT OR IGNORE INTO body_keys (key, dated, entry_id)";
 const INSERT_ENTRY_STORY: &str = "INSERT INTO entry_story (entry_id, story_id)";
 
 /// Rows per multi-row INSERT: one statement for many rows saves the per-call
@@ -299,6 +374,8 @@ pub struct Unplaced {
     pub title: String,
     pub published: Option<DateTime<Utc>>,
     pub fingerprint: u64,
+    /// The keys of its body ([`body_keys`]), found whatever its headline.
+    pub body_keys: BodyKeys,
 }
 
 impl Unplaced {
@@ -312,11 +389,13 @@ impl Unplaced {
 fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.first_seen, e.source_id, e.key, e.guid, e.canonical_link, e.title, \
-         e.published, e.fingerprint FROM unassigned u JOIN entries e ON e.id = u.entry_id \
+         e.published, e.fingerprint, \
+         substr(e.summary, 1, ?2) \
+         FROM unassigned u JOIN entries e ON e.id = u.entry_id \
          ORDER BY u.first_seen, u.entry_id LIMIT ?1",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map([limit], |r| {
+    let rows = stmt.query_map([limit, MAX_KEYED_BYTES as i64], |r| {
         Ok(Unplaced {
             id: r.get(0)?,
             first_seen: date(r, 1)?,
@@ -327,6 +406,7 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
             title: r.get(6)?,
             published: opt_date(r, 7)?,
             fingerprint: from_sql_u64(r.get(8)?),
+            body_keys: body_keys_of(&r.get::<_, String>(9)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -359,7 +439,7 @@ fn member(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, Member)> {
 }
 
 /// Every grouped entry the entries of one batch can meet, by each way of
-/// meeting it: read in five statements for the whole batch, not several for
+/// meeting it: read in a few statements for the whole batch, not several for
 /// each entry. Entries placed during the batch join it as they are placed.
 #[derive(Debug, Default)]
 struct Neighbourhood {
@@ -368,9 +448,17 @@ struct Neighbourhood {
     by_link: HashMap<String, Vec<i64>>,
     by_guid_key: HashMap<String, Vec<i64>>,
     by_title: HashMap<String, Vec<i64>>,
-    /// Each band's (band date, entry id) pairs.
-    by_band: HashMap<i64, Vec<(i64, i64)>>,
+    /// Each fingerprint band's (band date, entry id) pairs.
+    by_band: DatedIds,
+    /// Each body key's (entry date, entry id) pairs.
+    by_body_key: DatedIds,
 }
+
+/// The (date, entry id) pairs of each band or key.
+type DatedIds = HashMap<i64, Vec<(i64, i64)>>;
+
+/// The (window start, window end, fingerprint) of each entry probing a band or key.
+type Probing = HashMap<i64, Vec<(i64, i64, u64)>>;
 
 impl Neighbourhood {
     fn add(&mut self, id: i64, member: Member) {
@@ -394,8 +482,8 @@ impl Neighbourhood {
         }
     }
 
-    fn add_band(&mut self, band: i64, dated: i64, id: i64) {
-        let pairs = self.by_band.entry(band).or_default();
+    fn add_dated(map: &mut DatedIds, key: i64, dated: i64, id: i64) {
+        let pairs = map.entry(key).or_default();
         if !pairs.contains(&(dated, id)) {
             pairs.push((dated, id));
         }
@@ -421,6 +509,7 @@ struct Placed {
     backlog: Vec<[i64; 2]>,
     keys: Vec<KeyRow>,
     bands: Vec<BandRow>,
+    body_keys: Vec<BodyKeyRow>,
 }
 
 impl Placed {
@@ -429,6 +518,7 @@ impl Placed {
         self.backlog.sort_unstable();
         self.keys.sort_unstable();
         self.bands.sort_unstable();
+        self.body_keys.sort_unstable();
         insert_rows(conn, INSERT_ENTRY_STORY, &self.entry_story)?;
         let mut delete =
             conn.prepare_cached("DELETE FROM unassigned WHERE first_seen = ?1 AND entry_id = ?2")?;
@@ -436,7 +526,8 @@ impl Placed {
             delete.execute(*row)?;
         }
         insert_rows(conn, INSERT_KEYS, &self.keys)?;
-        insert_rows(conn, INSERT_BANDS, &self.bands)
+        insert_rows(conn, INSERT_BANDS, &self.bands)?;
+        insert_rows(conn, INSERT_BODY_KEYS, &self.body_keys)
     }
 }
 
@@ -523,6 +614,7 @@ impl Grouping<'_> {
             Neighbourhood::add_to(&mut near.by_title, &title, id);
         }
         self.meet_bands(&mut near, batch, max_distance, (from, until))?;
+        self.meet_body_keys(&mut near, batch, (from, until))?;
         *self.near.borrow_mut() = near;
         Ok(())
     }
@@ -576,9 +668,9 @@ impl Grouping<'_> {
         near: &mut Neighbourhood,
         batch: &[Search<'_>],
         max_distance: u32,
-        (from, until): (i64, i64),
+        window: (i64, i64),
     ) -> Result<(), StoreError> {
-        let mut probing: HashMap<i64, Vec<(i64, i64, u64)>> = HashMap::new();
+        let mut probing = Probing::new();
         for s in batch {
             let fingerprint = s.entry.fingerprint;
             if fingerprint == 0 {
@@ -592,27 +684,75 @@ impl Grouping<'_> {
                 ));
             }
         }
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT band, dated, entry_id, fingerprint FROM fingerprint_bands \
-             WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3",
-        )?;
+        let sql = "SELECT band, dated, entry_id, fingerprint FROM fingerprint_bands \
+                   WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3";
+        let close = |probe, found| distance(probe, found) <= max_distance;
+        self.meet_dated(near, sql, &probing, window, close, |near| &mut near.by_band)
+    }
+
+    /// The body keys the batch probes, in the window of some probing entry, and
+    /// the entries they belong to.
+    fn meet_body_keys(
+        &self,
+        near: &mut Neighbourhood,
+        batch: &[Search<'_>],
+        window: (i64, i64),
+    ) -> Result<(), StoreError> {
+        let mut probing = Probing::new();
+        for s in batch {
+            for &key in &s.entry.body_keys.keys {
+                probing.entry(to_sql_u64(key)).or_default().push((
+                    micros(s.from),
+                    micros(s.until),
+                    0,
+                ));
+            }
+        }
+        let sql = "SELECT key, dated, entry_id, 0 FROM body_keys \
+                   WHERE key IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3";
+        self.meet_dated(
+            near,
+            sql,
+            &probing,
+            window,
+            |_, _| true,
+            |near| &mut near.by_body_key,
+        )
+    }
+
+    /// Reads the rows of a dated lookup table (`sql`: band or key, date, entry
+    /// id, fingerprint) that some entry probes, dated in its window and `close`
+    /// enough to its fingerprint; adds them to the index `index` picks, and the
+    /// grouped entries they belong to to the neighbourhood.
+    fn meet_dated(
+        &self,
+        near: &mut Neighbourhood,
+        sql: &str,
+        probing: &Probing,
+        (from, until): (i64, i64),
+        close: impl Fn(u64, u64) -> bool,
+        index: fn(&mut Neighbourhood) -> &mut DatedIds,
+    ) -> Result<(), StoreError> {
+        if probing.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.tx.prepare_cached(sql)?;
         let rows = stmt.query_map(
             params![int_list(probing.keys().copied()), from, until],
             |r| {
-                let band: i64 = r.get(0)?;
-                Ok((band, r.get(1)?, r.get(2)?, from_sql_u64(r.get(3)?)))
+                let key: i64 = r.get(0)?;
+                Ok((key, r.get(1)?, r.get(2)?, from_sql_u64(r.get(3)?)))
             },
         )?;
         let mut hits: Vec<(i64, i64, i64)> = Vec::new();
         for row in rows {
-            let (band, dated, id, fingerprint) = row?;
-            let wanted = probing.get(&band).is_some_and(|all| {
-                all.iter().any(|&(f, u, probe)| {
-                    (f..=u).contains(&dated) && distance(probe, fingerprint) <= max_distance
-                })
+            let (key, dated, id, fingerprint) = row?;
+            let wanted = probing.get(&key).is_some_and(|all| {
+                all.iter()
+                    .any(|&(f, u, probe)| (f..=u).contains(&dated) && close(probe, fingerprint))
             });
             if wanted {
-                hits.push((band, dated, id));
+                hits.push((key, dated, id));
             }
         }
         let unknown: BTreeSet<i64> = hits
@@ -620,18 +760,20 @@ impl Grouping<'_> {
             .map(|&(_, _, id)| id)
             .filter(|id| !near.members.contains_key(id))
             .collect();
-        let mut load = self.tx.prepare_cached(&format!(
-            "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
-             WHERE e.id IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
-        for row in rows {
-            let (id, member) = row?;
-            near.add(id, member);
+        if !unknown.is_empty() {
+            let mut load = self.tx.prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
+                 WHERE e.id IN (SELECT value FROM json_each(?1))"
+            ))?;
+            let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
+            for row in rows {
+                let (id, member) = row?;
+                near.add(id, member);
+            }
         }
-        for (band, dated, id) in hits {
+        for (key, dated, id) in hits {
             if near.members.contains_key(&id) {
-                near.add_band(band, dated, id);
+                Neighbourhood::add_dated(index(near), key, dated, id);
             }
         }
         Ok(())
@@ -663,9 +805,10 @@ impl Grouping<'_> {
     }
 
     /// Ids of grouped entries of other sources dated within `from..=until` with
-    /// exactly this title, or with a fingerprint at most `max_distance` bits
-    /// away. The fingerprint lookup is exact up to 11 bits; a larger
-    /// `max_distance` finds only part of the farther ones.
+    /// exactly this title, with a fingerprint at most `max_distance` bits away,
+    /// or with the quorum of its body keys in common. The fingerprint
+    /// lookup is exact up to 11 bits; a larger `max_distance` finds only part
+    /// of the farther ones.
     pub fn candidates(
         &self,
         search: &Search<'_>,
@@ -693,6 +836,20 @@ impl Grouping<'_> {
                 }
             }
         }
+        let mut shared: HashMap<i64, usize> = HashMap::new();
+        for &key in &entry.body_keys.keys {
+            for &(dated, id) in near.by_body_key.get(&to_sql_u64(key)).into_iter().flatten() {
+                if in_window(dated) {
+                    *shared.entry(id).or_default() += 1;
+                }
+            }
+        }
+        found.extend(
+            shared
+                .into_iter()
+                .filter(|&(_, n)| n >= entry.body_keys.quorum)
+                .map(|(id, _)| id),
+        );
         found.retain(|id| {
             near.members
                 .get(id)
@@ -805,6 +962,9 @@ impl Grouping<'_> {
             placed
                 .bands
                 .extend(band_rows(entry.id, dated, entry.fingerprint));
+            placed
+                .body_keys
+                .extend(body_key_rows(entry.id, dated, &entry.body_keys.keys));
         }
         let near = &mut *self.near.borrow_mut();
         near.add(
@@ -825,8 +985,11 @@ impl Grouping<'_> {
         Neighbourhood::add_to(&mut near.by_title, &entry.title, entry.id);
         if entry.fingerprint != 0 {
             for band in bands(entry.fingerprint) {
-                near.add_band(band, dated, entry.id);
+                Neighbourhood::add_dated(&mut near.by_band, band, dated, entry.id);
             }
+        }
+        for &key in &entry.body_keys.keys {
+            Neighbourhood::add_dated(&mut near.by_body_key, to_sql_u64(key), dated, entry.id);
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
-use super::grouping::hash_grouped_keys;
+use super::grouping::{hash_grouped_keys, key_grouped_bodies};
 
 /// A step of the schema: SQL, or code where SQL alone cannot compute the values.
 enum Step {
@@ -272,6 +272,10 @@ CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
              DELETE FROM unjudged WHERE entry_id = OLD.id;
          END;",
     ),
+    // `body_keys`: the keys of the body of each entry in a story (its long
+    // sentences, the sketch of a short one), with its date, filled for the
+    // entries stored before.
+    Step::Code(key_grouped_bodies),
 ];
 
 /// The schema version this build writes.
@@ -313,10 +317,12 @@ mod tests {
     use rusqlite::{Connection, params};
 
     use super::{CURRENT, STEPS};
+    use crate::clean::fingerprint::simhash;
     use crate::config::DedupeConfig;
     use crate::dedupe::{self, GroupReport};
     use crate::model::Entry;
     use crate::store::Store;
+    use crate::store::grouping::key_grouped_bodies;
 
     const LINK_1: &str = "https://krakow.example/news/tramwaj";
     const GUID_2: &str = "urn:uuid:6f1c2a4e-2b1d-4c55-9a0e-0d3f6e1b7c11";
@@ -399,6 +405,63 @@ mod tests {
             categories: Vec::new(),
             ..Entry::for_test(source, guid, canonical_link, &format!("Wiadomość {source}"))
         }
+    }
+
+    #[test]
+    fn short_notices_grouped_before_body_keys_are_found_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hejnal.db");
+        let notice = "Od poniedziałku do piątku przejście podziemne pod Rondem Mogilskim będzie \
+            zamknięte z powodu remontu schodów ruchomych. Piesi skorzystają z przejścia naziemnego.";
+        let first = Entry {
+            summary: format!("<p>{notice}</p>"),
+            published: Some(at(9)),
+            fingerprint: simhash("Przejście zamknięte", notice),
+            ..Entry::for_test(
+                "krakow",
+                "k1",
+                "https://krakow.example/1",
+                "Przejście zamknięte",
+            )
+        };
+        {
+            let mut store = Store::open(&path).unwrap();
+            store.upsert_entries(&[first], at(9)).unwrap();
+            dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
+            // The database as the release before body keys left it.
+            let step = STEPS
+                .iter()
+                .position(|s| {
+                    let keying: fn(&Connection) -> rusqlite::Result<()> = key_grouped_bodies;
+                    matches!(s, super::Step::Code(run) if std::ptr::fn_addr_eq(*run, keying))
+                })
+                .unwrap();
+            store
+                .conn
+                .execute_batch(&format!(
+                    "DROP TABLE body_keys; PRAGMA user_version = {step};"
+                ))
+                .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT);
+        let text = format!("{notice} Obok działa winda dla wózków.");
+        let headline = "Rondo Mogilskie: piesi muszą iść górą";
+        let repost = Entry {
+            summary: format!("<p>{text}</p>"),
+            published: Some(at(10)),
+            fingerprint: simhash(headline, &text),
+            ..Entry::for_test("portal", "p1", "https://portal.example/1", headline)
+        };
+        store.upsert_entries(&[repost], at(10)).unwrap();
+        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(10)).unwrap();
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 0,
+                joined: 1
+            }
+        );
     }
 
     #[test]
