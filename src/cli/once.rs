@@ -4,8 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
-
 use hejnal::config::Config;
 use hejnal::cycle::{self, Control, CycleReport, Selection, SourceOutcome};
 use hejnal::fetch::Fetcher;
@@ -14,8 +12,8 @@ use hejnal::store::Store;
 pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let db = config.database_path();
-    let mut store =
-        Store::open(&db).with_context(|| format!("opening the database {}", db.display()))?;
+    // The store's own error names the file.
+    let mut store = Store::open(&db)?;
     let fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
     let report = cycle::run(
         &config,

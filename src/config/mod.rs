@@ -2,6 +2,7 @@
 //! (see `check`), and the edits `hejnal add` makes to it (see `edit`).
 
 mod check;
+pub mod dirs;
 pub mod edit;
 pub mod iso639;
 
@@ -34,6 +35,9 @@ pub struct Config {
     /// Folder of feeds.toml; relative paths in the file are relative to it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// systemd's state and cache directories, which take relative paths first.
+    #[serde(skip)]
+    pub service_dirs: dirs::ServiceDirs,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -284,10 +288,13 @@ impl Config {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        Config::parse(&text, base_dir).map_err(|diagnostics| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            diagnostics,
-        })
+        let mut config =
+            Config::parse(&text, base_dir).map_err(|diagnostics| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                diagnostics,
+            })?;
+        config.service_dirs = dirs::ServiceDirs::from_env();
+        Ok(config)
     }
 
     /// Parses and validates; every problem found is returned, not only the first.
@@ -309,11 +316,13 @@ impl Config {
     }
 
     pub fn output_dir(&self) -> PathBuf {
-        self.base_dir.join(&self.publisher.output_dir)
+        let cache = self.service_dirs.cache.as_deref();
+        dirs::resolve(&self.publisher.output_dir, cache, &self.base_dir)
     }
 
     pub fn database_path(&self) -> PathBuf {
-        self.base_dir.join(&self.publisher.database)
+        let state = self.service_dirs.state.as_deref();
+        dirs::resolve(&self.publisher.database, state, &self.base_dir)
     }
 
     /// The sources that are fetched.
