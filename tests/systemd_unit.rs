@@ -41,7 +41,7 @@ fn systemd_analyze_verify_is_clean() {
     }
     // Verify against the binary just built, installed where the unit expects it.
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = unit().replace("/usr/bin/hejnal", env!("CARGO_BIN_EXE_hejnal"));
+    let text = unit().replace("/usr/local/bin/hejnal", env!("CARGO_BIN_EXE_hejnal"));
     let path = dir.path().join("hejnal.service");
     std::fs::write(&path, text).expect("write unit");
     let out = Command::new("systemd-analyze")

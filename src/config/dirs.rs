@@ -43,6 +43,17 @@ pub fn resolve(path: &Path, dir: Option<&Path>, base: &Path) -> PathBuf {
     dir.unwrap_or(base).join(path)
 }
 
+/// A source `url = "file:feeds/krakow.xml"` (a path with no leading '/') names
+/// a file next to feeds.toml; the fetcher needs a whole `file:///…` URL.
+pub fn file_url(url: &str, base: &Path) -> Option<String> {
+    let path = url.strip_prefix("file:")?;
+    if path.starts_with('/') {
+        return None;
+    }
+    let absolute = std::path::absolute(base.join(path)).ok()?;
+    url::Url::from_file_path(absolute).ok().map(String::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +88,14 @@ mod tests {
             resolve(Path::new("/srv/hejnal.db"), dirs.state.as_deref(), etc),
             Path::new("/srv/hejnal.db")
         );
+    }
+
+    #[test]
+    fn a_relative_file_url_names_a_file_next_to_feeds_toml() {
+        let url = file_url("file:feeds/kraków.xml", Path::new("/srv/hejnal")).unwrap();
+        assert_eq!(url, "file:///srv/hejnal/feeds/krak%C3%B3w.xml");
+        assert_eq!(file_url("file:///srv/x.xml", Path::new("/etc")), None);
+        assert_eq!(file_url("https://krakow.pl/rss", Path::new("/etc")), None);
     }
 
     #[test]

@@ -294,6 +294,12 @@ impl Config {
                 diagnostics,
             })?;
         config.service_dirs = dirs::ServiceDirs::from_env();
+        for source in &mut config.sources {
+            let source = source.get_mut();
+            if let Some(url) = dirs::file_url(&source.url, &config.base_dir) {
+                source.url = url;
+            }
+        }
         Ok(config)
     }
 

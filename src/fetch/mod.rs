@@ -2,6 +2,7 @@
 
 mod guard;
 mod headers;
+mod local;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -65,8 +66,10 @@ pub enum FetchError {
     TooManyRedirects(usize),
     #[error("{0} resolves to a private or local address, and deny_private_networks is on")]
     PrivateAddress(String),
-    #[error("unsupported URL {0:?}: only http and https are fetched")]
+    #[error("unsupported URL {0:?}: only http, https and file are fetched")]
     BadUrl(String),
+    #[error("cannot read {path}: {reason}")]
+    File { path: String, reason: String },
     #[error("{0}")]
     Transport(String),
 }
@@ -148,7 +151,11 @@ impl Fetcher {
         max_body_bytes: u64,
     ) -> Result<FetchOutcome, FetchError> {
         let started = std::time::Instant::now();
-        let result = self.follow(url, conditional, max_body_bytes).await;
+        let result = if url.starts_with("file:") {
+            local::read(url, conditional, max_body_bytes, self.deny_private_networks).await
+        } else {
+            self.follow(url, conditional, max_body_bytes).await
+        };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(FetchOutcome::Fetched(f)) => {
