@@ -68,8 +68,11 @@ const TOP: &[Field] = &[
     field("server", Kind::Table(SERVER)),
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
+    field("store", Kind::Table(STORE)),
     field("source", Kind::Tables(SOURCE)),
 ];
+
+const STORE: &[Field] = &[field("keep_days", Kind::Count { min: 1, max: U32 })];
 
 const PUBLISHER: &[Field] = &[
     required("title", Kind::Text),

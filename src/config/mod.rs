@@ -30,6 +30,8 @@ pub struct Config {
     pub dedupe: DedupeConfig,
     #[serde(default)]
     pub translate: TranslateConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
     /// Folder of feeds.toml; relative paths in the file are relative to it.
@@ -185,6 +187,13 @@ impl Default for TranslateConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Days a story stays in the database after it last changed; see `Config::keep_days`.
+    pub keep_days: Option<u32>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -329,6 +338,16 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         let state = self.service_dirs.state.as_deref();
         dirs::resolve(&self.publisher.database, state, &self.base_dir)
+    }
+
+    /// How many days a story stays in the database: `[store] keep_days`, by
+    /// default the months of archives kept and one more, so a lost output
+    /// folder can be published again whole. Never within the dedupe window,
+    /// where a pruned story could be told again as new.
+    pub fn keep_days(&self) -> u32 {
+        let default = 31 * (self.publisher.archive_months + 1);
+        let floor = self.dedupe.window_days.saturating_add(1);
+        self.store.keep_days.unwrap_or(default).max(floor)
     }
 
     /// The sources that are fetched.

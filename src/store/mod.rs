@@ -9,6 +9,7 @@ mod entries;
 mod grouping;
 mod migrations;
 mod pairing;
+mod retention;
 mod stories;
 mod translations;
 
@@ -25,6 +26,7 @@ pub use checkpointer::Checkpointer;
 pub use entries::{UpsertStatus, Upserted};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use migrations::CURRENT as SCHEMA_VERSION;
+pub use retention::Pruned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -236,6 +238,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // every page written; 16 KB pages pack five or six. Only a new, empty
     // database takes the setting: an existing one keeps its page size.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    // Pages that retention frees go back to the file system a few at a time
+    // (see `retention`). Like the page size, only a new database takes this;
+    // an older one reuses its free pages instead, so it stops growing all the
+    // same, and `hejnal db vacuum` converts it once.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
