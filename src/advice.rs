@@ -26,15 +26,17 @@ pub fn explain(err: &(dyn Error + 'static)) -> String {
 }
 
 /// The messages of the chain joined with ": ", leaving out a cause that the
-/// text already says, and one that only restates the cause before it with
-/// more words ("Error code 26: file is not a database").
+/// text already says, one that only restates the cause before it with more
+/// words, and SQLite's error code under rusqlite's message of it ("Error code
+/// 26: file is not a database").
 pub fn chain(err: &(dyn Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut previous = text.clone();
     let mut cause = err.source();
     while let Some(e) = cause {
         let message = e.to_string();
-        if !message.is_empty() && !text.contains(&message) && !message.contains(&previous) {
+        let restated = message.contains(&previous) || e.is::<rusqlite::ffi::Error>();
+        if !message.is_empty() && !text.contains(&message) && !restated {
             text.push_str(": ");
             text.push_str(&message);
         }

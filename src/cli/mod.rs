@@ -2,6 +2,7 @@
 
 mod add;
 mod check;
+mod db;
 pub mod logging;
 mod once;
 mod opml;
@@ -74,6 +75,11 @@ pub enum Command {
         #[command(subcommand)]
         action: opml::OpmlAction,
     },
+    /// Back up or check the database.
+    Db {
+        #[command(subcommand)]
+        action: db::DbAction,
+    },
 }
 
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
@@ -98,5 +104,6 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Add(add) => runtime.block_on(add::add(&args.config, add)),
         Command::Sources { json } => sources::sources(&args.config, json),
         Command::Opml { action } => opml::opml(&args.config, action),
+        Command::Db { action } => db::db(&args.config, action),
     }
 }

@@ -7,6 +7,7 @@ mod batch;
 mod checkpointer;
 mod entries;
 mod grouping;
+pub mod maintenance;
 mod migrations;
 mod pairing;
 mod retention;
@@ -47,6 +48,11 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database holds a value this build cannot read: {0}")]
     Corrupt(String),
+    #[error("cannot write the copy {}: {cause}", .path.display())]
+    Copy {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
 }
 
 pub struct Store {
