@@ -13,12 +13,23 @@ use hejnal::dedupe;
 use hejnal::model::{Entry, Lang, LangOrigin};
 use hejnal::store::{Store, UpsertStatus};
 
-const SOURCES: usize = 6;
-const PER_DAY: usize = 3;
-/// Items each feed lists: its newest, as most CMSes do.
-const LISTED: usize = 20;
-const KEEP_DAYS: i64 = 45;
 const DAYS: i64 = 730;
+
+/// The farm: sources, new items per source and day, items each feed lists
+/// (its newest, as most CMSes do), and `keep_days`. Small in `cargo test`;
+/// `HEJNAL_SOAK=sources,per_day,listed,keep_days` runs it at full scale (the
+/// numbers in BENCHMARKS.md).
+fn farm() -> (usize, usize, usize, i64) {
+    let given: Vec<usize> = std::env::var("HEJNAL_SOAK")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    match given[..] {
+        [sources, per_day, listed, keep_days] => (sources, per_day, listed, keep_days as i64),
+        _ => (6, 3, 20, 45),
+    }
+}
 
 const WORDS: [&str; 48] = [
     "tram",
@@ -114,8 +125,10 @@ const EVERGREEN: usize = 0;
 
 #[test]
 fn two_years_of_retention_keep_the_database_flat_and_announce_nothing_twice() {
+    let (sources, per_day, listed, keep_days) = farm();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hejnal.db");
+    let mut prune_time = std::time::Duration::ZERO;
     let mut store = Store::open(&path).expect("store");
     let start = Utc
         .with_ymd_and_hms(2025, 1, 1, 6, 0, 0)
@@ -127,11 +140,11 @@ fn two_years_of_retention_keep_the_database_flat_and_announce_nothing_twice() {
     for day in 0..DAYS {
         let now = start + TimeDelta::days(day);
         let mut document = Vec::new();
-        for source in 0..SOURCES {
+        for source in 0..sources {
             document.push(item(source, EVERGREEN, start));
-            let newest = (day as usize + 1) * PER_DAY;
-            for n in newest.saturating_sub(LISTED).max(1)..=newest {
-                let published = start + TimeDelta::days(((n - 1) / PER_DAY) as i64);
+            let newest = (day as usize + 1) * per_day;
+            for n in newest.saturating_sub(listed).max(1)..=newest {
+                let published = start + TimeDelta::days(((n - 1) / per_day) as i64);
                 document.push(item(source, n, published));
             }
         }
@@ -140,7 +153,7 @@ fn two_years_of_retention_keep_the_database_flat_and_announce_nothing_twice() {
             .iter()
             .filter(|u| u.status == UpsertStatus::New)
             .count();
-        let expected = SOURCES * PER_DAY + if day == 0 { SOURCES } else { 0 };
+        let expected = sources * per_day + if day == 0 { sources } else { 0 };
         assert_eq!(new, expected, "day {day}: only today's items are new");
         let report = dedupe::group(&mut store, &settings, now).expect("group");
         assert_eq!(
@@ -150,11 +163,13 @@ fn two_years_of_retention_keep_the_database_flat_and_announce_nothing_twice() {
         );
         announced += report.new_stories;
 
+        let started = std::time::Instant::now();
         let pruned = store
-            .prune(now - TimeDelta::days(KEEP_DAYS), now, 100_000)
+            .prune(now - TimeDelta::days(keep_days), now, 100_000)
             .expect("prune");
-        if day > KEEP_DAYS + 1 {
-            assert_eq!(pruned.entries, SOURCES * PER_DAY, "day {day}: {pruned:?}");
+        prune_time += started.elapsed();
+        if day > keep_days + 1 {
+            assert_eq!(pruned.entries, sources * per_day, "day {day}: {pruned:?}");
         }
         store.checkpoint().expect("checkpoint");
         sizes.push(std::fs::metadata(&path).expect("db file").len());
@@ -162,22 +177,27 @@ fn two_years_of_retention_keep_the_database_flat_and_announce_nothing_twice() {
 
     // Every story was announced once: the items pruned while still listed,
     // the evergreen pages above all, never came back.
-    let total = SOURCES * (PER_DAY * DAYS as usize + 1);
+    let total = sources * (per_day * DAYS as usize + 1);
     assert!(announced >= total * 95 / 100, "{announced} of {total}");
 
     // The store holds the window, not the history.
     let kept = store.entry_count().expect("count");
-    let window = (SOURCES * PER_DAY) as u64 * (KEEP_DAYS as u64 + 2);
+    let window = (sources * per_day) as u64 * (keep_days as u64 + 2);
     assert!(kept <= window, "{kept} entries kept, window {window}");
-    assert!(store.pruned_key_count().expect("keys") <= window + SOURCES as u64);
+    assert!(store.pruned_key_count().expect("keys") <= window + sources as u64);
 
     // Flat: the file after a year and after two is the size it reached soon
     // after the window filled.
-    let settled = sizes[(3 * KEEP_DAYS) as usize];
+    let settled = sizes[(3 * keep_days) as usize];
     let year = sizes[365];
     let last = *sizes.last().expect("sizes");
     let peak = *sizes.iter().max().expect("sizes");
-    eprintln!("database bytes: settled {settled}, one year {year}, two years {last}, peak {peak}");
+    eprintln!(
+        "{sources} sources x {per_day} a day, keep_days {keep_days}: database bytes settled \
+         {settled}, one year {year}, two years {last}, peak {peak}; {kept} entries kept; \
+         pruning {:.1} ms a day",
+        prune_time.as_secs_f64() * 1000.0 / DAYS as f64
+    );
     assert!(year <= settled * 12 / 10, "one year {year} vs {settled}");
     assert!(last <= settled * 12 / 10, "two years {last} vs {settled}");
     assert!(store.integrity_check().expect("integrity"));
