@@ -14,24 +14,12 @@ use std::path::Path;
 use chrono::Utc;
 use rusqlite::Connection;
 
-use common::hejnal_in;
+use common::{hejnal_in, offline_sample};
 use hejnal::model::{Entry, Lang, LangOrigin};
 use hejnal::store::{SCHEMA_VERSION, Store};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The offline sample in `dir`, with its feeds.
-fn sample(dir: &Path) {
-    let examples = repo().join("examples");
-    std::fs::copy(examples.join("feeds.toml"), dir.join("feeds.toml")).expect("feeds.toml");
-    std::fs::create_dir(dir.join("feeds")).expect("mkdir");
-    for entry in std::fs::read_dir(examples.join("feeds")).expect("feeds") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name");
-        std::fs::copy(&path, dir.join("feeds").join(name)).expect("copy");
-    }
 }
 
 fn column(path: &Path, sql: &str) -> Vec<String> {
@@ -44,7 +32,7 @@ fn column(path: &Path, sql: &str) -> Vec<String> {
 #[test]
 fn a_database_of_schema_6_opens_with_every_story_and_nothing_new() {
     let dir = tempfile::tempdir().expect("tempdir");
-    sample(dir.path());
+    offline_sample(dir.path());
     let db = dir.path().join("hejnal.db");
     std::fs::copy(repo().join("tests/fixtures/schema/v6-sample.db"), &db).expect("fixture");
     let guids = "SELECT guid FROM stories ORDER BY guid";
@@ -94,7 +82,7 @@ fn entry(n: usize) -> Entry {
 #[test]
 fn a_backup_taken_while_hejnal_writes_is_whole_and_consistent() {
     let dir = tempfile::tempdir().expect("tempdir");
-    sample(dir.path());
+    offline_sample(dir.path());
     let db = dir.path().join("hejnal.db");
     let mut store = Store::open(&db).expect("store");
     store
@@ -138,7 +126,7 @@ fn a_backup_taken_while_hejnal_writes_is_whole_and_consistent() {
 #[test]
 fn db_check_reports_schema_sizes_and_damage() {
     let dir = tempfile::tempdir().expect("tempdir");
-    sample(dir.path());
+    offline_sample(dir.path());
     let (code, _, err) = hejnal_in(dir.path(), &["db", "check"]);
     assert_ne!(code, 0);
     assert!(err.contains("no database at hejnal.db"), "{err}");

@@ -3,27 +3,13 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::hejnal_in;
-
-const MINIMAL: &str = r#"[publisher]
-title = "Kraków — News"
-base_url = "https://news.example.org/"
-
-[[source]]
-id = "krakow"
-name = "Kraków"
-url = "file:krakow.xml"
-lang = "pl"
-"#;
+use common::{hejnal_in, offline_sample};
 
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("feeds.toml"), MINIMAL).expect("feeds.toml");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/feeds/krakow-pl.xml");
-    std::fs::copy(sample, dir.path().join("krakow.xml")).expect("feed");
+    offline_sample(dir.path());
     dir
 }
 
@@ -71,20 +57,7 @@ fn logs_to_a_file_or_pipe_carry_no_colour_codes() {
 /// disk become stories in both languages, and a second run finds nothing new.
 #[test]
 fn the_offline_sample_publishes_a_bilingual_feed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    std::fs::copy(examples.join("feeds.toml"), dir.path().join("feeds.toml")).expect("copy");
-    std::fs::create_dir(dir.path().join("feeds")).expect("mkdir");
-    for entry in std::fs::read_dir(examples.join("feeds")).expect("feeds") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(
-            &path,
-            dir.path()
-                .join("feeds")
-                .join(path.file_name().expect("name")),
-        )
-        .expect("copy feed");
-    }
+    let dir = setup();
     let (code, out, err) = hejnal_in(dir.path(), &["once"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("sources: 3 ok"), "{out}");
