@@ -24,6 +24,12 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
     )
     .await?;
     print!("{}", summary(&report));
+    // Where to look: a first run offline publishes an empty feed, and nothing
+    // else would say where it went.
+    println!(
+        "published in {} (open its index.html, or `hejnal serve` it)",
+        config.output_dir().display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -340,6 +340,18 @@ impl Status {
             "Duration of the last cycle.",
             &one(format!("{:.6}", t.last_cycle_seconds)),
         );
+        let failing_stage = inner.failing_stage.as_ref().map(|f| f.stage);
+        metric(
+            "hejnal_stage_failing",
+            "gauge",
+            "1 for the stage whose last run failed (fetch: every source fetched failed).",
+            &["fetch", "store", "publish"].map(|stage| {
+                (
+                    format!("{{stage=\"{stage}\"}}"),
+                    u8::from(failing_stage == Some(stage)).to_string(),
+                )
+            }),
+        );
         metric(
             "hejnal_last_success_timestamp_seconds",
             "gauge",
@@ -441,6 +453,11 @@ mod tests {
         let failing = health.failing_stage.expect("a failing stage");
         assert_eq!((failing.stage, failing.error.as_str()), ("publish", error));
         assert_eq!(failing.since, start, "since the first failure");
+        assert!(
+            status
+                .metrics()
+                .contains("hejnal_stage_failing{stage=\"publish\"} 1\n")
+        );
 
         status.record(&cycle(&[SourceOutcome::NotModified]), later);
         let health = status.health(later);
