@@ -159,4 +159,21 @@ mod tests {
         assert!(text.contains("move it aside"), "{text}");
         assert!(text.contains("hejnal db backup"), "{text}");
     }
+
+    #[test]
+    fn an_unwritable_output_folder_names_the_user_and_the_path() {
+        let err = PublishError::Io {
+            path: "/etc/hejnal/public/feed.xml".into(),
+            source: std::io::Error::from_raw_os_error(libc::EROFS),
+        };
+        let text = explain(&err);
+        assert_eq!(text.matches("Read-only file system").count(), 1, "{text}");
+        assert!(text.contains("hejnal runs as "), "{text}");
+        assert!(text.contains("uid "), "{text}");
+        assert!(
+            text.contains("cannot write /etc/hejnal/public/feed.xml;"),
+            "{text}"
+        );
+        assert!(text.contains("/var/cache/hejnal"), "{text}");
+    }
 }
