@@ -18,9 +18,8 @@ use super::{Store, StoreError, micros, to_sql_u64};
 
 /// Stories pruned in one transaction.
 const STORIES_PER_TRANSACTION: usize = 200;
-/// Stories looked at per transaction: the oldest by id, which include the few
-/// long-lived ones that are not due yet.
-const SCAN: i64 = 2_000;
+/// Stories read per query while looking for those due.
+const SCAN_CHUNK: i64 = 500;
 /// Free pages handed back to the file system after each transaction.
 const VACUUM_PAGES: u32 = 1_000;
 /// Forgotten keys deleted in one transaction.
@@ -89,17 +88,44 @@ impl Store {
 }
 
 /// Stories whose every entry was first seen, and which last changed, before
-/// `cutoff`. Ids grow with creation, so the oldest stories come first.
+/// `cutoff`, oldest first. A story's id is given when it is made, so ids grow
+/// with the first sight of a story's first entry: the scan stops at the first
+/// story made after the cut-off, having passed over the older ones that
+/// changed since (joined by a later entry, or dated in the future).
 fn due_stories(conn: &Connection, cutoff: i64, limit: usize) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id FROM (SELECT id, published, updated FROM stories ORDER BY id LIMIT ?3) s \
-         WHERE s.published < ?1 AND s.updated < ?1 AND NOT EXISTS ( \
-             SELECT 1 FROM entry_story es JOIN entries e ON e.id = es.entry_id \
-             WHERE es.story_id = s.id AND (e.first_seen >= ?1 OR e.dated >= ?1)) \
-         ORDER BY s.id LIMIT ?2",
+        "SELECT s.id, \
+             s.published < ?1 AND s.updated < ?1 AND max(e.first_seen) < ?1 \
+                 AND max(e.dated) < ?1, \
+             min(e.first_seen) \
+         FROM stories s JOIN entry_story es ON es.story_id = s.id \
+         JOIN entries e ON e.id = es.entry_id \
+         WHERE s.id > ?2 GROUP BY s.id ORDER BY s.id LIMIT ?3",
     )?;
-    let ids = stmt.query_map(params![cutoff, limit as i64, SCAN], |r| r.get(0))?;
-    ids.collect()
+    let mut due = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, bool, i64)> = stmt
+            .query_map(params![cutoff, after, SCAN_CHUNK], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some(last) = rows.last() else {
+            return Ok(due);
+        };
+        after = last.0;
+        for (id, prunable, made) in rows {
+            if made >= cutoff {
+                return Ok(due);
+            }
+            if prunable {
+                due.push(id);
+                if due.len() == limit {
+                    return Ok(due);
+                }
+            }
+        }
+    }
 }
 
 /// Deletes a story and its entries; returns how many entries it had.
@@ -136,4 +162,72 @@ fn prune_story(conn: &Connection, story_id: i64, now: i64) -> Result<usize, Stor
 /// for a database made before incremental vacuum, which reuses them instead.
 fn vacuum_some(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::config::DedupeConfig;
+    use crate::dedupe;
+    use crate::model::Entry;
+    use crate::store::UpsertStatus;
+
+    fn day(n: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, 1, 8, 0, 0).single().unwrap() + TimeDelta::days(n)
+    }
+
+    fn entry(source: &str, n: u32, link: &str) -> Entry {
+        Entry {
+            fingerprint: u64::from(n) * 0x0f0f_0f0f_0f0f,
+            content_hash: u64::from(n),
+            ..Entry::for_test(
+                source,
+                &format!("{source}-{n}"),
+                link,
+                &format!("Story {n}"),
+            )
+        }
+    }
+
+    #[test]
+    fn an_older_story_joined_later_is_kept_and_the_ones_after_it_pruned() {
+        let mut store = Store::open_in_memory().unwrap();
+        let settings = DedupeConfig::default();
+        let shared = "https://krakow.example/tram";
+        store
+            .upsert_entries(&[entry("krakow", 1, shared)], day(0))
+            .unwrap();
+        dedupe::group(&mut store, &settings, day(0)).unwrap();
+        let later = entry("krakow", 2, "https://krakow.example/budget");
+        store.upsert_entries(&[later.clone()], day(1)).unwrap();
+        dedupe::group(&mut store, &settings, day(1)).unwrap();
+        // Another source tells the first story on day 5: it changed then.
+        store
+            .upsert_entries(&[entry("lwow", 3, shared)], day(5))
+            .unwrap();
+        let joined = dedupe::group(&mut store, &settings, day(5)).unwrap();
+        assert_eq!(joined.joined, 1);
+
+        let pruned = store.prune(day(3), day(6), 100).unwrap();
+        assert_eq!((pruned.stories, pruned.entries), (1, 1));
+        let left = store.latest_stories(10).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].entries.len(), 2, "the joined story stays whole");
+
+        // Its source still lists the pruned item: not new, no story.
+        let again = store.upsert_entries(&[later], day(6)).unwrap();
+        assert_eq!(again[0].status, UpsertStatus::Unchanged);
+        assert_eq!(
+            dedupe::group(&mut store, &settings, day(6))
+                .unwrap()
+                .new_stories,
+            0
+        );
+        assert_eq!(store.pruned_key_count().unwrap(), 1);
+        // Listed on day 6, the record is kept until day 6 + keep_days.
+        assert_eq!(store.prune(day(5), day(7), 100).unwrap().forgotten, 0);
+        assert_eq!(store.prune(day(7), day(40), 100).unwrap().forgotten, 1);
+    }
 }
