@@ -201,7 +201,9 @@ mod tests {
             .unwrap();
         dedupe::group(&mut store, &settings, day(0)).unwrap();
         let later = entry("krakow", 2, "https://krakow.example/budget");
-        store.upsert_entries(&[later.clone()], day(1)).unwrap();
+        store
+            .upsert_entries(std::slice::from_ref(&later), day(1))
+            .unwrap();
         dedupe::group(&mut store, &settings, day(1)).unwrap();
         // Another source tells the first story on day 5: it changed then.
         store
