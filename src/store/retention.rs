@@ -50,6 +50,10 @@ impl Store {
     ) -> Result<Pruned, StoreError> {
         let cutoff = micros(cutoff);
         let mut done = Pruned::default();
+        let dependents = Dependents {
+            of_story: dependents(&self.conn, "stories", &["entry_story", "story_variants"])?,
+            of_entry: dependents(&self.conn, "entries", &["entry_story", "fingerprint_bands"])?,
+        };
         while done.stories < max_stories {
             let tx = self
                 .conn
@@ -57,7 +61,7 @@ impl Store {
             let limit = STORIES_PER_TRANSACTION.min(max_stories - done.stories);
             let due = due_stories(&tx, cutoff, limit)?;
             for story in &due {
-                done.entries += prune_story(&tx, *story, micros(now))?;
+                done.entries += prune_story(&tx, *story, &dependents, micros(now))?;
             }
             tx.commit()?;
             done.stories += due.len();
@@ -128,8 +132,39 @@ fn due_stories(conn: &Connection, cutoff: i64, limit: usize) -> rusqlite::Result
     }
 }
 
+/// The `DELETE`s of the rows other rooms keep about a story or an entry, by
+/// a foreign key to it (an editor hiding a story, say): they go with it.
+struct Dependents {
+    of_story: Vec<String>,
+    of_entry: Vec<String>,
+}
+
+/// The `DELETE` of the rows referring to a row of `table` in each table but
+/// the `handled` ones, which `prune_story` empties itself.
+fn dependents(conn: &Connection, table: &str, handled: &[&str]) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.name, f.\"from\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f \
+         WHERE m.type = 'table' AND f.\"table\" = ?1 ORDER BY m.name",
+    )?;
+    let rows = stmt.query_map([table], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let rows: Vec<(String, String)> = rows.collect::<rusqlite::Result<_>>()?;
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    Ok(rows
+        .into_iter()
+        .filter(|(name, _)| !handled.contains(&name.as_str()))
+        .map(|(name, column)| format!("DELETE FROM {} WHERE {} = ?1", quote(&name), quote(&column)))
+        .collect())
+}
+
 /// Deletes a story and its entries; returns how many entries it had.
-fn prune_story(conn: &Connection, story_id: i64, now: i64) -> Result<usize, StoreError> {
+fn prune_story(
+    conn: &Connection,
+    story_id: i64,
+    dependents: &Dependents,
+    now: i64,
+) -> Result<usize, StoreError> {
     let entries: Vec<(i64, String, String, i64)> = conn
         .prepare_cached(
             "SELECT e.id, e.source_id, e.key, e.fingerprint FROM entry_story es \
@@ -147,12 +182,18 @@ fn prune_story(conn: &Connection, story_id: i64, now: i64) -> Result<usize, Stor
     let mut delete = conn.prepare_cached("DELETE FROM entries WHERE id = ?1")?;
     for (entry_id, source_id, key, fingerprint) in &entries {
         unindex_grouped(conn, *entry_id, *fingerprint as u64)?;
+        for delete in &dependents.of_entry {
+            conn.prepare_cached(delete)?.execute([entry_id])?;
+        }
         unlink.execute([entry_id])?;
         delete.execute([entry_id])?;
         remember.execute(params![source_id, key_hash(key), now])?;
     }
     conn.prepare_cached("DELETE FROM story_variants WHERE story_id = ?1")?
         .execute([story_id])?;
+    for delete in &dependents.of_story {
+        conn.prepare_cached(delete)?.execute([story_id])?;
+    }
     conn.prepare_cached("DELETE FROM stories WHERE id = ?1")?
         .execute([story_id])?;
     Ok(entries.len())
@@ -189,6 +230,29 @@ mod tests {
                 &format!("Story {n}"),
             )
         }
+    }
+
+    /// Another room's table that refers to stories (an editor's hidden
+    /// stories) must not stop a story from being pruned.
+    #[test]
+    fn rows_that_refer_to_a_pruned_story_go_with_it() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE hidden (story_id INTEGER PRIMARY KEY REFERENCES stories (id));",
+            )
+            .unwrap();
+        let item = entry("krakow", 1, "https://krakow.example/tram");
+        store.upsert_entries(&[item], day(0)).unwrap();
+        dedupe::group(&mut store, &DedupeConfig::default(), day(0)).unwrap();
+        store
+            .conn
+            .execute_batch("INSERT INTO hidden SELECT id FROM stories")
+            .unwrap();
+        let pruned = store.prune(day(3), day(4), 100).unwrap();
+        assert_eq!(pruned.stories, 1);
+        assert_eq!(store.count("SELECT count(*) FROM hidden", []).unwrap(), 0);
     }
 
     #[test]
