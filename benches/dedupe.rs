@@ -122,7 +122,7 @@ fn grouped(dir: &Path, n: usize) -> PathBuf {
         let pass = store.grouping().expect("bench grouping");
         for e in pass.unassigned().expect("bench unassigned") {
             let born = e.dated();
-            pass.create_story(&e, born).expect("bench story");
+            pass.create_story(&e, born, born).expect("bench story");
         }
         pass.commit().expect("bench commit");
     }

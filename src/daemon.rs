@@ -63,7 +63,7 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
     let mut store = Store::open(&config.database_path())?;
     let mut fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
 
-    let interval = publishing_interval(&config);
+    let interval = schedule::publishing_interval(&config);
     let stale_after = config
         .server
         .stale_after_secs
@@ -140,7 +140,7 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
                 break 'daemon;
             }
         }
-        next_wake = next_tick(&config, tick);
+        next_wake = schedule::next_cycle(&config, tick);
         let skipped = ticks_between(&config, tick, Utc::now());
         if skipped > 0 {
             tracing::warn!(
@@ -241,24 +241,6 @@ fn set_source_counts(status: &Status, config: &Config) {
     status.set_sources(all, all - config.enabled_sources().count());
 }
 
-/// The earliest tick, over the publisher's schedule and every source's own.
-fn next_tick(config: &Config, after: DateTime<Utc>) -> DateTime<Utc> {
-    config
-        .enabled_sources()
-        .filter_map(|s| schedule::schedule_of(config, s))
-        .chain(
-            config
-                .publisher
-                .schedule
-                .get_ref()
-                .parse::<cron::Schedule>()
-                .ok(),
-        )
-        .filter_map(|s| schedule::next_tick(&s, after))
-        .min()
-        .unwrap_or(after + chrono::TimeDelta::minutes(15))
-}
-
 fn ticks_between(config: &Config, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
     config
         .publisher
@@ -267,15 +249,6 @@ fn ticks_between(config: &Config, from: DateTime<Utc>, to: DateTime<Utc>) -> usi
         .parse::<cron::Schedule>()
         .map(|s| s.after(&from).take_while(|t| *t < to).count())
         .unwrap_or(0)
-}
-
-fn publishing_interval(config: &Config) -> Duration {
-    let now = Utc::now();
-    let first = next_tick(config, now);
-    let second = next_tick(config, first);
-    (second - first)
-        .to_std()
-        .unwrap_or(Duration::from_secs(900))
 }
 
 fn spawn_watchdog(control: Arc<Control>) -> tokio::task::JoinHandle<()> {

@@ -200,7 +200,8 @@ pub struct Story {
     pub updated: DateTime<Utc>,
     /// Lead entry first (the earliest native one), then the others.
     pub entries: Vec<StoredEntry>,
-    /// Machine translations known for this story, one per language at most.
+    /// Translations known for this story, one per language at most: an
+    /// editor's where there is one, else the machine's.
     pub translations: Vec<Variant>,
 }
 
@@ -222,6 +223,12 @@ pub enum Provenance {
     /// Machine-translated from another language by a named engine.
     Machine {
         engine: String,
+        from: Lang,
+        original_link: Option<String>,
+    },
+    /// Translated from another language by an editor (`hejnal correct`), in
+    /// place of the machine translation.
+    Edited {
         from: Lang,
         original_link: Option<String>,
     },

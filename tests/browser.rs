@@ -1,6 +1,8 @@
 //! The site in a real browser: headless Chromium loads the pages and the
-//! feeds from a loopback server, and the DOM it builds is checked. Screenshots
-//! land in target/screenshots/ for a human to look at.
+//! feeds from a loopback server, and the DOM it builds, or the text of the
+//! page it prints, is checked. Chromium runs with XSLT switched off, as
+//! browsers are removing it. Screenshots land in target/screenshots/ for a
+//! human to look at.
 
 #[path = "fixtures/site_stories.rs"]
 mod fixture;
@@ -32,7 +34,7 @@ fn content_type(path: &str) -> &'static str {
     match path.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
         Some("xml" | "atom") => "application/xml; charset=utf-8",
-        Some("xsl") => "text/xsl; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
         Some("json") => "application/feed+json",
         _ => "application/octet-stream",
     }
@@ -76,6 +78,8 @@ fn chromium(url: &str, args: &[String]) -> String {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--disable-features=XSLT",
+            "--disable-blink-features=XSLT",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
@@ -101,23 +105,28 @@ fn screenshots() -> PathBuf {
 /// The DOM Chromium builds for `page`, and a screenshot of it.
 async fn visit(site: &str, page: &str) -> String {
     let url = format!("{site}{page}");
-    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
-    let shot_args = vec![
-        format!("--screenshot={}", shot.display()),
-        "--window-size=1200,1600".to_string(),
-    ];
     let dom_url = url.clone();
     let dom = tokio::task::spawn_blocking(move || chromium(&dom_url, &["--dump-dom".to_string()]))
         .await
         .unwrap();
-    tokio::task::spawn_blocking(move || chromium(&url, &shot_args))
+    screenshot(url, page).await;
+    dom
+}
+
+/// A screenshot of `url` in target/screenshots/, named after `page`.
+async fn screenshot(url: String, page: &str) {
+    let shot = screenshots().join(format!("{}.png", page.replace('/', "_")));
+    let args = vec![
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1200,1600".to_string(),
+    ];
+    tokio::task::spawn_blocking(move || chromium(&url, &args))
         .await
         .unwrap();
     assert!(
         std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0),
         "no screenshot of {page}"
     );
-    dom
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,28 +174,93 @@ async fn a_browser_shows_the_pages_and_the_feeds() {
     assert!(english.contains("href=\"../index.html\""));
     assert!(english.contains("href=\"../pl/index.html\""));
 
-    // The stylesheet turned the feed into a page: its words and the items as links.
-    let rss = visit(&site, "feed.xml").await;
-    assert!(rss.contains("To jest kanał wiadomości"), "{rss}");
-    assert!(
-        rss.contains("https://hejnal.example/news/feed.xml"),
-        "{rss}"
-    );
-    assert!(
-        rss.contains("<a href=\"https://krakow.example/a/1\">Hejnał zagrał o północy / Bugle call at midnight</a>"),
-        "{rss}"
-    );
-    assert!(rss.contains("Nowy tramwaj / New tram"), "{rss}");
-    assert!(
-        !rss.contains("&lt;rss"),
-        "the feed was shown as source:\n{rss}"
-    );
+    // A static server sends the feed itself: its CSS shows the title, how to
+    // subscribe and the items, with no XSLT.
+    let rss = printed(&site, "feed.xml").await;
+    for text in [
+        "Hejnał",
+        "To jest kanał wiadomości",
+        "Skopiuj ten adres",
+        "https://hejnal.example/news/feed.xml",
+        "Hejnał zagrał o północy / Bugle call at midnight",
+        "Nowy tramwaj / New tram",
+    ] {
+        assert!(rss.contains(text), "feed.xml as shown lacks {text}:\n{rss}");
+    }
+    assert!(!rss.contains("<![CDATA["), "{rss}");
+    let atom = printed(&site, "en/feed.atom").await;
+    for text in [
+        "This is a news feed",
+        "https://hejnal.example/news/en/feed.atom",
+        "Bugle call at midnight",
+    ] {
+        assert!(
+            atom.contains(text),
+            "en/feed.atom as shown lacks {text}:\n{atom}"
+        );
+    }
+}
 
-    let atom = visit(&site, "en/feed.atom").await;
-    assert!(atom.contains("This is a news feed"), "{atom}");
-    assert!(
-        atom.contains("<a href=\"https://en.krakow.example/a/1\">Bugle call at midnight</a>"),
-        "{atom}"
-    );
-    assert!(atom.contains("2026-11-24"), "{atom}");
+/// The text of `page` as Chromium lays it out (printed to PDF, read back
+/// with pdftotext, lines joined), and a screenshot of it.
+async fn printed(site: &str, page: &str) -> String {
+    let url = format!("{site}{page}");
+    let pdf = screenshots().join(format!("{}.pdf", page.replace('/', "_")));
+    let args = vec![
+        format!("--print-to-pdf={}", pdf.display()),
+        "--no-pdf-header-footer".to_string(),
+    ];
+    let print_url = url.clone();
+    tokio::task::spawn_blocking(move || chromium(&print_url, &args))
+        .await
+        .unwrap();
+    screenshot(url, page).await;
+    let out = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian package poppler-utils)");
+    assert!(out.status.success(), "pdftotext failed on {page}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A person who opens a feed's address in a browser, from hejnal's own
+/// server, is shown the feed's page: its title, how to subscribe and the
+/// latest stories with dates written for people.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_opened_in_a_browser_from_hejnal_shows_its_page() {
+    if !chromium_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = publish::render(&config(), &stories()).unwrap();
+    publish::write(dir.path(), &files).unwrap();
+    let status = Arc::new(hejnal::serve::status::Status::serve_only());
+    let app = hejnal::serve::router(hejnal::serve::Site::new(
+        dir.path().to_path_buf(),
+        status,
+        std::time::Duration::from_secs(60),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let site = format!("http://{addr}/");
+
+    let polish = visit(&site, "pl/feed.xml").await;
+    for text in [
+        "<html lang=\"pl\">",
+        "Hejnał (PL)",
+        "Wklej adres kanału do czytnika kanałów",
+        "Hejnał zagrał o północy",
+        "24 listopada 2026",
+    ] {
+        assert!(polish.contains(text), "pl/feed.xml lacks {text}:\n{polish}");
+    }
+    assert!(!polish.contains("+0000"), "{polish}");
+    let english = visit(&site, "en/feed.atom").await;
+    assert!(english.contains("Bugle call at midnight"), "{english}");
+    assert!(english.contains("24 November 2026"), "{english}");
 }

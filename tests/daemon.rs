@@ -309,8 +309,31 @@ fn server_answers_conditional_requests_and_negotiates_compression() {
         assert_eq!(
             browser.headers()["content-type"],
             "application/xml; charset=utf-8",
-            "a browser gets a type it styles with feed.xsl"
+            "a browser that does not say it navigates gets a type it styles with the feed's CSS"
         );
+        // A person opening the feed in a browser gets the feed's page.
+        for (path, page) in [("/feed.xml", "/"), ("/en/feed.atom", "/en/index.html")] {
+            let opened = http
+                .get(d.url(path))
+                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+                .header("sec-fetch-dest", "document")
+                .header("sec-fetch-mode", "navigate")
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(opened.status(), 200);
+            assert_eq!(opened.headers()["content-type"], "text/html; charset=utf-8");
+            assert!(
+                opened.headers()["vary"]
+                    .to_str()
+                    .is_ok_and(|v| v.contains("Sec-Fetch-Dest")),
+                "{:?}",
+                opened.headers()
+            );
+            let shown = opened.text().await.expect("body");
+            let expected = http.get(d.url(page)).send().await.expect("GET");
+            assert_eq!(shown, expected.text().await.expect("body"), "{path}");
+        }
         let index = http.get(d.url("/")).send().await.expect("GET");
         assert_eq!(index.status(), 200);
         assert_eq!(index.headers()["content-type"], "text/html; charset=utf-8");

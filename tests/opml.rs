@@ -99,7 +99,9 @@ fn export_then_import_into_an_empty_config_gives_the_same_sources() {
         text.starts_with(PUBLISHER),
         "the old text is kept byte for byte"
     );
-    assert!(text.contains("name = 'ORF <Wien> & \"more\"'"), "{text}");
+    // Outline text is read as HTML by many readers: a `<` that would open a
+    // tag comes back as ‹, the rest of the name as it was.
+    assert!(text.contains("name = 'ORF ‹Wien› & \"more\"'"), "{text}");
 
     // Importing again adds nothing: every feed is already there.
     let (code, out, err) = run(

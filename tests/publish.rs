@@ -456,8 +456,19 @@ fn per_language_feeds_carry_one_language_and_never_drop_a_story() {
             let feed = parse(&files, &path);
             assert_eq!(titles(&feed), expected, "{path}");
             assert_eq!(feed.language.as_deref(), Some(code), "{path}");
+            // A story's item in a language feed is another document than in
+            // the combined feed: its id differs, and stays the same.
             let ids: Vec<&str> = feed.entries.iter().map(|e| e.id.as_str()).collect();
-            assert_eq!(ids[0], "urn:hejnal:story:1", "{path}");
+            assert!(ids[0].starts_with("urn:uuid:"), "{path}: {}", ids[0]);
+            let again = parse(&render(&stories()), &path);
+            assert_eq!(again.entries[0].id, ids[0], "{path}");
+            let combined = parse(&files, format);
+            assert!(
+                combined
+                    .entries
+                    .iter()
+                    .all(|e| !ids.contains(&e.id.as_str()))
+            );
         }
         let rss = text(&files, &format!("{code}/feed.xml"));
         assert!(rss.contains(&format!(
@@ -555,10 +566,12 @@ fn every_expected_file_is_rendered() {
             "en/feed.xml",
             "en/index.html",
             "feed.atom",
+            "feed.en.css",
             "feed.json",
+            "feed.pl.css",
             "feed.xml",
-            "feed.xsl",
             "index.html",
+            "json-feed-extension.html",
             "pl/feed.atom",
             "pl/feed.json",
             "pl/feed.xml",
@@ -595,8 +608,14 @@ fn hostile_text_is_escaped_in_every_format() {
         "pl/feed.xml",
         "en/feed.atom",
     ] {
+        // Written so that a reader taking the title for HTML finds no tag in
+        // it, and one taking it for text reads the same words.
         let feed = parse(&files, path);
-        assert_eq!(titles(&feed), [title], "{path}");
+        assert_eq!(
+            titles(&feed),
+            ["‹script›alert(\"x\")‹/script› & Tom's \"Kraków\" ]]› ‹/title›"],
+            "{path}"
+        );
         let body = &bodies(&feed)[0];
         assert!(body.contains("<p>ok</p>"), "{path}: {body}");
         assert!(!body.contains("<script"), "{path}: {body}");
@@ -728,10 +747,15 @@ fn opml_lists_enabled_sources_by_city() {
     );
     let nurnberg = &outlines[4].1;
     assert_eq!(nurnberg["type"], "rss");
-    assert_eq!(nurnberg["text"], "Nürnberg & Fürth <Nachrichten>");
-    assert_eq!(nurnberg["title"], "Nürnberg & Fürth <Nachrichten>");
+    // Readers take outline text for HTML: what would open a tag is shown as ‹ ›.
+    assert_eq!(nurnberg["text"], "Nürnberg & Fürth ‹Nachrichten›");
+    assert_eq!(nurnberg["title"], "Nürnberg & Fürth ‹Nachrichten›");
     assert_eq!(nurnberg["htmlUrl"], "https://nuernberg.example/");
     assert_eq!(nurnberg["language"], "de");
+    assert_eq!(
+        nurnberg["category"],
+        "/hejnal/id/nurnberg,/hejnal/country/DE"
+    );
     assert!(!opml.contains("leipzig"));
 }
 
@@ -869,8 +893,9 @@ fn writing_the_same_files_again_touches_nothing() {
     ));
     let newer_files = publish::render(&config(), &newer).unwrap();
     let report = publish::write(dir.path(), &newer_files).unwrap();
-    // The OPML and the feed stylesheet do not depend on the stories; every feed does.
-    assert_eq!(report.unchanged, 2);
+    // The OPML, the feed stylesheets and the page about the JSON extension do
+    // not depend on the stories; every feed does.
+    assert_eq!(report.unchanged, 4);
     assert!(report.written.contains(&PathBuf::from("feed.xml")));
     assert!(report.written.contains(&PathBuf::from("pl/feed.json")));
 }

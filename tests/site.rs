@@ -307,20 +307,20 @@ fn an_empty_site_says_so() {
 // ---- the feed stylesheet ----
 
 #[test]
-fn xml_feeds_point_browsers_at_the_stylesheet() {
+fn xml_feeds_point_browsers_at_a_css_stylesheet_in_their_language() {
     let files = site();
     for (path, href) in [
-        ("feed.xml", "feed.xsl"),
-        ("feed.atom", "feed.xsl"),
-        ("pl/feed.xml", "../feed.xsl"),
-        ("en/feed.atom", "../feed.xsl"),
+        ("feed.xml", "feed.pl.css"),
+        ("feed.atom", "feed.pl.css"),
+        ("pl/feed.xml", "../feed.pl.css"),
+        ("en/feed.atom", "../feed.en.css"),
     ] {
         let text = &files[path];
         let second = text.lines().nth(1).unwrap_or("");
         assert!(text.starts_with("<?xml version=\"1.0\""), "{path}");
         assert_eq!(
             second,
-            format!("<?xml-stylesheet type=\"text/xsl\" href=\"{href}\"?>"),
+            format!("<?xml-stylesheet type=\"text/css\" href=\"{href}\"?>"),
             "{path}"
         );
         assert_eq!(count(text, "<?xml-stylesheet"), 1, "{path}");
@@ -329,16 +329,11 @@ fn xml_feeds_point_browsers_at_the_stylesheet() {
         assert_eq!(feed.entries.len(), 3, "{path}");
     }
     assert!(!files["feed.json"].contains("xml-stylesheet"));
-    let xsl = &files["feed.xsl"];
-    assert!(xsl.contains("<xsl:stylesheet version=\"1.0\""));
-    assert!(xsl.contains("This is a news feed") && xsl.contains("To jest kanał wiadomości"));
-    let mut reader = quick_xml::Reader::from_str(xsl);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("feed.xsl is not well-formed: {e}"),
-        }
+    assert!(files["feed.pl.css"].contains("To jest kanał wiadomości"));
+    assert!(files["feed.en.css"].contains("This is a news feed"));
+    for css in [&files["feed.pl.css"], &files["feed.en.css"]] {
+        assert_eq!(count(css, "{"), count(css, "}"), "{css}");
+        assert!(css.contains("content: attr(href)"), "{css}");
     }
 }
 
@@ -415,6 +410,68 @@ fn guids(path: &Path) -> Vec<String> {
 }
 
 #[test]
+fn months_without_stories_get_no_archive_and_the_chain_skips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with("max_items = 3\narchive_months = 1200");
+    // One story from long ago, then a quiet stretch, then an autumn.
+    let mut old = in_month(3, 1);
+    old.published = at(2001, 3, 4, 10);
+    old.updated = old.published;
+    let mut stories = autumn();
+    stories.push(old);
+    let now = at(2026, 12, 2, 6);
+    cycle(dir.path(), &config, &stories, now);
+
+    assert_eq!(
+        archive::list(dir.path())
+            .unwrap()
+            .into_iter()
+            .filter(|name| name.ends_with(".xml"))
+            .collect::<Vec<_>>(),
+        ["2001-03.xml", "2026-10.xml", "2026-11.xml"]
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join("archive").join(name)).unwrap();
+    let link =
+        |rel: &str, name: &str| format!("<atom:link href=\"{BASE}archive/{name}\" rel=\"{rel}\"/>");
+    let march = read("2001-03.xml");
+    assert!(
+        march.contains(&link("next-archive", "2026-10.xml")),
+        "{march}"
+    );
+    assert!(!march.contains("prev-archive"));
+    let october = read("2026-10.xml");
+    assert!(
+        october.contains(&link("prev-archive", "2001-03.xml")),
+        "{october}"
+    );
+    assert!(
+        october.contains(&link("next-archive", "2026-11.xml")),
+        "{october}"
+    );
+
+    // A later cycle neither fills the gap nor rewrites what is there.
+    let before = std::fs::metadata(dir.path().join("archive/2001-03.xml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    cycle(dir.path(), &config, &stories, at(2027, 1, 3, 6));
+    assert_eq!(
+        archive::list(dir.path())
+            .unwrap()
+            .iter()
+            .filter(|n| n.ends_with(".xml"))
+            .count(),
+        3,
+        "December, without stories, gets no archive either"
+    );
+    let after = std::fs::metadata(dir.path().join("archive/2001-03.xml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
 fn no_story_is_lost_between_the_current_feed_and_the_archives() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_with("max_items = 3");
@@ -465,7 +522,7 @@ fn archives_are_marked_and_linked_both_ways() {
         assert!(archived.contains(&format!(
             "<atom:link href=\"{BASE}feed.xml\" rel=\"current\"/>"
         )));
-        assert!(archived.contains("<?xml-stylesheet type=\"text/xsl\" href=\"../feed.xsl\"?>"));
+        assert!(archived.contains("<?xml-stylesheet type=\"text/css\" href=\"../feed.pl.css\"?>"));
         assert!(!archived.contains("rel=\"hub\""));
         // Each item carries its whole body, as in the current feed.
         assert_eq!(

@@ -4,7 +4,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -711,4 +711,188 @@ fn paired_sources_get_native_variants_and_no_translation() {
         ]
     );
     assert!(!published(dir.path(), "feed.xml").contains("Machine translation"));
+}
+
+/// Runs another subcommand of the real binary; returns stdout, failing on a non-zero exit.
+fn hejnal_ok(config: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hejnal"))
+        .args(["--config", config.to_str().expect("utf-8 path")])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run hejnal");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    stdout
+}
+
+/// The two sources translated once by LibreTranslate, for an editor to correct.
+struct Translated {
+    feeds: FeedServer,
+    engine: Engine,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+const KEY: [(&str, &str); 1] = [("HEJNAL_TEST_TRANSLATE_KEY", "libre-key")];
+
+fn translated() -> Translated {
+    let feeds = feeds();
+    let engine = Engine::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &feeds,
+        TWO_SOURCES,
+        &translate_section("libretranslate", &engine.url(), 200_000),
+    );
+    once(&config, &KEY);
+    Translated {
+        feeds,
+        engine,
+        dir,
+        config,
+    }
+}
+
+#[test]
+fn an_editors_translation_replaces_the_machines_until_the_source_rewrites_its_story() {
+    let Translated {
+        feeds,
+        engine,
+        dir,
+        config,
+    } = translated();
+    let key = KEY;
+    let link = "https://www.krakow.pl/pl/aktualnosci/41000";
+    let english = || -> Value {
+        serde_json::from_str(&published(dir.path(), "en/feed.json")).expect("en/feed.json")
+    };
+    assert!(item(&english(), "[en] Nowe drzewa").is_object());
+
+    hejnal_ok(
+        &config,
+        &[
+            "correct",
+            link,
+            "--lang",
+            "en",
+            "--title",
+            "A hundred new trees for the Planty",
+            "--summary",
+            "<p>The city will plant <b>a hundred</b> trees.</p><script>x()</script>",
+        ],
+    );
+    let out = hejnal_ok(&config, &["publish"]);
+    assert!(out.contains("published"), "{out}");
+    let feed = english();
+    let corrected = item(&feed, "A hundred new trees for the Planty");
+    assert_eq!(
+        provenance(corrected),
+        [("en".to_string(), "edited".to_string(), None)]
+    );
+    let body = corrected["content_html"].as_str().unwrap_or_default();
+    assert!(
+        body.contains("<b>a hundred</b>") && !body.contains("script"),
+        "{body}"
+    );
+    assert!(body.contains("Edited translation"), "{body}");
+    assert!(!body.contains("Machine translation"), "{body}");
+    let combined = published(dir.path(), "feed.xml");
+    assert!(
+        combined.contains("A hundred new trees for the Planty"),
+        "{combined}"
+    );
+    assert!(published(dir.path(), "en/index.html").contains("Edited translation"));
+    let listed = hejnal_ok(&config, &["stories", "--search", "drzewa"]);
+    assert!(listed.contains("en (edited)"), "{listed}");
+
+    // The next cycle asks the engine for nothing about this story.
+    let before = engine.translations().len();
+    once(&config, &key);
+    let asked: Vec<String> = engine.translations()[before..]
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(asked.iter().all(|q| !q.contains("drzew")), "{asked:?}");
+    assert!(item(&english(), "A hundred new trees").is_object());
+
+    // The source rewrites its story: the correction no longer fits.
+    let rewritten = POLISH.replace(
+        "Miasto posadzi <a href=\"https://www.krakow.pl/planty\">sto drzew</a>.",
+        "Zarząd Zieleni Miejskiej zmienia plany: zamiast stu drzew na Plantach powstaną \
+         łąki kwietne i dwa nowe place zabaw, a wycinka starych lip zostaje wstrzymana.",
+    );
+    let yesterday = (Utc::now() - chrono::TimeDelta::days(1))
+        .format("%a, %d %b %Y")
+        .to_string();
+    feeds.put(
+        "/krakow.xml",
+        rewritten.replace(FIXTURE_DAY, &yesterday),
+        "application/rss+xml",
+    );
+    once(&config, &key);
+    let feed = english();
+    let items = feed["items"].as_array().expect("items");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["title"] != "A hundred new trees for the Planty"),
+        "{feed:#}"
+    );
+    assert!(item(&feed, "[en] Nowe drzewa").is_object());
+}
+
+#[test]
+fn a_reverted_correction_brings_the_machine_translation_back_from_the_cache() {
+    let Translated {
+        engine,
+        dir,
+        config,
+        ..
+    } = translated();
+    let key = KEY;
+    let link = "https://www.krakow.pl/pl/aktualnosci/41001";
+    hejnal_ok(
+        &config,
+        &[
+            "correct",
+            link,
+            "--lang",
+            "en",
+            "--title",
+            "City council on the budget",
+        ],
+    );
+    once(&config, &key);
+    let feed = serde_json::from_str::<Value>(&published(dir.path(), "en/feed.json")).expect("json");
+    let corrected = item(&feed, "City council on the budget");
+    // Only the title was given: the text stays the machine's.
+    assert!(
+        corrected["content_html"]
+            .as_str()
+            .is_some_and(|b| b.contains("[en]")),
+        "{corrected:#}"
+    );
+
+    let before = engine.translations().len();
+    hejnal_ok(&config, &["correct", link, "--lang", "en", "--revert"]);
+    once(&config, &key);
+    assert_eq!(engine.translations().len(), before, "served from the cache");
+    let feed = serde_json::from_str::<Value>(&published(dir.path(), "en/feed.json")).expect("json");
+    assert!(item(&feed, "[en] Rada Miasta").is_object());
+
+    // A language with the source's own text cannot be corrected.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hejnal"))
+        .args(["--config", config.to_str().expect("utf-8 path")])
+        .args(["correct", link, "--lang", "pl", "--title", "x"])
+        .output()
+        .expect("run hejnal");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("its own pl text"), "{err}");
 }

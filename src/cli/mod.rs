@@ -3,6 +3,7 @@
 mod add;
 mod check;
 mod db;
+mod editing;
 pub mod logging;
 mod once;
 mod opml;
@@ -80,6 +81,16 @@ pub enum Command {
         #[command(subcommand)]
         action: db::DbAction,
     },
+    /// List recent stories with their numbers, ids, sources and languages.
+    Stories(editing::StoriesArgs),
+    /// Take a story out of every feed, page and future archive.
+    Hide(editing::HideArgs),
+    /// Bring a hidden story back, with its id and date.
+    Unhide(editing::UnhideArgs),
+    /// Write a story's text in one language in place of the machine translation.
+    Correct(editing::CorrectArgs),
+    /// Publish what the database holds now, without fetching.
+    Publish,
 }
 
 pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
@@ -105,5 +116,10 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Sources { json } => sources::sources(&args.config, json),
         Command::Opml { action } => opml::opml(&args.config, action),
         Command::Db { action } => db::db(&args.config, action),
+        Command::Stories(a) => editing::stories(&args.config, a),
+        Command::Hide(a) => editing::hide(&args.config, a),
+        Command::Unhide(a) => editing::unhide(&args.config, a),
+        Command::Correct(a) => editing::correct(&args.config, a),
+        Command::Publish => runtime.block_on(editing::publish(&args.config)),
     }
 }

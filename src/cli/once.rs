@@ -57,6 +57,16 @@ pub fn summary(report: &CycleReport) -> String {
             out.push_str(&format!("  {}\n", path.display()));
         }
     }
+    if let Some(upload) = &report.upload {
+        out.push_str(&format!(
+            "uploaded: {} objects ({} bytes), {} deleted\n",
+            upload.puts, upload.bytes, upload.deletes
+        ));
+        if let Some(error) = &upload.error {
+            out.push_str(&format!("  upload stopped: {error}\n"));
+        }
+        out.push_str(&format!("upload took {:.2?}\n", report.stages.upload));
+    }
     let t = &report.stages;
     out.push_str(&format!(
         "took {:.2?} (fetch {:.2?}, store {:.2?}, dedupe {:.2?}, publish {:.2?}; \

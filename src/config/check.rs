@@ -25,6 +25,8 @@ enum Kind {
     Bool,
     /// A string from a fixed list.
     OneOf(&'static [&'static str]),
+    /// Where to upload the published files: `s3://bucket/prefix`.
+    ObjectStore,
     Count {
         min: i64,
         max: i64,
@@ -69,6 +71,7 @@ const TOP: &[Field] = &[
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
     field("store", Kind::Table(STORE)),
+    field("publish", Kind::Table(PUBLISH)),
     field("source", Kind::Tables(SOURCE)),
 ];
 
@@ -119,6 +122,14 @@ const TRANSLATE: &[Field] = &[
     field("url", Kind::Url),
     field("api_key_env", Kind::Text),
     field("daily_char_budget", at_least(0)),
+];
+
+const PUBLISH: &[Field] = &[
+    field("target", Kind::ObjectStore),
+    field("endpoint", Kind::Url),
+    field("region", Kind::Text),
+    field("path_style", Kind::Bool),
+    field("purge_command", Kind::Texts),
 ];
 
 const SOURCE: &[Field] = &[
@@ -482,6 +493,7 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
         // A relative `file:` path is not a URL yet: it is read against feeds.toml's folder.
         Kind::FeedUrl if s.starts_with("file:") => None,
         Kind::FeedUrl => url_problem(s),
+        Kind::ObjectStore => super::publish::Target::parse(s).err(),
         Kind::Cron => cron_problem(s),
         Kind::OneOf(allowed) if !allowed.contains(&s) => Some(format!(
             "is \"{s}\"; expected one of {}",

@@ -5,8 +5,10 @@ mod check;
 pub mod dirs;
 pub mod edit;
 pub mod iso639;
+pub mod publish;
 
 pub use check::valid_slug;
+pub use publish::PublishConfig;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,8 @@ pub struct Config {
     pub translate: TranslateConfig,
     #[serde(default)]
     pub store: StoreConfig,
+    #[serde(default)]
+    pub publish: PublishConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<Spanned<SourceConfig>>,
     /// Folder of feeds.toml; relative paths in the file are relative to it.

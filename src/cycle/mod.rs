@@ -30,6 +30,7 @@ use crate::model::{Entry, SourceState, Story};
 use crate::parse;
 use crate::publish::{self, RenderExtras, archive};
 use crate::store::{Batch, Store, StoreError, UpsertStatus};
+use crate::upload::{self, UploadReport};
 
 /// What happened to one source in a cycle.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,8 @@ pub struct StageTimes {
     pub store: Duration,
     pub dedupe: Duration,
     pub publish: Duration,
+    /// Uploading to object storage, when `[publish] target` is set.
+    pub upload: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,6 +73,8 @@ pub struct CycleReport {
     pub updated_entries: usize,
     pub new_stories: usize,
     pub written: Vec<PathBuf>,
+    /// What was uploaded to object storage, when `[publish] target` is set.
+    pub upload: Option<UploadReport>,
     pub elapsed: Duration,
     pub stages: StageTimes,
 }
@@ -247,6 +252,7 @@ pub async fn run(
     // Every stored batch is grouped already; this places what an interrupted
     // cycle stored and never grouped, when this one stored nothing.
     group(config, store, now, &mut report)?;
+    drop_stale_corrections(config, store)?;
     let pairs_started = Instant::now();
     pairs::pair(store, config, now)?;
     report.stages.dedupe += pairs_started.elapsed();
@@ -274,7 +280,10 @@ pub async fn run(
     // Publishing's buffers (whole feeds, their compressed copies) are freed by
     // now, and between cycles a daemon would otherwise hold them for hours.
     release_freed_memory();
-    ping_hubs(config, fetcher, &report.written).await;
+    let upload_started = Instant::now();
+    report.upload = upload::upload(config, store, now).await;
+    report.stages.upload = upload_started.elapsed();
+    ping_hubs(config, fetcher, in_place(&report)).await;
 
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
     report.elapsed = started.elapsed();
@@ -324,6 +333,10 @@ fn group(
     report: &mut CycleReport,
 ) -> Result<(), CycleError> {
     let started = Instant::now();
+    let base = url::Url::parse(config.publisher.base_url.get_ref()).ok();
+    store.mint_story_ids_under(crate::store::authority_of(
+        base.as_ref().and_then(url::Url::host),
+    ));
     report.new_stories += dedupe::group(store, &config.dedupe, now)?.new_stories;
     report.stages.dedupe += started.elapsed();
     Ok(())
@@ -640,6 +653,48 @@ fn settle(
         bytes: h.bytes,
         elapsed: h.elapsed,
     })
+}
+
+/// An editor's translation stays while its source's text does; one the
+/// source has rewritten since is dropped, and the machine's takes its place.
+fn drop_stale_corrections(config: &Config, store: &Store) -> Result<(), CycleError> {
+    for dropped in store.drop_stale_corrections(config.dedupe.max_distance)? {
+        tracing::warn!(
+            guid = %dropped.guid,
+            lang = %dropped.lang,
+            moved_bits = dropped.moved,
+            "the source rewrote this story: its edited translation no longer fits and is dropped"
+        );
+    }
+    Ok(())
+}
+
+/// Publishes what the store holds, without fetching: what `hejnal publish`
+/// does after an editor's change. Returns the files written.
+pub async fn publish(
+    config: &Config,
+    store: &Store,
+    fetcher: &Fetcher,
+    now: DateTime<Utc>,
+) -> Result<Vec<PathBuf>, CycleError> {
+    drop_stale_corrections(config, store)?;
+    let report = CycleReport {
+        written: publish_site(config, store, now)?,
+        upload: upload::upload(config, store, now).await,
+        ..CycleReport::default()
+    };
+    ping_hubs(config, fetcher, in_place(&report)).await;
+    Ok(report.written)
+}
+
+/// The files readers can fetch now that changed: those uploaded, when the
+/// site is served from object storage, else those written. WebSub hubs are
+/// told of nothing before it is in place.
+fn in_place(report: &CycleReport) -> &[PathBuf] {
+    match &report.upload {
+        Some(upload) => &upload.changed,
+        None => &report.written,
+    }
 }
 
 /// Writes the complete months' archives (once each), then the current files.

@@ -34,6 +34,35 @@ pub fn next_tick(schedule: &cron::Schedule, now: DateTime<Utc>) -> Option<DateTi
     schedule.after(&now).next()
 }
 
+/// The earliest tick, over the publisher's schedule and every source's own.
+pub fn next_cycle(config: &Config, after: DateTime<Utc>) -> DateTime<Utc> {
+    config
+        .enabled_sources()
+        .filter_map(|s| schedule_of(config, s))
+        .chain(
+            config
+                .publisher
+                .schedule
+                .get_ref()
+                .parse::<cron::Schedule>()
+                .ok(),
+        )
+        .filter_map(|s| next_tick(&s, after))
+        .min()
+        .unwrap_or(after + chrono::TimeDelta::minutes(15))
+}
+
+/// How often the publisher's schedule publishes: how long readers and caches
+/// may keep a published file.
+pub fn publishing_interval(config: &Config) -> Duration {
+    let now = Utc::now();
+    let first = next_cycle(config, now);
+    let second = next_cycle(config, first);
+    (second - first)
+        .to_std()
+        .unwrap_or(Duration::from_secs(900))
+}
+
 /// The earliest moment the source may be fetched again.
 ///
 /// A source follows its schedule, but never more often than its server allows

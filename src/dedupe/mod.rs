@@ -51,7 +51,7 @@ pub fn group(
                     report.joined += 1;
                 }
                 None => {
-                    grouping.create_story(entry, birth_date(entry, now))?;
+                    grouping.create_story(entry, birth_date(entry, now), now)?;
                     report.new_stories += 1;
                 }
             }

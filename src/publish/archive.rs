@@ -110,11 +110,13 @@ pub(crate) fn url(base: &Url, page: Page) -> String {
         .unwrap_or_else(|_| format!("{base}{relative}"))
 }
 
-/// The complete months (strictly before the month of `now`) that should have
-/// an archive but have none among `existing` (file names of the archive
-/// folder; a month has one once its first page is there), oldest first: from
-/// the month of the oldest story, but no further back than `retention` months. Months without stories are included, so the
-/// chain of `prev-archive` links has no holes.
+/// The complete months (strictly before the month of `now`) that may need an
+/// archive, oldest first: those after the newest month archived among
+/// `existing` (file names of the archive folder; a month has one once its
+/// first page is there), from the month of the oldest story but no further
+/// back than `retention` months. A month without stories gets no archive
+/// (`write_months` leaves it out), so months before the newest archive are
+/// never looked at again.
 pub fn months_to_archive(
     existing: &[String],
     oldest_story: Option<DateTime<Utc>>,
@@ -124,29 +126,26 @@ pub fn months_to_archive(
     let Some(first) = first_kept(oldest_story, now, retention) else {
         return Vec::new();
     };
-    let have: Vec<Month> = archived_months(existing).collect();
-    (index(first)..index(month_of(now)))
+    let after_newest = archived_months(existing)
+        .max()
+        .map_or(index(first), |newest| index(newest) + 1);
+    (index(first).max(after_newest)..index(month_of(now)))
         .map(from_index)
-        .filter(|month| !have.contains(month))
         .collect()
 }
 
-/// The archives beside `month` as (prev, next): `prev` when the month before
-/// is kept, `next` only when the month after is complete too, so that an
-/// archive, which never changes, never links to a document that does not
-/// exist yet.
-pub fn neighbours(
+/// The newest month archived among `existing` before `month`, and not past
+/// retention: the archive that `month`'s first page links to as `prev-archive`.
+fn archived_before(
+    existing: &[String],
     month: Month,
-    oldest_story: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     retention: u32,
-) -> (Option<Month>, Option<Month>) {
-    let at = index(month);
-    let prev = first_kept(oldest_story, now, retention)
-        .filter(|first| index(*first) < at)
-        .map(|_| from_index(at - 1));
-    let next = (at + 1 < index(month_of(now))).then(|| from_index(at + 1));
-    (prev, next)
+) -> Option<Month> {
+    let keep_from = index(month_of(now)) - i64::from(retention);
+    archived_months(existing)
+        .filter(|m| index(*m) < index(month) && index(*m) >= keep_from)
+        .max()
 }
 
 /// The newest archive page among the archive file names, for `RenderExtras`:
@@ -176,8 +175,7 @@ fn last_page(existing: &[String], month: Month) -> Page {
         .unwrap_or(Page::first(month))
 }
 
-/// How many pages a month of `stories` stories takes: at least one, so that a
-/// month without stories still carries the chain of links through.
+/// How many pages a month of `stories` stories takes: at least one.
 pub fn page_count(stories: usize) -> u32 {
     u32::try_from(stories.div_ceil(PAGE_STORIES).max(1)).unwrap_or(u32::MAX)
 }
@@ -237,11 +235,28 @@ pub fn write_months<A: Archived>(
     let retention = config.publisher.archive_months;
     // Grows with each month written, so the next month finds its last page.
     let mut existing = list(output_dir)?;
-    let mut written = Vec::new();
+    let mut months = Vec::new();
     for month in months_to_archive(&existing, oldest, now, retention) {
-        let (prev_month, next_month) = neighbours(month, oldest, now, retention);
-        let before = prev_month.map(|prev| last_page(&existing, prev));
-        let month_written = write_month(config, output_dir, stories, month, before, next_month)?;
+        let (from, until) = bounds(month);
+        let count = stories.count(from, until)?;
+        if count > 0 {
+            months.push((month, count));
+        }
+    }
+    let mut written = Vec::new();
+    for (at, &(month, count)) in months.iter().enumerate() {
+        // Both links skip the months without stories, which have no archive.
+        let before = archived_before(&existing, month, now, retention)
+            .map(|prev| last_page(&existing, prev));
+        let next_month = months.get(at + 1).map(|&(next, _)| next);
+        let month_written = write_month(
+            config,
+            output_dir,
+            stories,
+            (month, count),
+            before,
+            next_month,
+        )?;
         existing.extend(month_written.iter().filter_map(|p| {
             p.file_name()
                 .map(|name| name.to_string_lossy().into_owned())
@@ -252,19 +267,20 @@ pub fn write_months<A: Archived>(
     Ok(written)
 }
 
-/// Writes the pages of one month, linked to `before` (the last page of the
-/// month before) and to `next_month`'s first page. A round of pages, one per
-/// core, is read from the store, then rendered and written side by side.
+/// Writes the pages of one month of `count` stories, linked to `before` (the
+/// last page of the archive before) and to `next_month`'s first page. A round
+/// of pages, one per core, is read from the store, then rendered and written
+/// side by side.
 fn write_month<A: Archived>(
     config: &Config,
     output_dir: &Path,
     stories: &A,
-    month: Month,
+    (month, count): (Month, usize),
     before: Option<Page>,
     next_month: Option<Month>,
 ) -> Result<Vec<PathBuf>, A::Error> {
     let (from, until) = bounds(month);
-    let pages = page_count(stories.count(from, until)?);
+    let pages = page_count(count);
     let page = |number| Page { month, number };
     let mut written = Vec::new();
     let mut first = None;
@@ -512,14 +528,20 @@ mod tests {
         let now = at(2027, 2, 1);
         let months = months_to_archive(&[], Some(at(2026, 11, 30)), now, 24);
         assert_eq!(months, [(2026, 11), (2026, 12), (2027, 1)]);
+    }
+
+    #[test]
+    fn months_before_the_newest_archive_are_not_looked_at_again() {
+        let names = ["2026-03.xml".to_string(), "2026-07.xml".to_string()];
+        let now = at(2026, 10, 2);
         assert_eq!(
-            neighbours((2026, 12), Some(at(2026, 11, 30)), now, 24),
-            (Some((2026, 11)), Some((2027, 1)))
+            months_to_archive(&names, Some(at(2026, 1, 1)), now, 24),
+            [(2026, 8), (2026, 9)]
         );
-        assert_eq!(
-            neighbours((2027, 1), Some(at(2026, 11, 30)), now, 24),
-            (Some((2026, 12)), None)
-        );
+        assert_eq!(archived_before(&names, (2026, 9), now, 24), Some((2026, 7)));
+        assert_eq!(archived_before(&names, (2026, 7), now, 24), Some((2026, 3)));
+        // March is past a retention of six months.
+        assert_eq!(archived_before(&names, (2026, 7), now, 6), None);
     }
 
     #[test]
@@ -527,9 +549,5 @@ mod tests {
         let months = months_to_archive(&[], Some(at(2020, 1, 1)), at(2026, 12, 2), 3);
         assert_eq!(months, [(2026, 9), (2026, 10), (2026, 11)]);
         assert!(months_to_archive(&[], Some(at(2020, 1, 1)), at(2026, 12, 2), 0).is_empty());
-        assert_eq!(
-            neighbours((2026, 9), Some(at(2020, 1, 1)), at(2026, 12, 2), 3).0,
-            None
-        );
     }
 }

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::escape::{escape_xml_into, xml_element, xml_link};
+use super::ids;
 use super::view::{FeedView, ItemView};
-use super::{GENERATOR, Links, PublishError, xsl};
+use super::{GENERATOR, Links, PublishError, style};
 
 /// Renders `feed` as its Atom document.
 ///
@@ -17,7 +18,7 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
     let own = feed.url("feed.atom");
     let mut xml = String::with_capacity(feed.room());
     xml.push_str("<?xml version=\"1.0\"?>\n");
-    xml.push_str(&xsl::instruction(&path));
+    xml.push_str(&style::instruction(&path, &feed.lang));
     xml.push_str("\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"");
     escape_xml_into(&mut xml, feed.lang.as_str());
     xml.push_str("\">");
@@ -49,7 +50,7 @@ fn entry(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
     xml.push_str("<entry>");
     xml_element(xml, "title", &view.title);
-    xml_element(xml, "id", &view.guid);
+    xml_element(xml, "id", &ids::in_format(&view.guid, "atom"));
     xml_element(xml, "updated", &view.dates.updated_rfc3339);
     author(xml, &lead.name);
     if !lead.city.trim().is_empty() {
@@ -66,7 +67,9 @@ fn entry(xml: &mut String, view: &ItemView) {
         xml_element(xml, "title", &lead.name);
         xml_element(xml, "id", feed_url);
         xml_element(xml, "updated", &view.dates.updated_rfc3339);
-        xml_link(xml, "link", feed_url, "self", Some("application/xml"));
+        // The source may be RSS, Atom or JSON Feed; a wrong type is worse
+        // than none.
+        xml_link(xml, "link", feed_url, "self", None);
         if let Some(site) = &lead.site {
             xml_link(xml, "link", site, "alternate", Some("text/html"));
         }

@@ -206,28 +206,45 @@ fn write_section(out: &mut Out, section: &Section) -> fmt::Result {
         out.anchor(link, words.read_more)?;
         out.write_str("</p>")?;
     }
-    if let Provenance::Machine {
-        engine,
-        original_link,
-        ..
-    } = &v.provenance
-    {
-        machine_mark(
-            out,
+    match &v.provenance {
+        Provenance::Native { .. } => {}
+        Provenance::Machine {
             engine,
+            original_link,
+            ..
+        } => translation_mark(
+            out,
+            words.machine_translation,
+            Some(engine),
             original_link.as_deref().or(section.original_link),
             &words,
-        )?;
+        )?,
+        Provenance::Edited { original_link, .. } => translation_mark(
+            out,
+            words.edited_translation,
+            None,
+            original_link.as_deref().or(section.original_link),
+            &words,
+        )?,
     }
     out.write_str("</div>")
 }
 
-fn machine_mark(out: &mut Out, engine: &str, original: Option<&str>, words: &Words) -> fmt::Result {
+/// "Machine translation (ENGINE)" or "Edited translation", and the original.
+fn translation_mark(
+    out: &mut Out,
+    what: &str,
+    engine: Option<&str>,
+    original: Option<&str>,
+    words: &Words,
+) -> fmt::Result {
     out.write_str("<p><small>")?;
-    out.write_str(words.machine_translation)?;
-    out.write_str(" (")?;
-    out.escaped(&xml_safe(engine))?;
-    out.write_str(")")?;
+    out.write_str(what)?;
+    if let Some(engine) = engine {
+        out.write_str(" (")?;
+        out.escaped(&xml_safe(engine))?;
+        out.write_str(")")?;
+    }
     if let Some(link) = original {
         out.write_str(" · ")?;
         out.write_str(words.original)?;
@@ -257,6 +274,7 @@ fn write_others(out: &mut Out, others: &[&SourceRef], words: &Words) -> fmt::Res
 struct Words {
     read_more: &'static str,
     machine_translation: &'static str,
+    edited_translation: &'static str,
     original: &'static str,
     also_reported_by: &'static str,
     original_text: &'static str,
@@ -268,6 +286,7 @@ impl Words {
             Words {
                 read_more: "Czytaj dalej",
                 machine_translation: "Tłumaczenie maszynowe",
+                edited_translation: "Tłumaczenie redakcyjne",
                 original: "oryginał",
                 also_reported_by: "Inne źródła:",
                 original_text: "Tekst w języku oryginału",
@@ -276,6 +295,7 @@ impl Words {
             Words {
                 read_more: "Read more",
                 machine_translation: "Machine translation",
+                edited_translation: "Edited translation",
                 original: "original",
                 also_reported_by: "Also reported by:",
                 original_text: "Text in the original language",

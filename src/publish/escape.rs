@@ -16,6 +16,22 @@ pub(crate) fn xml_safe(text: &str) -> String {
         .collect()
 }
 
+/// A story's title as every format writes it: XML-safe, and with the angle
+/// brackets of anything that reads as a tag (`<b`, `</`, `<!`, `<?`) turned
+/// into the quotation marks ‹ and ›. Many readers take an RSS title for HTML
+/// and others for text; a title must show the same words in both, and never
+/// become markup in the first.
+pub(crate) fn title_safe(text: &str) -> String {
+    let text = xml_safe(text);
+    let opens_tag = text.as_bytes().windows(2).any(|pair| {
+        pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || matches!(pair[1], b'/' | b'!' | b'?'))
+    });
+    if !opens_tag {
+        return text;
+    }
+    text.replace('<', "\u{2039}").replace('>', "\u{203A}")
+}
+
 /// Whether `text` may hold a character XML cannot carry: a C0 control other
 /// than tab and line breaks, or U+FFFE/U+FFFF, whose UTF-8 starts with 0xEF.
 /// Nearly every text is safe, and checking bytes costs a fraction of
@@ -60,10 +76,37 @@ pub(crate) fn xml_link(
 /// Appends `text` escaped for XML content and double-quoted attributes, with
 /// the entities the rss and atom_syndication crates' writers use, so the bytes stay the same.
 pub(crate) fn escape_xml_into(xml: &mut String, text: &str) {
+    escape_with(xml, text, |entity| entity);
+}
+
+/// `<name>text</name>` for an RSS element that holds plain text (a title, a
+/// source's name): `<` and `&` as hexadecimal references, which the RSS
+/// Profile reserves for text, so that readers who guess whether an RSS
+/// field is HTML guess "text".
+pub(crate) fn rss_text_element(xml: &mut String, name: &str, text: &str) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+    escape_rss_text_into(xml, text);
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
+}
+
+/// Appends `text` escaped as `rss_text_element` writes it.
+pub(crate) fn escape_rss_text_into(xml: &mut String, text: &str) {
+    escape_with(xml, text, |entity| match entity {
+        "&lt;" => "&#x3C;",
+        "&amp;" => "&#x26;",
+        other => other,
+    });
+}
+
+fn escape_with(xml: &mut String, text: &str, spell: fn(&'static str) -> &'static str) {
     let mut clean = 0;
     while let Some((at, entity)) = next_xml_escape(text.as_bytes(), clean) {
         xml.push_str(&text[clean..at]);
-        xml.push_str(entity);
+        xml.push_str(spell(entity));
         clean = at + 1;
     }
     xml.push_str(&text[clean..]);
@@ -182,6 +225,26 @@ mod tests {
                 None => c.to_string(),
             })
             .collect()
+    }
+
+    #[test]
+    fn rss_text_spells_its_markup_characters_as_hexadecimal_references() {
+        let mut xml = String::new();
+        rss_text_element(&mut xml, "source", "Tom & Jerry <News> \"x\"");
+        assert_eq!(
+            xml,
+            "<source>Tom &#x26; Jerry &#x3C;News&gt; &quot;x&quot;</source>"
+        );
+    }
+
+    #[test]
+    fn a_title_never_reads_as_markup() {
+        assert_eq!(
+            title_safe("Alert: <script>x()</script> & <b>bold"),
+            "Alert: \u{2039}script\u{203A}x()\u{2039}/script\u{203A} & \u{2039}b\u{203A}bold"
+        );
+        assert_eq!(title_safe("1 < 2 > 0 <3"), "1 < 2 > 0 <3");
+        assert_eq!(title_safe("Tram\u{0}<!--"), "Tram\u{2039}!--");
     }
 
     #[test]

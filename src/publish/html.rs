@@ -226,6 +226,10 @@ fn text_view<'a>(
             Some(format!("{} ({engine})", own.machine_translation)),
             original_link.as_deref(),
         ),
+        Provenance::Edited { original_link, .. } => (
+            Some(own.edited_translation.to_string()),
+            original_link.as_deref(),
+        ),
         Provenance::Native { .. } => (None, None),
     };
     let original_language = (!combined && &v.lang != page_lang).then(|| {
@@ -373,6 +377,7 @@ struct Words {
     sources_opml: &'static str,
     also_reported_by: &'static str,
     machine_translation: &'static str,
+    edited_translation: &'static str,
     original: &'static str,
     original_text: &'static str,
 }
@@ -391,6 +396,7 @@ impl Words {
                 sources_opml: "Lista źródeł (OPML)",
                 also_reported_by: "Inne źródła:",
                 machine_translation: "Tłumaczenie maszynowe",
+                edited_translation: "Tłumaczenie redakcyjne",
                 original: "oryginał",
                 original_text: "Tekst w języku oryginału",
             }
@@ -406,6 +412,7 @@ impl Words {
                 sources_opml: "List of sources (OPML)",
                 also_reported_by: "Also reported by:",
                 machine_translation: "Machine translation",
+                edited_translation: "Edited translation",
                 original: "original",
                 original_text: "Text in the original language",
             }

@@ -9,11 +9,19 @@
 use std::sync::Arc;
 
 use super::escape::escape_json_into;
+use super::ids;
 use super::view::{FeedView, ItemView, Shown, SourceRef};
 use super::{Links, PublishError};
 use crate::model::Provenance;
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+/// The page that describes the `_hejnal` extension, published at the top of
+/// the output folder: JSON Feed asks an extension to name one in `about`.
+pub(crate) const ABOUT_PATH: &str = "json-feed-extension.html";
+
+/// The page itself.
+pub(crate) const ABOUT_PAGE: &[u8] = include_bytes!("../../assets/json-feed-extension.html");
 
 pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishError> {
     let mut json = Json::with_capacity(feed.room());
@@ -36,11 +44,12 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
         }
         json.close(']');
     }
+    let about = feed.home_url(ABOUT_PATH);
     json.key("items");
     json.open('[');
     for view in &feed.items {
         json.next();
-        item(&mut json, view);
+        item(&mut json, view, &about);
     }
     json.close(']');
     json.close('}');
@@ -48,10 +57,10 @@ pub(crate) fn render(feed: &FeedView, links: &Links) -> Result<Vec<u8>, PublishE
     Ok(json.out.into_bytes())
 }
 
-fn item(json: &mut Json, view: &ItemView) {
+fn item(json: &mut Json, view: &ItemView, about: &str) {
     let lead = &view.author;
     json.open('{');
-    json.field("id", &view.guid);
+    json.field("id", &ids::in_format(&view.guid, "json"));
     json.optional("url", view.link.as_deref());
     json.field("title", &view.title);
     json.key("content_html");
@@ -76,6 +85,7 @@ fn item(json: &mut Json, view: &ItemView) {
     json.field("language", view.lang.as_str());
     json.key("_hejnal");
     json.open('{');
+    json.field("about", about);
     json.key("variants");
     json.list(&view.variants, variant);
     json.key("sources");
@@ -99,6 +109,14 @@ fn variant(json: &mut Json, shown: &Shown) {
         } => {
             json.field("provenance", "machine");
             json.field("engine", engine);
+            json.field("translated_from", from.as_str());
+            json.optional("original", original_link.as_deref());
+        }
+        Provenance::Edited {
+            from,
+            original_link,
+        } => {
+            json.field("provenance", "edited");
             json.field("translated_from", from.as_str());
             json.optional("original", original_link.as_deref());
         }

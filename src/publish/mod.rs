@@ -13,13 +13,14 @@ mod atom;
 mod body;
 mod escape;
 mod html;
+mod ids;
 mod json;
 mod opml;
 mod rss;
+mod style;
 mod text;
 mod view;
 mod write;
-mod xsl;
 
 use std::path::{Path, PathBuf};
 
@@ -93,7 +94,7 @@ pub fn render(config: &Config, stories: &[Story]) -> Result<Vec<OutputFile>, Pub
 
 /// Renders every published file: the combined feed in three formats, one feed
 /// per language in three formats, the OPML list of sources, the web page of
-/// each feed, and the stylesheet that makes a feed opened in a browser readable.
+/// each feed, and the stylesheets that make a feed opened in a browser readable.
 pub fn render_with(
     config: &Config,
     stories: &[Story],
@@ -138,7 +139,11 @@ pub fn render_with(
         "sources.opml".to_string(),
         opml::render(config, &base)?,
     ));
-    files.push(output(xsl::PATH.to_string(), xsl::STYLESHEET.to_vec()));
+    files.extend(style::files());
+    files.push(output(
+        json::ABOUT_PATH.to_string(),
+        json::ABOUT_PAGE.to_vec(),
+    ));
     Ok(files)
 }
 

@@ -4,16 +4,13 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::PublishError;
-use super::escape::xml_safe;
+use super::escape::{title_safe, xml_safe};
 use super::view::site_of;
 use crate::config::{Config, SourceConfig};
+use crate::sources::opml_import::CATEGORY_ROOT;
 
 /// The group of sources with no city.
 const NO_CITY: &str = "Other";
-
-/// hejnal's own outline attributes (`hejnal:id`, `hejnal:country`), which
-/// let `hejnal opml import` restore a source as it was configured.
-const NAMESPACE: &str = "urn:x-hejnal:opml";
 
 pub(crate) fn render(config: &Config, home: &url::Url) -> Result<Vec<u8>, PublishError> {
     write(config, home).map_err(|e| PublishError::render("sources.opml", e))
@@ -35,19 +32,17 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
                     .write_text_content(BytesText::new(&owner))?;
                 Ok(())
             })?;
-            w.create_element("body")
-                .with_attribute(("xmlns:hejnal", NAMESPACE))
-                .write_inner_content(|w| {
-                    for (city, sources) in by_city(config) {
-                        w.create_element("outline")
-                            .with_attribute(("text", city.as_str()))
-                            .with_attribute(("title", city.as_str()))
-                            .write_inner_content(|w| {
-                                sources.iter().try_for_each(|s| outline(w, s))
-                            })?;
-                    }
-                    Ok(())
-                })?;
+            w.create_element("body").write_inner_content(|w| {
+                for (city, sources) in by_city(config) {
+                    let city = title_safe(&city);
+                    // A folder has only `text`: OPML 2.0 wants a `type`
+                    // on any outline that says more.
+                    w.create_element("outline")
+                        .with_attribute(("text", city.as_str()))
+                        .write_inner_content(|w| sources.iter().try_for_each(|s| outline(w, s)))?;
+                }
+                Ok(())
+            })?;
             Ok(())
         })?;
     let mut bytes = writer.into_inner();
@@ -56,7 +51,8 @@ fn write(config: &Config, home: &url::Url) -> std::io::Result<Vec<u8>> {
 }
 
 fn outline(w: &mut Writer<Vec<u8>>, source: &SourceConfig) -> std::io::Result<()> {
-    let name = xml_safe(&source.name);
+    // Readers and validators take outline text for HTML.
+    let name = title_safe(&source.name);
     let xml_url = xml_safe(&source.url);
     let mut element = w
         .create_element("outline")
@@ -68,14 +64,15 @@ fn outline(w: &mut Writer<Vec<u8>>, source: &SourceConfig) -> std::io::Result<()
     if let Some(site) = &site {
         element = element.with_attribute(("htmlUrl", site.as_str()));
     }
-    element = element
-        .with_attribute(("language", source.lang.as_str()))
-        .with_attribute(("hejnal:id", source.id.as_str()));
+    let mut category = format!("{CATEGORY_ROOT}id/{}", source.id);
     let country = xml_safe(&source.country);
-    if !country.is_empty() {
-        element = element.with_attribute(("hejnal:country", country.as_str()));
+    if !country.trim().is_empty() && !country.contains([',', '/']) {
+        category.push_str(&format!(",{CATEGORY_ROOT}country/{}", country.trim()));
     }
-    element.write_empty()?;
+    element
+        .with_attribute(("language", source.lang.as_str()))
+        .with_attribute(("category", category.as_str()))
+        .write_empty()?;
     Ok(())
 }
 

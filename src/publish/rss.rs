@@ -1,12 +1,15 @@
 //! RSS 2.0.
 //!
 //! Written straight into one buffer rather than through the rss crate's
-//! model, which would copy every body into it first; the bytes are the ones
-//! that crate writes (same element order, same escaping, same CDATA).
+//! model, which would copy every body into it first; the element order and
+//! CDATA are the ones that crate writes. Plain-text fields spell `<` and `&`
+//! as the RSS Profile asks (see `escape::rss_text_element`).
 
-use super::escape::{escape_xml_into, xml_element, xml_link};
+use super::escape::{
+    escape_rss_text_into, escape_xml_into, rss_text_element, xml_element, xml_link,
+};
 use super::view::{FeedView, ItemView};
-use super::{GENERATOR, Links, PublishError, xsl};
+use super::{GENERATOR, Links, PublishError, style};
 
 /// RFC 5005 feed history.
 const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
@@ -16,7 +19,7 @@ pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u
     let path = feed.path(file);
     let mut xml = String::with_capacity(feed.room());
     xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    xml.push_str(&xsl::instruction(&path));
+    xml.push_str(&style::instruction(&path, &feed.lang));
     xml.push_str("\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"");
     if links.archived {
         xml.push_str(" xmlns:fh=\"");
@@ -24,9 +27,9 @@ pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u
         xml.push('"');
     }
     xml.push_str("><channel>");
-    xml_element(&mut xml, "title", &feed.title);
+    rss_text_element(&mut xml, "title", &feed.title);
     xml_element(&mut xml, "link", feed.home.as_str());
-    xml_element(&mut xml, "description", &feed.description);
+    rss_text_element(&mut xml, "description", &feed.description);
     xml_element(&mut xml, "language", feed.lang.as_str());
     xml_element(&mut xml, "lastBuildDate", &feed.updated.to_rfc2822());
     xml_element(&mut xml, "generator", GENERATOR);
@@ -57,7 +60,7 @@ pub(crate) fn render(feed: &FeedView, file: &str, links: &Links) -> Result<Vec<u
 fn item(xml: &mut String, view: &ItemView) {
     let lead = &view.author;
     xml.push_str("<item>");
-    xml_element(xml, "title", &view.title);
+    rss_text_element(xml, "title", &view.title);
     if let Some(link) = &view.link {
         xml_element(xml, "link", link);
     }
@@ -65,7 +68,7 @@ fn item(xml: &mut String, view: &ItemView) {
     cdata(xml, &view.body_html);
     xml.push_str("</description>");
     if !lead.city.trim().is_empty() {
-        xml_element(xml, "category", &lead.city);
+        rss_text_element(xml, "category", &lead.city);
     }
     xml.push_str("<guid isPermaLink=\"false\">");
     escape_xml_into(xml, &view.guid);
@@ -75,7 +78,7 @@ fn item(xml: &mut String, view: &ItemView) {
         xml.push_str("<source url=\"");
         escape_xml_into(xml, url);
         xml.push_str("\">");
-        escape_xml_into(xml, &lead.name);
+        escape_rss_text_into(xml, &lead.name);
         xml.push_str("</source>");
     }
     xml.push_str("</item>");

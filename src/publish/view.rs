@@ -10,7 +10,8 @@ use url::Url;
 
 use super::PublishError;
 use super::body::{self, Section};
-use super::escape::xml_safe;
+use super::escape::{title_safe, xml_safe};
+use super::ids;
 use super::text::{Prepared, Texts};
 use crate::bilingual::variants::{
     best_native, native_heading, native_variant, title_in, variant, variants,
@@ -53,6 +54,11 @@ impl FeedView {
     /// Absolute URL of one of this feed's files.
     pub fn url(&self, file: &str) -> String {
         join(&self.home, &self.path(file))
+    }
+
+    /// Absolute URL of a file at the top of the output folder.
+    pub fn home_url(&self, file: &str) -> String {
+        join(&self.home, file)
     }
 }
 
@@ -212,7 +218,9 @@ impl Told<'_> {
 
     fn absolute_variant(&self, mut v: Variant, base: Option<&str>) -> Variant {
         v.link = v.link.as_deref().and_then(|l| self.absolute(l, base));
-        if let Provenance::Machine { original_link, .. } = &mut v.provenance {
+        if let Provenance::Machine { original_link, .. }
+        | Provenance::Edited { original_link, .. } = &mut v.provenance
+        {
             *original_link = original_link
                 .as_deref()
                 .and_then(|l| self.absolute(l, base));
@@ -309,6 +317,7 @@ fn combined_item(config: &Config, told: &Told, ui: &Lang, texts: &mut Texts) -> 
         shown: body_order(present, lead),
         ui,
         missing: None,
+        feed_lang: None,
     };
     item(told, choice, texts)
 }
@@ -326,6 +335,7 @@ fn single_item(told: &Told, lang: &Lang, texts: &mut Texts) -> Option<ItemView> 
         shown: vec![shown],
         ui: lang,
         missing,
+        feed_lang: Some(lang),
     };
     item(told, choice, texts)
 }
@@ -366,6 +376,8 @@ struct Choice<'a> {
     ui: &'a Lang,
     /// The feed's language, when the story has no text in it.
     missing: Option<&'a Lang>,
+    /// The language of a single-language feed; none for the combined one.
+    feed_lang: Option<&'a Lang>,
 }
 
 fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
@@ -376,6 +388,7 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         shown,
         ui,
         missing,
+        feed_lang,
     } = choice;
     let sources = story_sources(told);
     // The lead entry comes first.
@@ -408,8 +421,8 @@ fn item(told: &Told, choice: Choice, texts: &mut Texts) -> Option<ItemView> {
         .collect();
     let body = body::render(&sections, &others, ui, missing, texts.html_only());
     Some(ItemView {
-        guid: xml_safe(&story.guid),
-        title: xml_safe(&title),
+        guid: xml_safe(&ids::item_id(&story.guid, feed_lang)),
+        title: title_safe(&title),
         link,
         published: story.published,
         lang: primary.lang.clone(),
@@ -433,7 +446,7 @@ fn teller(story: &Story, primary: &Variant) -> usize {
             .iter()
             .position(|s| &s.entry.source_id == source_id && s.entry.lang == primary.lang)
             .unwrap_or(0),
-        Provenance::Machine { .. } => 0,
+        Provenance::Machine { .. } | Provenance::Edited { .. } => 0,
     }
 }
 

@@ -236,10 +236,34 @@ async fn file(
     let Some(relative) = safe_path(uri.path()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    if is_navigation(&headers)
+        && let Some(page) = page_of_feed(&relative)
+        && let Some(cached) = site.load(&page)
+    {
+        return respond(&site, &page, &cached, &headers);
+    }
     let Some(cached) = site.load(&relative) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     respond(&site, &relative, &cached, &headers)
+}
+
+/// Whether a person opened the address in a browser: browsers say so with
+/// `Sec-Fetch-Dest: document`, which no script can forge and no feed reader
+/// sends. A feed reader dressed up as a browser still gets its feed.
+fn is_navigation(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-dest")
+        .is_some_and(|dest| dest.as_bytes().eq_ignore_ascii_case(b"document"))
+}
+
+/// The web page of the feed at `relative`, which a person who opens the feed
+/// in a browser is shown instead: its title, its latest stories and how to
+/// subscribe, with dates written for people.
+fn page_of_feed(relative: &Path) -> Option<PathBuf> {
+    let name = relative.file_name()?.to_str()?;
+    matches!(name, "feed.xml" | "feed.atom" | "feed.json")
+        .then(|| relative.with_file_name("index.html"))
 }
 
 /// Maps a request path to a file below the root; anything that could climb out
@@ -279,7 +303,8 @@ fn percent_decode(path: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn content_type(path: &Path) -> &'static str {
+/// The type each published file is served with, by hejnal and by object storage.
+pub fn content_type(path: &Path) -> &'static str {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "xml" if name.starts_with("feed") || path.starts_with("archive") => {
@@ -291,7 +316,6 @@ fn content_type(path: &Path) -> &'static str {
         "json" => "application/json; charset=utf-8",
         "html" => "text/html; charset=utf-8",
         "opml" => "text/x-opml; charset=utf-8",
-        "xsl" => "text/xsl; charset=utf-8",
         "css" => "text/css; charset=utf-8",
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
@@ -299,8 +323,10 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 /// Browsers show `application/rss+xml` and `application/atom+xml` as raw source
-/// or a download; as `application/xml` they apply feed.xsl and show a page that
-/// explains the feed. Feed readers do not ask for HTML and get the feed types.
+/// or a download; as `application/xml` they apply the feed's CSS and show the
+/// feed with a notice on how to subscribe (for archives, and browsers that do
+/// not say they navigate). Feed readers do not ask for HTML and get the feed
+/// types.
 fn for_browsers(content_type: &'static str, headers: &HeaderMap) -> &'static str {
     let wants_html = headers
         .get(header::ACCEPT)
@@ -383,7 +409,7 @@ fn respond(site: &Site, relative: &Path, cached: &Cached, headers: &HeaderMap) -
     h.insert(header::CACHE_CONTROL, site.cache_control.clone());
     h.insert(
         header::VARY,
-        HeaderValue::from_static("Accept-Encoding, Accept"),
+        HeaderValue::from_static("Accept-Encoding, Accept, Sec-Fetch-Dest"),
     );
     h.insert(
         "x-content-type-options",

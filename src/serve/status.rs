@@ -27,6 +27,10 @@ struct Totals {
     fetch_count: u64,
     fetch_seconds: f64,
     last_cycle_seconds: f64,
+    upload_puts: u64,
+    upload_deletes: u64,
+    upload_bytes: u64,
+    upload_failures: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +48,9 @@ pub struct LastCycle {
     pub failed: usize,
     pub new_stories: usize,
     pub failing: Vec<FailingSource>,
+    /// Why the last upload to object storage stopped, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_error: Option<String>,
 }
 
 /// The stage of the walk that failed last, and how: fetch (every source fetched
@@ -150,6 +157,14 @@ impl Status {
         t.new_stories += report.new_stories as u64;
         t.new_entries += report.new_entries as u64;
         t.last_cycle_seconds = report.elapsed.as_secs_f64();
+        if let Some(upload) = &report.upload {
+            t.upload_puts += upload.puts as u64;
+            t.upload_deletes += upload.deletes as u64;
+            t.upload_bytes += upload.bytes;
+            t.upload_failures += u64::from(upload.error.is_some());
+            inner.last.upload_error = upload.error.clone();
+        }
+        let t = &mut inner.totals;
         let mut failing = Vec::new();
         for s in &report.sources {
             match &s.outcome {
@@ -201,6 +216,7 @@ impl Status {
             failed: report.failed(),
             new_stories: report.new_stories,
             failing,
+            upload_error: report.upload.as_ref().and_then(|u| u.error.clone()),
         };
     }
 
@@ -315,6 +331,27 @@ impl Status {
             "counter",
             "Bytes of feed documents fetched.",
             &one(t.bytes_fetched.to_string()),
+        );
+        metric(
+            "hejnal_upload_requests_total",
+            "counter",
+            "Requests to object storage that changed it.",
+            &[
+                ("{kind=\"put\"}".into(), t.upload_puts.to_string()),
+                ("{kind=\"delete\"}".into(), t.upload_deletes.to_string()),
+            ],
+        );
+        metric(
+            "hejnal_upload_bytes_total",
+            "counter",
+            "Bytes uploaded to object storage.",
+            &one(t.upload_bytes.to_string()),
+        );
+        metric(
+            "hejnal_upload_failures_total",
+            "counter",
+            "Uploads to object storage that stopped early.",
+            &one(t.upload_failures.to_string()),
         );
         metric(
             "hejnal_new_stories_total",

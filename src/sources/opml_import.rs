@@ -3,6 +3,12 @@
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+/// Where `hejnal opml export` keeps what restores a source as it was
+/// configured: its id and country, as OPML categories
+/// (`/hejnal/id/ID,/hejnal/country/CC`). Categories, not attributes of a
+/// namespace of hejnal's own, which readers and validators do not know.
+pub const CATEGORY_ROOT: &str = "/hejnal/";
+
 /// One `<outline>` with an `xmlUrl`, from any depth of the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpmlFeed {
@@ -13,7 +19,7 @@ pub struct OpmlFeed {
     /// The `text` of the nearest enclosing outline that is a folder, not a
     /// feed: the city in the files hejnal writes.
     pub group: Option<String>,
-    /// `hejnal:id` and `hejnal:country`, written by `hejnal opml export`.
+    /// The id and country `hejnal opml export` wrote (see [`CATEGORY_ROOT`]).
     pub id: Option<String>,
     pub country: Option<String>,
 }
@@ -102,8 +108,21 @@ impl Attrs {
             title: self.get("title").or_else(|| self.get("text")),
             language: self.get("language"),
             group: open.iter().rev().flatten().next().cloned(),
-            id: self.get("hejnal:id"),
-            country: self.get("hejnal:country"),
+            // Files written before the categories carry hejnal:id and hejnal:country.
+            id: self.category("id").or_else(|| self.get("hejnal:id")),
+            country: self
+                .category("country")
+                .or_else(|| self.get("hejnal:country")),
+        })
+    }
+
+    /// The value of hejnal's category `/hejnal/KIND/VALUE`, if the outline has one.
+    fn category(&self, kind: &str) -> Option<String> {
+        let categories = self.get("category")?;
+        categories.split(',').find_map(|category| {
+            let rest = category.trim().strip_prefix(CATEGORY_ROOT)?;
+            let value = rest.strip_prefix(kind)?.strip_prefix('/')?;
+            (!value.is_empty()).then(|| value.to_string())
         })
     }
 }

@@ -145,7 +145,10 @@ impl<'c> Upsert<'c> {
             .execute(params_from_iter(id.into_iter().chain(content)))?;
         if let Some(story_id) = story_id {
             index_grouped(conn, entry_id, e)?;
-            self.touch_story.execute(params![story_id, self.now])?;
+            // The source's own date of the edit, when it gives one: edits
+            // read in one cycle did not all happen at its moment.
+            let edited = updated.map_or(self.now, |at| at.min(self.now));
+            self.touch_story.execute(params![story_id, edited])?;
         }
         Ok(Upserted {
             entry_id,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from_iter};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, to_sql_u64};
+use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, story_ids, to_sql_u64};
 use crate::clean::fingerprint::distance;
 use crate::model::Entry;
 
@@ -444,6 +444,8 @@ impl Placed {
 /// a crash before that leaves every entry unassigned for the next pass.
 pub struct Grouping<'a> {
     tx: Transaction<'a>,
+    /// Whose name new story ids are minted under (see `story_ids`).
+    authority: String,
     near: RefCell<Neighbourhood>,
     placed: RefCell<Placed>,
 }
@@ -455,6 +457,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         Ok(Grouping {
             tx,
+            authority: self.id_authority.clone(),
             near: RefCell::default(),
             placed: RefCell::default(),
         })
@@ -723,26 +726,27 @@ impl Grouping<'_> {
         })
     }
 
-    /// Starts a story with `entry` as its first member. Its guid comes from the
-    /// entry's source and key, so it is fixed at birth and never reused.
+    /// Starts a story with `entry` as its first member, born `now`. Its guid
+    /// comes from the entry's source and key, so it is fixed at birth and
+    /// never reused.
     pub fn create_story(
         &self,
         entry: &Unplaced,
         published: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let mut insert = self.tx.prepare_cached(
             "INSERT INTO stories (guid, published, updated) VALUES (?1, ?2, ?2) \
              ON CONFLICT (guid) DO NOTHING",
         )?;
         let identity = format!("{}\0{}", entry.source_id, entry.key);
+        let published = self.free_instant(micros(published))?;
         // A 64-bit hash can collide; the next seed gives another guid.
         let mut seed = 0u64;
         loop {
-            let guid = format!(
-                "hejnal:story:{:016x}",
-                xxh3_64_with_seed(identity.as_bytes(), seed)
-            );
-            if insert.execute(params![guid, micros(published)])? == 1 {
+            let hash = xxh3_64_with_seed(identity.as_bytes(), seed);
+            let guid = story_ids::mint(&self.authority, now, hash);
+            if insert.execute(params![guid, published])? == 1 {
                 break;
             }
             seed += 1;
@@ -752,8 +756,24 @@ impl Grouping<'_> {
         Ok(story_id)
     }
 
+    /// `at`, or the nearest microsecond before it that no story was
+    /// published at. Entries without a date are born at the cycle's time, and
+    /// feeds round to the minute: stories with one date are one item to
+    /// readers that tell items apart by date, and a microsecond is shown by
+    /// no reader.
+    fn free_instant(&self, mut at: i64) -> Result<i64, StoreError> {
+        let mut taken = self
+            .tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE published = ?1)")?;
+        while taken.query_row([at], |r| r.get::<_, bool>(0))? {
+            at -= 1;
+        }
+        Ok(at)
+    }
+
     /// Adds an entry to an existing story; the story keeps its id and guid, and
-    /// its `updated` moves to `now`.
+    /// its `updated` moves to the entry's own date (never past `now`): two
+    /// stories joined in one cycle did not both change at that moment.
     pub fn join_story(
         &self,
         entry: &Unplaced,
@@ -763,7 +783,7 @@ impl Grouping<'_> {
         self.assign(entry, story_id)?;
         self.tx
             .prepare_cached("UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1")?
-            .execute(params![story_id, micros(now)])?;
+            .execute(params![story_id, micros(entry.dated().min(now))])?;
         Ok(())
     }
 

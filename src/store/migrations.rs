@@ -201,6 +201,29 @@ ALTER TABLE entries DROP COLUMN guid_key;
          ALTER TABLE source_state ADD COLUMN item_digests BLOB;
          ALTER TABLE source_state ADD COLUMN ttl_minutes INTEGER;",
     ),
+    // What editors do: stories taken down (`hejnal hide`), and translations
+    // written by a person (`hejnal correct`, kind 'edited'), which keep the
+    // entry they translate and its fingerprint at the time, so that a
+    // correction the source's text has moved away from is dropped.
+    Step::Sql(
+        "CREATE TABLE hidden_stories (
+             story_id  INTEGER PRIMARY KEY REFERENCES stories (id),
+             hidden_at INTEGER NOT NULL,
+             reason    TEXT NOT NULL DEFAULT ''
+         );
+         ALTER TABLE story_variants ADD COLUMN basis_entry INTEGER;
+         ALTER TABLE story_variants ADD COLUMN basis_fingerprint INTEGER;",
+    ),
+    // The objects uploaded to object storage (`[publish] target`), by key,
+    // with the digest of what was sent: an unchanged file is not sent again.
+    Step::Sql(
+        "CREATE TABLE uploads (
+             key      TEXT PRIMARY KEY,
+             digest   INTEGER NOT NULL,
+             bytes    INTEGER NOT NULL,
+             uploaded INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    ),
     // Retention prunes old stories; the (source, key hash) of each entry it
     // prunes stays here, so a source still listing the item does not bring it
     // back as a new story. `pruned` moves to the last time the source listed

@@ -5,6 +5,7 @@
 
 mod batch;
 mod checkpointer;
+mod editing;
 mod entries;
 mod grouping;
 pub mod maintenance;
@@ -12,7 +13,9 @@ mod migrations;
 mod pairing;
 mod retention;
 mod stories;
+mod story_ids;
 mod translations;
+mod uploads;
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,10 +27,13 @@ use crate::model::SourceState;
 
 pub use batch::Batch;
 pub use checkpointer::Checkpointer;
+pub use editing::{DroppedCorrection, Listed, SEARCHED_STORIES};
 pub use entries::{UpsertStatus, Upserted};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use migrations::CURRENT as SCHEMA_VERSION;
 pub use retention::Pruned;
+pub use stories::Basis;
+pub use story_ids::authority_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,6 +63,8 @@ pub enum StoreError {
 
 pub struct Store {
     conn: Connection,
+    /// Whose name new story ids are minted under.
+    id_authority: String,
 }
 
 impl Store {
@@ -84,7 +92,16 @@ impl Store {
             source,
         })?;
         migrations::migrate(&mut conn, name)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            id_authority: story_ids::LOCAL_AUTHORITY.to_string(),
+        })
+    }
+
+    /// Mints the ids of stories born from now on under `authority`, the
+    /// publisher's domain name (see [`authority_of`]).
+    pub fn mint_story_ids_under(&mut self, authority: String) {
+        self.id_authority = authority;
     }
 
     /// The schema version of the open database.

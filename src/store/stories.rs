@@ -6,17 +6,23 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
 use super::entries::{ENTRY_COLUMNS, stored_entry};
-use super::{Store, StoreError, bad_value, date, micros};
+use super::{Store, StoreError, bad_value, date, micros, to_sql_u64};
 use crate::model::{Lang, Provenance, Story, Variant};
 
+/// Stories an editor took down (`hejnal hide`) are in no feed, page or
+/// archive: every query that lists stories for publishing says so.
+const SHOWN: &str = "NOT EXISTS (SELECT 1 FROM hidden_stories h WHERE h.story_id = stories.id)";
+
 impl Store {
-    /// The newest `limit` stories by published date, each with its entries (the
+    /// The newest `limit` stories by published date (hidden ones left out), each with its entries (the
     /// earliest first: the lead) and its stored variants.
     pub fn latest_stories(&self, limit: usize) -> Result<Vec<Story>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.stories_where(
-            "SELECT id, guid, published, updated FROM stories \
-             ORDER BY published DESC, id DESC LIMIT ?1",
+            &format!(
+                "SELECT id, guid, published, updated FROM stories WHERE {SHOWN} \
+                 ORDER BY published DESC, id DESC LIMIT ?1"
+            ),
             params![limit],
         )
     }
@@ -29,9 +35,9 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let count: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2",
-            )?
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM stories WHERE published >= ?1 AND published < ?2 AND {SHOWN}"
+            ))?
             .query_row(params![micros(from), micros(until)], |r| r.get(0))?;
         Ok(usize::try_from(count).unwrap_or(0))
     }
@@ -49,9 +55,11 @@ impl Store {
         let (after_published, after_id) =
             after.map_or((i64::MIN, i64::MIN), |(at, id)| (micros(at), id));
         self.stories_where(
-            "SELECT id, guid, published, updated FROM stories \
-             WHERE published >= ?1 AND published < ?2 AND (published, id) > (?3, ?4) \
-             ORDER BY published, id LIMIT ?5",
+            &format!(
+                "SELECT id, guid, published, updated FROM stories \
+                 WHERE published >= ?1 AND published < ?2 AND (published, id) > (?3, ?4) \
+                 AND {SHOWN} ORDER BY published, id LIMIT ?5"
+            ),
             params![
                 micros(from),
                 micros(until),
@@ -71,7 +79,7 @@ impl Store {
         Ok(oldest.and_then(DateTime::from_timestamp_micros))
     }
 
-    fn stories_where(
+    pub(super) fn stories_where(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -94,42 +102,67 @@ impl Store {
 
     /// Keeps a story's text in one language, replacing an earlier one in that language.
     pub fn save_variant(&self, story_id: i64, variant: &Variant) -> Result<(), StoreError> {
-        let (kind, source_id, engine, from, original_link) = match &variant.provenance {
-            Provenance::Native { source_id } => {
-                ("native", Some(source_id.as_str()), None, None, None)
-            }
-            Provenance::Machine {
-                engine,
-                from,
-                original_link,
-            } => (
-                "machine",
-                None,
-                Some(engine.as_str()),
-                Some(from.as_str()),
-                original_link.as_deref(),
-            ),
-        };
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO story_variants (story_id, lang, title, summary, link, \
-                 kind, source_id, engine, from_lang, original_link) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                story_id,
-                variant.lang.as_str(),
-                variant.title,
-                variant.summary,
-                variant.link,
-                kind,
-                source_id,
-                engine,
-                from,
-                original_link,
-            ])?;
-        Ok(())
+        save_variant(&self.conn, story_id, variant, None)
     }
+}
+
+/// The entry an edited translation was made from, and that entry's
+/// fingerprint then.
+pub type Basis = (i64, u64);
+
+pub(super) fn save_variant(
+    conn: &Connection,
+    story_id: i64,
+    variant: &Variant,
+    basis: Option<Basis>,
+) -> Result<(), StoreError> {
+    let (kind, source_id, engine, from, original_link) = match &variant.provenance {
+        Provenance::Native { source_id } => ("native", Some(source_id.as_str()), None, None, None),
+        Provenance::Machine {
+            engine,
+            from,
+            original_link,
+        } => (
+            "machine",
+            None,
+            Some(engine.as_str()),
+            Some(from.as_str()),
+            original_link.as_deref(),
+        ),
+        Provenance::Edited {
+            from,
+            original_link,
+        } => (
+            "edited",
+            None,
+            None,
+            Some(from.as_str()),
+            original_link.as_deref(),
+        ),
+    };
+    let (basis_entry, basis_fingerprint) = basis.map_or((None, None), |(entry, fingerprint)| {
+        (Some(entry), Some(to_sql_u64(fingerprint)))
+    });
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO story_variants (story_id, lang, title, summary, link, \
+             kind, source_id, engine, from_lang, original_link, basis_entry, \
+             basis_fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        story_id,
+        variant.lang.as_str(),
+        variant.title,
+        variant.summary,
+        variant.link,
+        kind,
+        source_id,
+        engine,
+        from,
+        original_link,
+        basis_entry,
+        basis_fingerprint,
+    ])?;
+    Ok(())
 }
 
 /// The entries and variants of `stories`, read in one query each: two queries
@@ -172,6 +205,10 @@ fn variant(r: &Row<'_>) -> rusqlite::Result<Variant> {
     let provenance = match r.get::<_, String>(4)?.as_str() {
         "native" => Provenance::Native {
             source_id: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+        },
+        "edited" => Provenance::Edited {
+            from: lang(r, 7)?,
+            original_link: r.get(8)?,
         },
         _ => Provenance::Machine {
             engine: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
