@@ -31,7 +31,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error("HTTP client: {0}")]
     Fetch(#[from] FetchError),
-    #[error(transparent)]
+    // Not transparent: the operator's advice is found by the ServeError's type.
+    #[error("{0}")]
     Serve(#[from] ServeError),
     #[error("signals: {0}")]
     Signal(std::io::Error),
@@ -41,6 +42,16 @@ pub struct Options {
     pub config_path: PathBuf,
     /// `--listen`, overriding `[server] listen`.
     pub listen: Option<String>,
+}
+
+/// Where a person points a browser or feed reader: `http://ADDR/`, with the
+/// port the system gave when the configured one was 0.
+pub fn served_url(listener: &tokio::net::TcpListener, configured: &str) -> String {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| configured.to_string());
+    format!("http://{addr}/")
 }
 
 /// Tells systemd, when it listens; a failure to tell is logged, never fatal.
@@ -71,7 +82,11 @@ pub async fn run(options: Options) -> Result<(), DaemonError> {
         .or_else(|| config.server.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let listener = serve::bind(&addr).await?;
-    tracing::info!(%addr, "serving the published feeds");
+    tracing::info!(
+        dir = %config.output_dir().display(),
+        "serving the published feeds at {}",
+        served_url(&listener, &addr)
+    );
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve::serve(listener, site, async {
@@ -210,7 +225,13 @@ fn after_cycle(
             notify(&[NotifyState::Status(&line)]);
         }
         Err(e) => {
-            tracing::error!(error = %e, "cycle failed");
+            let stage = match &e {
+                cycle::CycleError::Store(_) => "store",
+                cycle::CycleError::Publish(_) => "publish",
+            };
+            let error = crate::advice::explain(&e);
+            tracing::error!(stage, "cycle failed: {error}");
+            status.record_failure(stage, error, Utc::now());
             notify(&[NotifyState::Status(&format!("last cycle failed: {e}"))]);
         }
     }

@@ -4,6 +4,7 @@
 //! Each module is one room of the house described in docs/ARCHITECTURE.md.
 
 pub mod alerts;
+pub mod advice;
 pub mod bilingual;
 pub mod clean;
 pub mod config;

@@ -12,7 +12,8 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let error: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("error: {}", hejnal::advice::explain(error));
             ExitCode::from(2)
         }
     }

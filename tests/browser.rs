@@ -6,6 +6,7 @@
 
 #[path = "fixtures/site_stories.rs"]
 mod fixture;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,18 +24,7 @@ const CHROMIUM: &str = "chromium";
 /// Whether Chromium can run here. On CI a missing browser fails the test;
 /// elsewhere the test says it is skipped.
 fn chromium_available() -> bool {
-    let found = Command::new(CHROMIUM)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium is missing on CI: install the Debian package chromium"
-        );
-        eprintln!("SKIPPED: chromium not found");
-    }
-    found
+    tools::available(CHROMIUM, &["--version"], "Debian package chromium")
 }
 
 /// What a static server must say for a browser to show each file: feeds as

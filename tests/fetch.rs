@@ -526,22 +526,21 @@ async fn connection_refused_is_a_clear_transport_error() {
 #[tokio::test]
 async fn only_http_and_https_are_fetched() {
     let fetcher = fetcher();
-    for url in [
-        "ftp://example.org/feed.xml",
-        "file:///etc/passwd",
-        "not a url",
-    ] {
+    for url in ["ftp://example.org/feed.xml", "not a url"] {
         let result = get(&fetcher, url).await;
         assert!(
             matches!(result, Err(FetchError::BadUrl(_))),
             "{url}: {result:?}"
         );
     }
-    let addr = serve(|_| redirect("302 Found", "ftp://example.org/feed.xml")).await;
-    let result = get(&fetcher, &format!("http://{addr}/")).await;
-    match result {
-        Err(FetchError::BadUrl(url)) => assert_eq!(url, "ftp://example.org/feed.xml"),
-        other => panic!("expected BadUrl, got {other:?}"),
+    // A server never sends hejnal to another scheme, a file on this machine least of all.
+    for target in ["ftp://example.org/feed.xml", "file:///etc/passwd"] {
+        let addr = serve(move |_| redirect("302 Found", target)).await;
+        let result = get(&fetcher, &format!("http://{addr}/")).await;
+        match result {
+            Err(FetchError::BadUrl(url)) => assert_eq!(url, target),
+            other => panic!("expected BadUrl, got {other:?}"),
+        }
     }
 }
 

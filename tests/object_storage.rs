@@ -3,6 +3,7 @@
 //! requests and can fail them, as a store that goes down halfway would.
 
 mod common;
+mod tools;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpStream;
@@ -24,18 +25,11 @@ const BUCKET: &str = "hejnal-test";
 /// Whether moto's server can run here. On CI a missing moto fails the test;
 /// elsewhere the test says it is skipped.
 fn moto_available() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import moto.server"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "moto is missing on CI: pip install 'moto[server]'"
-        );
-        eprintln!("SKIPPED: moto's S3 server not found (pip install 'moto[server]')");
-    }
-    found
+    tools::available(
+        "python3",
+        &["-c", "import moto.server"],
+        "pip install 'moto[server]'",
+    )
 }
 
 /// moto's S3 server, stopped when dropped.

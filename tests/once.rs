@@ -1,6 +1,7 @@
 //! `hejnal once` end to end: the real binary against a loopback feed server.
 
 mod common;
+mod tools;
 
 use std::path::Path;
 
@@ -434,16 +435,11 @@ fn a_bad_config_fails_with_a_clear_message_and_line() {
 
 #[test]
 fn feedparser_reads_every_output_without_complaint() {
-    let has_feedparser = std::process::Command::new("python3")
-        .args(["-c", "import feedparser"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_feedparser {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Python's feedparser"
-        );
-        eprintln!("feedparser not installed; skipping outside CI");
+    if !tools::available(
+        "python3",
+        &["-c", "import feedparser"],
+        "pip install feedparser",
+    ) {
         return;
     }
     let server = farm();

@@ -6,6 +6,7 @@
 //! of a category included.
 
 mod common;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
@@ -55,26 +56,9 @@ const NOTICES: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <link>https://mpk.example/k/2</link><guid>k2</guid><description>Brak wody do 18:00.</description></item>
 </channel></rss>"#;
 
-/// Whether `program` runs here. On CI a missing tool fails the test; elsewhere
-/// the test says it is skipped.
-fn available(program: &str, args: &[&str], install: &str) -> bool {
-    let found = Command::new(program)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{program} {args:?} fails on CI: {install}"
-        );
-        eprintln!("SKIPPED: {program} {args:?} fails here ({install})");
-    }
-    found
-}
-
 fn tools_available() -> bool {
-    let newsboat = available("newsboat", &["--version"], "apt-get install newsboat");
-    let python = available(
+    let newsboat = tools::available("newsboat", &["--version"], "apt-get install newsboat");
+    let python = tools::available(
         "python3",
         &["-c", "import feedparser, lxml, html5lib, rdflib"],
         "pip install feedparser lxml html5lib rdflib",

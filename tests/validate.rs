@@ -4,6 +4,7 @@
 
 #[path = "fixtures/site_stories.rs"]
 mod fixture;
+mod tools;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -68,15 +69,7 @@ const FEEDS_PER_FORMAT: usize = 4 * 3 + 2 * 3;
 /// Whether xmllint can run here. On CI a missing xmllint fails the test;
 /// elsewhere the test says it is skipped.
 fn xmllint_available() -> bool {
-    let found = Command::new("xmllint").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "xmllint is missing on CI: install the Debian package libxml2-utils"
-        );
-        eprintln!("SKIPPED: xmllint not found (Debian package libxml2-utils)");
-    }
-    found
+    tools::available("xmllint", &["--version"], "Debian package libxml2-utils")
 }
 
 /// xmllint's verdict on `xml` against the Atom schema: Ok, or its complaints.

@@ -3,6 +3,7 @@
 mod add;
 mod alerts;
 mod check;
+mod db;
 mod editing;
 pub mod logging;
 mod once;
@@ -76,6 +77,11 @@ pub enum Command {
         #[command(subcommand)]
         action: opml::OpmlAction,
     },
+    /// Back up or check the database.
+    Db {
+        #[command(subcommand)]
+        action: db::DbAction,
+    },
     /// List recent stories with their numbers, ids, sources and languages.
     Stories(editing::StoriesArgs),
     /// Take a story out of every feed, page and future archive.
@@ -115,6 +121,7 @@ pub fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Add(add) => runtime.block_on(add::add(&args.config, add)),
         Command::Sources { json } => sources::sources(&args.config, json),
         Command::Opml { action } => opml::opml(&args.config, action),
+        Command::Db { action } => db::db(&args.config, action),
         Command::Stories(a) => editing::stories(&args.config, a),
         Command::Hide(a) => editing::hide(&args.config, a),
         Command::Unhide(a) => editing::unhide(&args.config, a),

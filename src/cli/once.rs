@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 
 use hejnal::alerts::Alerter;
 use hejnal::config::Config;
@@ -15,8 +14,8 @@ use hejnal::store::Store;
 pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let db = config.database_path();
-    let mut store =
-        Store::open(&db).with_context(|| format!("opening the database {}", db.display()))?;
+    // The store's own error names the file.
+    let mut store = Store::open(&db)?;
     let fetcher = Arc::new(Fetcher::new(&config.fetch, &config.user_agent())?);
     let report = cycle::run(
         &config,
@@ -42,6 +41,12 @@ pub async fn once(config_path: &Path) -> anyhow::Result<ExitCode> {
         Ok(_) => {}
         Err(e) => println!("alerts: not sent ({e}); tried again next time"),
     }
+    // Where to look: a first run offline publishes an empty feed, and nothing
+    // else would say where it went.
+    println!(
+        "published in {} (open its index.html, or `hejnal serve` it)",
+        config.output_dir().display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

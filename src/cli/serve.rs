@@ -14,10 +14,14 @@ pub async fn serve(config_path: &Path, listen: Option<String>) -> anyhow::Result
         .or_else(|| config.server.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let listener = serve::bind(&addr).await?;
-    tracing::info!(%addr, dir = %config.output_dir().display(), "serving without fetching");
+    tracing::info!(
+        dir = %config.output_dir().display(),
+        "serving without fetching at {}",
+        hejnal::daemon::served_url(&listener, &addr)
+    );
     let site = Site::new(
         config.output_dir(),
-        Arc::new(Status::serve_only()),
+        Arc::new(Status::serve_only().serving(config.output_dir())),
         Duration::from_secs(300),
     );
     sd_notify::notify(&[sd_notify::NotifyState::Ready]).ok();

@@ -15,6 +15,8 @@ enum Kind {
     Text,
     Slug,
     Url,
+    /// A source's URL: http, https, or a `file:` on this machine.
+    FeedUrl,
     Urls,
     Cron,
     Lang,
@@ -76,6 +78,7 @@ const TOP: &[Field] = &[
     field("dedupe", Kind::Table(DEDUPE)),
     field("translate", Kind::Table(TRANSLATE)),
     field("filter", Kind::Table(FILTER)),
+    field("store", Kind::Table(STORE)),
     field("publish", Kind::Table(PUBLISH)),
     field("alerts", Kind::Table(ALERTS)),
     field("source", Kind::Tables(SOURCE)),
@@ -86,6 +89,7 @@ const FILTER: &[Field] = &[
     field("exclude", Kind::Rules),
     field("fields", Kind::Choices(super::FIELD_NAMES)),
 ];
+const STORE: &[Field] = &[field("keep_days", Kind::Count { min: 1, max: U32 })];
 
 const PUBLISHER: &[Field] = &[
     required("title", Kind::Text),
@@ -149,7 +153,7 @@ const SOURCE: &[Field] = &[
     required("name", Kind::Text),
     field("city", Kind::Text),
     field("country", Kind::Text),
-    required("url", Kind::Url),
+    required("url", Kind::FeedUrl),
     required("lang", Kind::Lang),
     field("enabled", Kind::Bool),
     field("schedule", Kind::Cron),
@@ -559,6 +563,9 @@ fn text_problem(kind: Kind, s: &str) -> Option<String> {
             "is \"{s}\", not a slug (lower-case a-z, 0-9, '-' and '_')"
         )),
         Kind::Url => url_problem(s),
+        // A relative `file:` path is not a URL yet: it is read against feeds.toml's folder.
+        Kind::FeedUrl if s.starts_with("file:") => None,
+        Kind::FeedUrl => url_problem(s),
         Kind::ObjectStore => super::publish::Target::parse(s).err(),
         Kind::Contact => super::alerts::contact_problem(s),
         Kind::Cron => cron_problem(s),

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 mod check;
+pub mod dirs;
 pub mod edit;
 mod filters;
 pub mod iso639;
@@ -40,6 +41,8 @@ pub struct Config {
     #[serde(default)]
     pub filter: FilterConfig,
     #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
     pub publish: PublishConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
@@ -48,6 +51,9 @@ pub struct Config {
     /// Folder of feeds.toml; relative paths in the file are relative to it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// systemd's state and cache directories, which take relative paths first.
+    #[serde(skip)]
+    pub service_dirs: dirs::ServiceDirs,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +216,13 @@ impl Default for TranslateConfig {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Days a story stays in the database after it last changed; see `Config::keep_days`.
+    pub keep_days: Option<u32>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -313,10 +326,19 @@ impl Config {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        Config::parse(&text, base_dir).map_err(|diagnostics| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            diagnostics,
-        })
+        let mut config =
+            Config::parse(&text, base_dir).map_err(|diagnostics| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                diagnostics,
+            })?;
+        config.service_dirs = dirs::ServiceDirs::from_env();
+        for source in &mut config.sources {
+            let source = source.get_mut();
+            if let Some(url) = dirs::file_url(&source.url, &config.base_dir) {
+                source.url = url;
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and validates; every problem found is returned, not only the first.
@@ -338,11 +360,23 @@ impl Config {
     }
 
     pub fn output_dir(&self) -> PathBuf {
-        self.base_dir.join(&self.publisher.output_dir)
+        let cache = self.service_dirs.cache.as_deref();
+        dirs::resolve(&self.publisher.output_dir, cache, &self.base_dir)
     }
 
     pub fn database_path(&self) -> PathBuf {
-        self.base_dir.join(&self.publisher.database)
+        let state = self.service_dirs.state.as_deref();
+        dirs::resolve(&self.publisher.database, state, &self.base_dir)
+    }
+
+    /// How many days a story stays in the database: `[store] keep_days`, by
+    /// default the months of archives kept and one more, so a lost output
+    /// folder can be published again whole. Never within the dedupe window,
+    /// where a pruned story could be told again as new.
+    pub fn keep_days(&self) -> u32 {
+        let default = 31 * (self.publisher.archive_months + 1);
+        let floor = self.dedupe.window_days.saturating_add(1);
+        self.store.keep_days.unwrap_or(default).max(floor)
     }
 
     /// The sources that are fetched.

@@ -279,6 +279,7 @@ pub async fn run(
     report.written = publish_site(config, store, now)?;
     report.stages.publish += publish_started.elapsed();
     let checkpoint_started = Instant::now();
+    prune(config, store, now);
     drop(checkpointer);
     // Everything is committed already; a checkpoint left undone is only redone later.
     if let Err(e) = store.checkpoint() {
@@ -296,6 +297,26 @@ pub async fn run(
     report.sources.sort_by(|a, b| a.id.cmp(&b.id));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Stories pruned in one cycle at most: more than a busy farm makes in a
+/// cycle, so a backlog (a first run with retention) drains over a few cycles.
+const PRUNE_PER_CYCLE: usize = 5_000;
+
+/// Stories past `keep_days` leave the database (`Store::prune`). Retention
+/// failing never holds publishing up; the next cycle tries again.
+fn prune(config: &Config, store: &mut Store, now: DateTime<Utc>) {
+    let cutoff = now - chrono::TimeDelta::days(i64::from(config.keep_days()));
+    match store.prune(cutoff, now, PRUNE_PER_CYCLE) {
+        Ok(p) if p.stories + p.forgotten > 0 => tracing::info!(
+            stories = p.stories,
+            entries = p.entries,
+            forgotten_keys = p.forgotten,
+            "pruned stories older than keep_days"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "retention failed; the next cycle tries again"),
+    }
 }
 
 /// Each stored and grouped batch frees most of what it allocated, but glibc

@@ -2,6 +2,7 @@
 
 mod guard;
 mod headers;
+mod local;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -65,8 +66,10 @@ pub enum FetchError {
     TooManyRedirects(usize),
     #[error("{0} resolves to a private or local address, and deny_private_networks is on")]
     PrivateAddress(String),
-    #[error("unsupported URL {0:?}: only http and https are fetched")]
+    #[error("unsupported URL {0:?}: only http, https and file are fetched")]
     BadUrl(String),
+    #[error("cannot read {path}: {reason}")]
+    File { path: String, reason: String },
     #[error("{0}")]
     Transport(String),
 }
@@ -161,9 +164,12 @@ impl Fetcher {
     ) -> (Result<FetchOutcome, FetchError>, Vec<u16>) {
         let started = std::time::Instant::now();
         let mut chain = Vec::new();
-        let result = self
-            .follow(url, conditional, max_body_bytes, &mut chain)
-            .await;
+        let result = if url.starts_with("file:") {
+            local::read(url, conditional, max_body_bytes, self.deny_private_networks).await
+        } else {
+            self.follow(url, conditional, max_body_bytes, &mut chain)
+                .await
+        };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(FetchOutcome::Fetched(f)) => {

@@ -2,6 +2,7 @@
 //! the last cycle's outcome for `/healthz` and running totals for `/metrics`.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -52,6 +53,15 @@ pub struct LastCycle {
     pub upload_error: Option<String>,
 }
 
+/// The stage of the walk that failed last, and how: fetch (every source fetched
+/// failed), store (the database) or publish (writing output_dir).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageFailure {
+    pub stage: &'static str,
+    pub error: String,
+    pub since: DateTime<Utc>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     totals: Totals,
@@ -61,6 +71,8 @@ struct Inner {
     last_success: Option<DateTime<Utc>>,
     sources_configured: usize,
     sources_disabled: usize,
+    /// Cleared by the next cycle that gets past the stage.
+    failing_stage: Option<StageFailure>,
 }
 
 /// Shared between the cycle loop (writer) and the HTTP handlers (readers).
@@ -69,8 +81,10 @@ pub struct Status {
     inner: Mutex<Inner>,
     /// How long after the last success the feed counts as stale.
     stale_after: Duration,
-    /// `hejnal serve` has no cycles: its health is only that it serves.
+    /// `hejnal serve` has no cycles: its health is that it serves a feed.
     serve_only: bool,
+    /// The folder whose feed.xml `hejnal serve` serves.
+    published: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +92,8 @@ pub struct Health {
     pub healthy: bool,
     pub mode: &'static str,
     pub last_success: Option<DateTime<Utc>>,
+    /// Why the service is not healthy, when a stage is the reason.
+    pub failing_stage: Option<StageFailure>,
     pub last_cycle: LastCycle,
 }
 
@@ -87,6 +103,7 @@ impl Status {
             inner: Mutex::new(Inner::default()),
             stale_after,
             serve_only: false,
+            published: None,
         }
     }
 
@@ -95,6 +112,29 @@ impl Status {
             serve_only: true,
             ..Status::new(Duration::MAX)
         }
+    }
+
+    /// Health then also asks whether `output_dir` holds a published feed.
+    pub fn serving(self, output_dir: PathBuf) -> Status {
+        Status {
+            published: Some(output_dir),
+            ..self
+        }
+    }
+
+    /// A cycle failed in `stage` (store or publish): health says so until a
+    /// cycle gets through.
+    pub fn record_failure(&self, stage: &'static str, error: String, at: DateTime<Utc>) {
+        let mut inner = self.lock();
+        let since = match &inner.failing_stage {
+            Some(f) if f.stage == stage => f.since,
+            _ => at,
+        };
+        inner.failing_stage = Some(StageFailure {
+            stage,
+            error,
+            since,
+        });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -148,6 +188,14 @@ impl Status {
                 }
             }
         }
+        inner.failing_stage = every_fetch_failed(report).map(|error| StageFailure {
+            stage: "fetch",
+            error,
+            since: match &inner.failing_stage {
+                Some(f) if f.stage == "fetch" => f.since,
+                _ => finished,
+            },
+        });
         if report.sources.is_empty() {
             // Nothing was due: the feed is as fresh as its schedule wants, unless
             // every source failed when last fetched and is only waiting out its
@@ -180,12 +228,34 @@ impl Status {
                 .map(|age| age <= self.stale_after)
                 .unwrap_or(true)
         });
+        let failing_stage = inner
+            .failing_stage
+            .clone()
+            .or_else(|| self.nothing_published(now));
+        let stage_down = failing_stage.as_ref().is_some_and(|f| f.stage != "fetch");
         Health {
-            healthy: self.serve_only || fresh,
+            healthy: (self.serve_only || fresh) && !stage_down,
             mode: if self.serve_only { "serve" } else { "run" },
             last_success: inner.last_success,
+            failing_stage,
             last_cycle: inner.last.clone(),
         }
+    }
+
+    /// `hejnal serve` over a folder with no feed in it answers 404 to every
+    /// reader: that is not a healthy node.
+    fn nothing_published(&self, now: DateTime<Utc>) -> Option<StageFailure> {
+        let dir = self.published.as_ref()?;
+        let feed = dir.join("feed.xml");
+        (!feed.is_file()).then(|| StageFailure {
+            stage: "publish",
+            error: format!(
+                "nothing published: {} does not exist; run `hejnal run` or `hejnal once` \
+                 with the same output_dir",
+                feed.display()
+            ),
+            since: now,
+        })
     }
 
     /// The Prometheus text exposition format.
@@ -307,6 +377,18 @@ impl Status {
             "Duration of the last cycle.",
             &one(format!("{:.6}", t.last_cycle_seconds)),
         );
+        let failing_stage = inner.failing_stage.as_ref().map(|f| f.stage);
+        metric(
+            "hejnal_stage_failing",
+            "gauge",
+            "1 for the stage whose last run failed (fetch: every source fetched failed).",
+            &["fetch", "store", "publish"].map(|stage| {
+                (
+                    format!("{{stage=\"{stage}\"}}"),
+                    u8::from(failing_stage == Some(stage)).to_string(),
+                )
+            }),
+        );
         metric(
             "hejnal_last_success_timestamp_seconds",
             "gauge",
@@ -320,6 +402,21 @@ impl Status {
         out.push_str(&crate::alerts::metrics());
         out
     }
+}
+
+/// "every source fetched failed: <the first one's reason>", when that is so.
+fn every_fetch_failed(report: &CycleReport) -> Option<String> {
+    if report.sources.is_empty() || report.failed() < report.sources.len() {
+        return None;
+    }
+    let first = report.sources.iter().find_map(|s| match &s.outcome {
+        SourceOutcome::Failed(reason) => Some(format!("{}: {reason}", s.id)),
+        _ => None,
+    })?;
+    Some(format!(
+        "all {} sources fetched failed; the first, {first}",
+        report.sources.len()
+    ))
 }
 
 #[cfg(test)]
@@ -378,5 +475,56 @@ mod tests {
         assert!(health.healthy);
         assert_eq!(health.last_success, Some(later));
         assert_eq!(health.last_cycle.sources, 2);
+    }
+
+    #[test]
+    fn a_failing_publish_names_its_stage_and_error_until_a_cycle_gets_through() {
+        let status = Status::new(Duration::from_secs(600));
+        let start = Utc::now();
+        status.record(&cycle(&[SourceOutcome::NotModified]), start);
+        let error = "cannot write public/feed.xml: Permission denied (os error 13)";
+        status.record_failure("publish", error.into(), start);
+        let later = start + chrono::Duration::seconds(60);
+        status.record_failure("publish", error.into(), later);
+        let health = status.health(later);
+        assert!(!health.healthy);
+        let failing = health.failing_stage.expect("a failing stage");
+        assert_eq!((failing.stage, failing.error.as_str()), ("publish", error));
+        assert_eq!(failing.since, start, "since the first failure");
+        assert!(
+            status
+                .metrics()
+                .contains("hejnal_stage_failing{stage=\"publish\"} 1\n")
+        );
+
+        status.record(&cycle(&[SourceOutcome::NotModified]), later);
+        let health = status.health(later);
+        assert!(health.healthy);
+        assert_eq!(health.failing_stage, None);
+    }
+
+    #[test]
+    fn every_source_failing_names_the_fetch_stage() {
+        let status = Status::new(Duration::from_secs(600));
+        let start = Utc::now();
+        let dns = SourceOutcome::Failed("DNS lookup failed".into());
+        status.record(&cycle(&[dns.clone(), dns]), start);
+        let failing = status.health(start).failing_stage.expect("failing");
+        assert_eq!(failing.stage, "fetch");
+        assert!(
+            failing.error.contains("s0: DNS lookup failed"),
+            "{failing:?}"
+        );
+    }
+
+    #[test]
+    fn serving_a_folder_with_no_feed_is_not_healthy() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Status::serve_only().serving(dir.path().to_path_buf());
+        let health = status.health(Utc::now());
+        assert!(!health.healthy);
+        assert_eq!(health.failing_stage.map(|f| f.stage), Some("publish"));
+        std::fs::write(dir.path().join("feed.xml"), "<rss/>").unwrap();
+        assert!(status.health(Utc::now()).healthy);
     }
 }

@@ -20,7 +20,8 @@ pub enum UpsertStatus {
     New,
     /// Known, and what a reader sees has changed.
     Updated,
-    /// Known and the same: nothing was written.
+    /// Known and the same: nothing was written. Also an entry retention
+    /// pruned, listed again by its source: it is not news.
     Unchanged,
 }
 
@@ -47,6 +48,9 @@ const UPDATE: &str = "UPDATE entries SET guid = ?2, link = ?3, canonical_link = 
 /// kept without marking the entry updated.
 const RELABEL: &str = "UPDATE entries SET categories = ?2 WHERE id = ?1";
 const TOUCH_STORY: &str = "UPDATE stories SET updated = max(updated, ?2) WHERE id = ?1";
+/// Marks a pruned key as listed now; changes a row only if it was pruned.
+const STILL_LISTED: &str =
+    "UPDATE pruned_keys SET pruned = ?3 WHERE source_id = ?1 AND key_hash = ?2";
 
 /// The prepared statements of one upsert batch.
 struct Upsert<'c> {
@@ -56,6 +60,7 @@ struct Upsert<'c> {
     update: CachedStatement<'c>,
     touch_story: CachedStatement<'c>,
     relabel: CachedStatement<'c>,
+    still_listed: CachedStatement<'c>,
     now: i64,
 }
 
@@ -68,6 +73,7 @@ impl<'c> Upsert<'c> {
             update: conn.prepare_cached(UPDATE)?,
             touch_story: conn.prepare_cached(TOUCH_STORY)?,
             relabel: conn.prepare_cached(RELABEL)?,
+            still_listed: conn.prepare_cached(STILL_LISTED)?,
             now: micros(now),
         })
     }
@@ -108,6 +114,17 @@ impl<'c> Upsert<'c> {
             &categories,
         ];
         let Some((entry_id, hash, fingerprint, story_id, lang, stored_categories)) = known else {
+            let pruned = self.still_listed.execute(params![
+                e.source_id,
+                super::retention::key_hash(&e.key),
+                self.now
+            ])?;
+            if pruned > 0 {
+                return Ok(Upserted {
+                    entry_id: 0,
+                    status: UpsertStatus::Unchanged,
+                });
+            }
             let key: [&dyn ToSql; 2] = [&e.source_id, &e.key];
             let now: [&dyn ToSql; 1] = [&self.now];
             self.insert

@@ -276,6 +276,19 @@ CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
     // sentences, the sketch of a short one), with its date, filled for the
     // entries stored before.
     Step::Code(key_grouped_bodies),
+    // Retention prunes old stories; the (source, key hash) of each entry it
+    // prunes stays here, so a source still listing the item does not bring it
+    // back as a new story. `pruned` moves to the last time the source listed
+    // it, and a key is forgotten `keep_days` later.
+    Step::Sql(
+        "CREATE TABLE pruned_keys (
+             source_id TEXT NOT NULL,
+             key_hash  INTEGER NOT NULL,
+             pruned    INTEGER NOT NULL,
+             PRIMARY KEY (source_id, key_hash)
+         ) WITHOUT ROWID;
+         CREATE INDEX pruned_keys_by_date ON pruned_keys (pruned);",
+    ),
 ];
 
 /// The schema version this build writes.

@@ -10,8 +10,10 @@ mod entries;
 mod filtered;
 mod grouping;
 mod health;
+pub mod maintenance;
 mod migrations;
 mod pairing;
+mod retention;
 mod stories;
 mod story_ids;
 mod translations;
@@ -33,6 +35,7 @@ pub use filtered::{FilterCandidate, Judged};
 pub use grouping::{Candidate, Grouping, Search, Unplaced, guid_key};
 pub use health::{FetchHealth, HealthFacts};
 pub use migrations::CURRENT as SCHEMA_VERSION;
+pub use retention::Pruned;
 pub use stories::Basis;
 pub use story_ids::authority_of;
 
@@ -55,6 +58,11 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database holds a value this build cannot read: {0}")]
     Corrupt(String),
+    #[error("cannot write the copy {}: {cause}", .path.display())]
+    Copy {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
 }
 
 pub struct Store {
@@ -257,6 +265,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // every page written; 16 KB pages pack five or six. Only a new, empty
     // database takes the setting: an existing one keeps its page size.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    // Pages that retention frees go back to the file system a few at a time
+    // (see `retention`). Like the page size, only a new database takes this;
+    // an older one reuses its free pages instead, so it stops growing all the
+    // same, and `hejnal db vacuum` converts it once.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     let _mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;

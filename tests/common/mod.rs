@@ -283,3 +283,16 @@ pub fn hejnal_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The README's offline sample in `dir`: examples/feeds.toml and the feeds it
+/// reads from disk, so `hejnal` run in `dir` writes nothing in the repository.
+pub fn offline_sample(dir: &Path) {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    std::fs::copy(examples.join("feeds.toml"), dir.join("feeds.toml")).expect("feeds.toml");
+    std::fs::create_dir_all(dir.join("feeds")).expect("mkdir feeds");
+    for entry in std::fs::read_dir(examples.join("feeds")).expect("examples/feeds") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name");
+        std::fs::copy(&path, dir.join("feeds").join(name)).expect("copy feed");
+    }
+}
