@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use support::cycle::{self, Churn, Setup};
 use support::farm::{self, Farm, FarmSpec, Shape, Text};
 use support::floor;
+use support::realistic;
 use support::scale::{self, Plan};
+use support::text::{Language, Rng};
 
 fn spec(sources: usize, items: usize, seed: u64) -> FarmSpec {
     let anchor = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
@@ -291,11 +293,17 @@ fn the_realistic_farm_varies_length_markup_and_language_within_a_text() {
     assert!(krakow.contains("Rada Miasta") || krakow.contains("Prezydent miasta"));
     assert!(["Der ", "Die ", "Das "].iter().any(|w| krakow.contains(w)));
     assert!(krakow.contains("The "));
-    // Sizes as in the corpora: most feeds' items well under the tidy farm's
-    // 3 KB, a few far over it.
-    let mut sizes: Vec<usize> = a.documents.values().map(|d| d.body.len() / 20).collect();
+    // Sizes as in the corpora: half the summaries under 1 KB, a long tail
+    // past 8 KB.
+    let mut sizes: Vec<usize> = (0..400)
+        .map(|n| {
+            let mut rng = Rng::derive(1, &[n]);
+            realistic::summary_html(&mut rng, Language::Polish, "https://example.org/a").len()
+        })
+        .collect();
     sizes.sort();
-    assert!(sizes[0] < sizes[sizes.len() - 1] / 2, "{sizes:?}");
+    assert!(sizes[200] < 1_200, "median {}", sizes[200]);
+    assert!(sizes[399] > 8_000, "longest {}", sizes[399]);
     let tidy = farm::generate(&spec);
     assert_ne!(tidy.bytes(), a.bytes());
 

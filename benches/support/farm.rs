@@ -60,9 +60,12 @@ pub struct Shape {
 
 impl Shape {
     fn host(&self, i: usize, hosts: usize) -> usize {
-        match (i < self.giant, hosts) {
-            (true, _) | (false, 0 | 1) => 0,
-            (false, hosts) => 1 + (i - self.giant) % (hosts - 1),
+        if self.giant == 0 {
+            i % hosts.max(1)
+        } else if i < self.giant || hosts <= 1 {
+            0
+        } else {
+            1 + (i - self.giant) % (hosts - 1)
         }
     }
 }
