@@ -188,7 +188,7 @@ pub fn feed(spec: &FarmSpec, shape: &Shape, i: usize, first_item: usize) -> (Far
         "application/rss+xml; charset=utf-8"
     };
     let mut doc = served(body.into_bytes(), content_type, spec.anchor);
-    doc.validators = shape.bare_every == 0 || i % shape.bare_every != 0;
+    doc.validators = shape.bare_every == 0 || !i.is_multiple_of(shape.bare_every);
     (source, doc)
 }
 

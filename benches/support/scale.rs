@@ -58,7 +58,7 @@ pub fn run(
     for n in 0..=steady {
         let mut changed = 0;
         if n > 0 && change_every > 0 {
-            for i in (0..spec.sources).filter(|i| (i + n) % change_every == 0) {
+            for i in (0..spec.sources).filter(|i| (i + n).is_multiple_of(change_every)) {
                 first_items[i] += 1;
                 let (source, doc) = farm::feed(spec, shape, i, first_items[i]);
                 farm.put(source.path, doc);

@@ -382,7 +382,7 @@ async fn produce(
     loop {
         // A stop request lets the fetches in flight finish and starts no more.
         while running.len() < concurrency && !control.stopping() {
-            let Some((host, (source, state))) = queue.next() else {
+            let Some((host, (source, state))) = queue.start_next() else {
                 break;
             };
             let work = harvest(

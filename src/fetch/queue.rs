@@ -38,9 +38,9 @@ impl<T> HostQueue<T> {
         }
     }
 
-    /// The next item of the next host in turn that has room, counted as running
+    /// Starts the next item of the next host in turn that has room: it counts as running
     /// until [`HostQueue::done`] is called with its host.
-    pub fn next(&mut self) -> Option<(String, T)> {
+    pub fn start_next(&mut self) -> Option<(String, T)> {
         let host = self.turns.pop_front()?;
         let queue = self.waiting.get_mut(&host)?;
         let item = queue.pop_front()?;
@@ -87,7 +87,7 @@ mod tests {
     use super::*;
 
     fn drain_ready(q: &mut HostQueue<u32>) -> Vec<(String, u32)> {
-        std::iter::from_fn(|| q.next()).collect()
+        std::iter::from_fn(|| q.start_next()).collect()
     }
 
     #[test]
@@ -102,10 +102,10 @@ mod tests {
         let hosts: Vec<&str> = first.iter().map(|(h, _)| h.as_str()).collect();
         assert_eq!(hosts, ["giant", "a", "b", "giant"]);
         // Full: nothing more starts until one of the giant's fetches ends.
-        assert!(q.next().is_none());
+        assert!(q.start_next().is_none());
         q.done("giant");
-        assert_eq!(q.next(), Some(("giant".to_string(), 2)));
-        assert!(q.next().is_none());
+        assert_eq!(q.start_next(), Some(("giant".to_string(), 2)));
+        assert!(q.start_next().is_none());
     }
 
     #[test]
@@ -115,7 +115,7 @@ mod tests {
             q.push(format!("h{}", n % 2), n);
         }
         let mut out = Vec::new();
-        while let Some((host, n)) = q.next() {
+        while let Some((host, n)) = q.start_next() {
             out.push(n);
             q.done(&host);
         }
