@@ -327,7 +327,7 @@ fn scale_run(
     let sources = plan.spec.sources;
     println!(
         "scale: {sources} sources × {} items ({:.1} MB, {:?} text) on {} loopback hosts, \
-         {} of them on host 0; every {}th source without validators; farm latency {} ms; \
+         {} of them on host 0; every {}th source without validators (0: none); farm latency {} ms; \
          concurrency {}, per_host {}",
         plan.spec.items,
         feed_bytes as f64 / 1e6,
