@@ -378,22 +378,12 @@ async fn produce(
     for (source, state) in due {
         queue.push(host_key(fetch_url(&source, &state)), (source, state));
     }
-    // A host is free for its next source once a fetch of it has ended, while
-    // that harvest is still being parsed and cleaned.
-    let (released_tx, mut released) = mpsc::unbounded_channel::<String>();
     let mut running = FuturesUnordered::new();
     loop {
-        while let Ok(host) = released.try_recv() {
-            queue.done(&host);
-        }
         // A stop request lets the fetches in flight finish and starts no more.
         while running.len() < concurrency && !control.stopping() {
             let Some((host, (source, state))) = queue.start_next() else {
                 break;
-            };
-            let slot = HostSlot {
-                host,
-                released: released_tx.clone(),
             };
             let work = harvest(
                 limits.clone(),
@@ -402,43 +392,22 @@ async fn produce(
                 source,
                 state,
                 now,
-                slot,
             );
             let sender = sender.clone();
             // Each harvest waits for room in the queue on its own: were the
             // loop to wait instead, no fetch or parse in flight would make
             // progress until the cycle took the next harvest, and the cores
             // would idle while it stores and groups.
-            running.push(async move { sender.send(work.await).await.is_ok() });
+            running.push(async move { (host, sender.send(work.await).await.is_ok()) });
         }
-        // Every host's slot is back once nothing runs: whatever is still
-        // queued could have started above, so the cycle's fetching is done.
-        if running.is_empty() {
+        let Some((host, sent)) = running.next().await else {
+            return;
+        };
+        if !sent {
+            // The cycle stopped taking harvests: it failed and returned.
             return;
         }
-        tokio::select! {
-            Some(host) = released.recv() => queue.done(&host),
-            Some(sent) = running.next() => {
-                if !sent {
-                    // The cycle stopped taking harvests: it failed and returned.
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// A source's turn at its host, handed back when dropped: after its fetch, or
-/// whenever its harvest ends without one.
-struct HostSlot {
-    host: String,
-    released: mpsc::UnboundedSender<String>,
-}
-
-impl Drop for HostSlot {
-    fn drop(&mut self) {
-        // Only fails once `produce` has returned, when no one waits for it.
-        let _ = self.released.send(std::mem::take(&mut self.host));
+        queue.done(&host);
     }
 }
 
@@ -458,7 +427,6 @@ async fn harvest(
     source: SourceConfig,
     state: SourceState,
     now: DateTime<Utc>,
-    slot: HostSlot,
 ) -> Harvest {
     let started = Instant::now();
     let mut h = Harvest {
@@ -487,9 +455,7 @@ async fn harvest(
         Conditional::default()
     };
     let limit = source.max_body_bytes.unwrap_or(limits.max_body_bytes);
-    let outcome = fetcher.fetch(&url, &conditional, limit).await;
-    drop(slot);
-    match outcome {
+    match fetcher.fetch(&url, &conditional, limit).await {
         Ok(FetchOutcome::NotModified { max_age }) => h.max_age = max_age,
         Ok(FetchOutcome::Fetched(fetched)) => {
             h.bytes = fetched.body.len() as u64;
