@@ -2,7 +2,9 @@
 //! measures `hejnal once` (the release binary beside this example) cold and
 //! warm, and the library cycle's stage times. `--soak N` instead runs N library
 //! cycles against a small farm and reports resident memory; `--floor` times
-//! feed-rs and ammonia alone over the farm's feeds.
+//! feed-rs and ammonia alone over the farm's feeds. `--steady N` is the scale
+//! benchmark: a cold start, then N cycles in which 5 % of the sources gain an
+//! item and the rest answer 304.
 //!
 //! cargo build --release && cargo run --release --example cycle_bench -- --runs 3
 
@@ -16,8 +18,9 @@ use chrono::{Timelike, Utc};
 use clap::Parser;
 
 use support::cycle::{self, BenchError, Churn, Medians, Setup};
-use support::farm::{self, Farm, FarmSpec};
+use support::farm::{self, Farm, FarmSpec, Shape, Text};
 use support::floor::{self, Floor};
+use support::scale::{self, Plan};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -73,6 +76,25 @@ struct Args {
     /// first one gone, the rest as they were. The refresh a feed needs most.
     #[arg(long)]
     churn: bool,
+    /// The summaries: tidy municipal prose, or shaped like real feeds.
+    #[arg(long, value_enum, default_value_t = Text::Tidy)]
+    text: Text,
+    /// The first N sources all on one host (one CMS platform), the rest
+    /// spread over the other hosts.
+    #[arg(long, default_value_t = 0)]
+    giant: usize,
+    /// Every Nth source's server sends no validators (0: none).
+    #[arg(long, default_value_t = 0)]
+    bare_every: usize,
+    /// Every answer of the farm waits this long, as a distant server's does.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// The scale benchmark: one cold `hejnal once`, then this many steady
+    /// cycles in which every `--change-every`-th source gains one item.
+    #[arg(long)]
+    steady: Option<usize>,
+    #[arg(long, default_value_t = 20)]
+    change_every: usize,
 }
 
 fn main() -> ExitCode {
@@ -114,14 +136,22 @@ fn run(args: &Args) -> Result<(), BenchError> {
     };
     let work = tempfile::tempdir()?;
     let spec = spec(args, args.seed);
-    let feeds = farm::generate(&spec);
+    let shape = Shape {
+        text: args.text,
+        giant: args.giant,
+        bare_every: args.bare_every,
+    };
+    let feeds = farm::generate_shaped(&spec, &shape);
     let feed_bytes = feeds.bytes();
     let churn = args.churn.then(|| Churn {
         cold: feeds.clone(),
-        warm: farm::generate(&FarmSpec {
-            first_item: 1,
-            ..spec.clone()
-        }),
+        warm: farm::generate_shaped(
+            &FarmSpec {
+                first_item: 1,
+                ..spec.clone()
+            },
+            &shape,
+        ),
     });
     if args.floor {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -132,6 +162,17 @@ fn run(args: &Args) -> Result<(), BenchError> {
     }
     let farm = Farm::start(feeds, spec.hosts)?;
     farm.set_validators(!args.no_validators);
+    farm.set_latency(std::time::Duration::from_millis(args.latency_ms));
+    if let Some(steady) = args.steady {
+        let plan = Plan {
+            spec,
+            shape,
+            setup,
+            steady,
+            change_every: args.change_every,
+        };
+        return scale_run(args, &farm, &plan, feed_bytes, work.path());
+    }
     if let Some(cycles) = args.soak {
         return soak(args, &farm, &setup, work.path(), cycles);
     }
@@ -277,6 +318,66 @@ fn soak(
             s.anon_kib as f64 / 1024.0
         );
     }
+    Ok(())
+}
+
+fn scale_run(
+    args: &Args,
+    farm: &Farm,
+    plan: &Plan,
+    feed_bytes: u64,
+    work: &std::path::Path,
+) -> Result<(), BenchError> {
+    let binary = match &args.binary {
+        Some(b) => b.clone(),
+        None => default_binary()?,
+    };
+    let sources = plan.spec.sources;
+    println!(
+        "scale: {sources} sources × {} items ({:.1} MB, {:?} text) on {} loopback hosts, \
+         {} of them on host 0; every {}th source without validators (0: none); farm latency {} ms; \
+         concurrency {}, per_host {}",
+        plan.spec.items,
+        feed_bytes as f64 / 1e6,
+        plan.shape.text,
+        plan.spec.hosts,
+        plan.shape.giant,
+        plan.shape.bare_every,
+        args.latency_ms,
+        plan.setup.concurrency,
+        plan.setup
+            .per_host
+            .map_or("default (2)".to_string(), |p| p.to_string()),
+    );
+    println!("load average at the start: {}", load_average());
+    println!(
+        "cycle    changed     wall       cpu   peak RSS   DB/source | ok   304  failed | \
+         max/host  host 0 last  others last"
+    );
+    let cycles = scale::run(work, &binary, farm, plan)?;
+    for (n, c) in cycles.iter().enumerate() {
+        let s = c.run.summary;
+        println!(
+            "{:<8} {:>7} {:>8.2} s {:>7.2} s {:>7.1} MB {:>7.1} KB | {} {} {} | {:>8} {:>10.2} s {:>10.2} s",
+            if n == 0 {
+                "cold".to_string()
+            } else {
+                format!("steady {n}")
+            },
+            c.changed,
+            c.run.wall.as_secs_f64(),
+            c.run.cpu().as_secs_f64(),
+            c.run.max_rss_kib as f64 / 1024.0,
+            c.db_bytes as f64 / 1024.0 / sources.max(1) as f64,
+            s.ok,
+            s.not_modified,
+            s.failed,
+            c.max_in_flight,
+            c.host0_last.as_secs_f64(),
+            c.others_last.as_secs_f64()
+        );
+    }
+    println!("load average at the end: {}", load_average());
     Ok(())
 }
 

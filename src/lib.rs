@@ -3,8 +3,8 @@
 //!
 //! Each module is one room of the house described in docs/ARCHITECTURE.md.
 
-pub mod alerts;
 pub mod advice;
+pub mod alerts;
 pub mod bilingual;
 pub mod clean;
 pub mod config;

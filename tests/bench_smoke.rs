@@ -9,8 +9,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use support::cycle::{self, Churn, Setup};
-use support::farm::{self, Farm, FarmSpec};
+use support::farm::{self, Farm, FarmSpec, Shape, Text};
 use support::floor;
+use support::realistic;
+use support::scale::{self, Plan};
+use support::text::{Language, Rng};
 
 fn spec(sources: usize, items: usize, seed: u64) -> FarmSpec {
     let anchor = DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
@@ -261,4 +264,105 @@ fn a_short_soak_samples_memory_and_refreshes_feeds() {
     );
     assert_eq!(soak.failed_fetches, 0);
     assert!(soak.new_stories > 12, "refreshed feeds bring new stories");
+}
+
+#[test]
+fn the_realistic_farm_varies_length_markup_and_language_within_a_text() {
+    let spec = spec(10, 20, 5);
+    let shape = Shape {
+        text: Text::Realistic,
+        ..Shape::default()
+    };
+    let a = farm::generate_shaped(&spec, &shape);
+    let b = farm::generate_shaped(&spec, &shape);
+    assert_eq!(a.bytes(), b.bytes(), "deterministic");
+    let bodies: Vec<String> = a
+        .documents
+        .values()
+        .map(|d| String::from_utf8_lossy(&d.body).into_owned())
+        .collect();
+    let all = bodies.concat();
+    for needle in ["<figure", "<table", "<font", "<script", "&amp;nbsp;", "📅"] {
+        assert!(
+            all.contains(needle) || all.contains(&needle.replace('<', "&lt;")),
+            "{needle}"
+        );
+    }
+    // Three languages inside one feed of the Polish city, not one per feed.
+    let krakow = &a.documents[&a.sources[0].path].body;
+    let krakow = String::from_utf8_lossy(krakow);
+    assert!(krakow.contains("Rada Miasta") || krakow.contains("Prezydent miasta"));
+    assert!(["Der ", "Die ", "Das "].iter().any(|w| krakow.contains(w)));
+    assert!(krakow.contains("The "));
+    // Sizes as in the corpora: half the summaries under 1 KB, a long tail
+    // past 8 KB.
+    let mut sizes: Vec<usize> = (0..400)
+        .map(|n| {
+            let mut rng = Rng::derive(1, &[n]);
+            realistic::summary_html(&mut rng, Language::Polish, "https://example.org/a").len()
+        })
+        .collect();
+    sizes.sort();
+    assert!(sizes[200] < 1_200, "median {}", sizes[200]);
+    assert!(sizes[399] > 8_000, "longest {}", sizes[399]);
+    let tidy = farm::generate(&spec);
+    assert_ne!(tidy.bytes(), a.bytes());
+
+    let floor = floor::measure(&a);
+    assert_eq!((floor.documents, floor.unparsed), (10, 0), "{floor:?}");
+    assert_eq!(floor.summaries, 200);
+}
+
+#[test]
+fn the_scale_benchmark_keeps_hosts_polite_and_steady_cycles_read_only_what_changed() {
+    // 30 sources on 4 hosts, 20 of them on host 0; every answer takes 30 ms.
+    let spec = FarmSpec {
+        hosts: 4,
+        ..spec(30, 4, 21)
+    };
+    let shape = Shape {
+        text: Text::Realistic,
+        giant: 20,
+        bare_every: 4,
+    };
+    let plan = Plan {
+        spec: spec.clone(),
+        shape: shape.clone(),
+        setup: Setup {
+            concurrency: 8,
+            per_host: Some(2),
+            archive_months: None,
+            editors: false,
+        },
+        steady: 2,
+        change_every: 10,
+    };
+    let farm = Farm::start(farm::generate_shaped(&spec, &shape), spec.hosts).expect("farm");
+    farm.set_latency(std::time::Duration::from_millis(30));
+    let work = tempfile::tempdir().expect("tempdir");
+    let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
+    let cycles = scale::run(work.path(), binary, &farm, &plan).expect("scale run");
+    assert_eq!(cycles.len(), 3);
+
+    let cold = &cycles[0];
+    assert_eq!(cold.run.summary.ok, 30, "{cold:?}");
+    assert_eq!(cold.run.summary.new_entries, 120);
+    assert!(cold.db_bytes > 0);
+    for c in &cycles {
+        assert!(c.max_in_flight <= 2, "per_host holds: {c:?}");
+    }
+    // The giant host gets its turns, but the other hosts do not queue behind
+    // it: their last feed is fetched well before its last one.
+    assert!(
+        cold.others_last < cold.host0_last,
+        "the other hosts waited for the giant one: {cold:?}"
+    );
+    for c in &cycles[1..] {
+        assert_eq!(c.changed, 3, "{c:?}");
+        let s = c.run.summary;
+        assert_eq!(s.new_entries, 3, "one new item in each changed feed: {c:?}");
+        assert_eq!(s.failed, 0);
+        // Without validators an unchanged body still counts as not modified.
+        assert_eq!(s.not_modified, 27, "{c:?}");
+    }
 }

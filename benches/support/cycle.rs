@@ -474,6 +474,15 @@ impl fmt::Display for Medians {
         )?;
         writeln!(f, "cold      {}", self.stage_row(&|r| &r.lib_cold))?;
         writeln!(f, "warm      {}", self.stage_row(&|r| &r.lib_warm))?;
+        let clean = self.of(|r| r.lib_cold.stages.clean).as_secs_f64();
+        let parse = self.of(|r| r.lib_cold.stages.parse).as_secs_f64();
+        let mb = self.feed_bytes as f64 / 1e6;
+        writeln!(
+            f,
+            "cold, per second of one core: clean {:.1} MB/s, parse {:.1} MB/s of feed",
+            mb / clean.max(1e-9),
+            mb / parse.max(1e-9)
+        )?;
         writeln!(
             f,
             "(parse and clean add up over parallel tasks; fetch is wall time minus store)"

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 
+use super::realistic;
 use super::text::{self, Language, Rng};
 
 /// What to generate.
@@ -30,6 +32,42 @@ pub struct FarmSpec {
     /// The number of each feed's first item: one more gives every feed one new
     /// item and drops its oldest-listed one, as a day of news does.
     pub first_item: usize,
+}
+
+/// Which summaries the farm writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Text {
+    /// 2–3 KB of tidy municipal prose in the source's language.
+    #[default]
+    Tidy,
+    /// Lengths, markup, entities, emoji and mixed languages as measured on
+    /// public feed corpora (see `realistic.rs`).
+    Realistic,
+}
+
+/// How the farm is laid out beyond [`FarmSpec`]: the text, one platform
+/// hosting many sources, and servers that ignore conditional requests.
+#[derive(Debug, Clone, Default)]
+pub struct Shape {
+    pub text: Text,
+    /// The first `giant` sources all live on host 0, as municipalities on one
+    /// CMS platform do; the rest are spread over the other hosts.
+    pub giant: usize,
+    /// Every `bare_every`-th source is served without ETag or Last-Modified,
+    /// the same body again when nothing changed (0: none).
+    pub bare_every: usize,
+}
+
+impl Shape {
+    fn host(&self, i: usize, hosts: usize) -> usize {
+        if self.giant == 0 {
+            i % hosts.max(1)
+        } else if i < self.giant || hosts <= 1 {
+            0
+        } else {
+            1 + (i - self.giant) % (hosts - 1)
+        }
+    }
 }
 
 /// Every tenth item is a story that several sources carry under different URLs.
@@ -71,6 +109,8 @@ pub struct Served {
     pub content_type: &'static str,
     pub etag: HeaderValue,
     pub last_modified: HeaderValue,
+    /// Off: served without validators, whatever the farm's setting.
+    pub validators: bool,
 }
 
 /// The generated feeds, keyed by path.
@@ -88,10 +128,15 @@ impl Feeds {
 
 /// Generates every feed of `spec`: same spec, same bytes.
 pub fn generate(spec: &FarmSpec) -> Feeds {
+    generate_shaped(spec, &Shape::default())
+}
+
+/// Generates every feed of `spec` laid out as `shape` says.
+pub fn generate_shaped(spec: &FarmSpec, shape: &Shape) -> Feeds {
     let mut sources = Vec::with_capacity(spec.sources);
     let mut documents = HashMap::with_capacity(spec.sources);
     for i in 0..spec.sources {
-        let (source, doc) = feed(spec, i);
+        let (source, doc) = feed(spec, shape, i, spec.first_item);
         documents.insert(source.path.clone(), doc);
         sources.push(source);
     }
@@ -108,7 +153,9 @@ struct Item {
     author: &'static str,
 }
 
-fn feed(spec: &FarmSpec, i: usize) -> (FarmSource, Served) {
+/// Feed `i` with its items numbered from `first_item`: one more than before
+/// gives it one new item and drops its oldest.
+pub fn feed(spec: &FarmSpec, shape: &Shape, i: usize, first_item: usize) -> (FarmSource, Served) {
     let (city, country, domain, lang) = CITIES[i % CITIES.len()];
     let atom = i % 2 == 1;
     let source = FarmSource {
@@ -118,14 +165,14 @@ fn feed(spec: &FarmSpec, i: usize) -> (FarmSource, Served) {
         country,
         lang: lang.code(),
         path: format!("/feeds/{i:04}.{}", if atom { "atom" } else { "xml" }),
-        host: i % spec.hosts.max(1),
+        host: shape.host(i, spec.hosts.max(1)),
     };
-    let items: Vec<Item> = (spec.first_item..spec.first_item + spec.items)
+    let items: Vec<Item> = (first_item..first_item + spec.items)
         .map(|n| {
             if n % SHARED_EVERY == SHARED_EVERY - 1 {
-                shared_item(spec, i, n)
+                shared_item(spec, shape.text, i, n)
             } else {
-                own_item(spec, i, n, domain, lang)
+                own_item(spec, shape.text, i, n, domain, lang)
             }
         })
         .collect();
@@ -140,7 +187,16 @@ fn feed(spec: &FarmSpec, i: usize) -> (FarmSource, Served) {
     } else {
         "application/rss+xml; charset=utf-8"
     };
-    (source, served(body.into_bytes(), content_type, spec.anchor))
+    let mut doc = served(body.into_bytes(), content_type, spec.anchor);
+    doc.validators = shape.bare_every == 0 || !i.is_multiple_of(shape.bare_every);
+    (source, doc)
+}
+
+fn summary(text: Text, rng: &mut Rng, lang: Language, page: &str) -> String {
+    match text {
+        Text::Tidy => text::summary_html(rng, lang, page),
+        Text::Realistic => realistic::summary_html(rng, lang, page),
+    }
 }
 
 fn served(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) -> Served {
@@ -152,10 +208,11 @@ fn served(body: Vec<u8>, content_type: &'static str, modified: DateTime<Utc>) ->
         etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
         last_modified: HeaderValue::from_str(&last_modified)
             .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 2026 00:00:00 GMT")),
+        validators: true,
     }
 }
 
-fn own_item(spec: &FarmSpec, i: usize, n: usize, domain: &str, lang: Language) -> Item {
+fn own_item(spec: &FarmSpec, text: Text, i: usize, n: usize, domain: &str, lang: Language) -> Item {
     let mut rng = Rng::derive(spec.seed, &[1, i as u64, n as u64]);
     let link = format!(
         "https://www.{domain}/aktualnosci/{i}-{n}-{}",
@@ -164,7 +221,7 @@ fn own_item(spec: &FarmSpec, i: usize, n: usize, domain: &str, lang: Language) -
     Item {
         guid: format!("urn:hejnal-farm:{}:{i}:{n}", spec.seed),
         title: text::title(&mut rng, lang),
-        summary: text::summary_html(&mut rng, lang, &link),
+        summary: summary(text, &mut rng, lang, &link),
         date: spec.anchor - minutes(rng.below(SPREAD_MINUTES)),
         author: "Biuro Prasowe",
         link,
@@ -173,7 +230,7 @@ fn own_item(spec: &FarmSpec, i: usize, n: usize, domain: &str, lang: Language) -
 
 /// A story from the shared pool, as source `i` links to it: with or without
 /// `www.`, over http or https, with or without campaign parameters.
-fn shared_item(spec: &FarmSpec, i: usize, n: usize) -> Item {
+fn shared_item(spec: &FarmSpec, text: Text, i: usize, n: usize) -> Item {
     let pool = (spec.sources * spec.items / SHARED_EVERY / 2).max(1) as u64;
     let story = Rng::derive(spec.seed, &[2, i as u64, n as u64]).below(pool);
     let mut rng = Rng::derive(spec.seed, &[3, story]);
@@ -188,7 +245,7 @@ fn shared_item(spec: &FarmSpec, i: usize, n: usize) -> Item {
     Item {
         guid: format!("urn:hejnal-farm:{}:{i}:{n}", spec.seed),
         title: text::title(&mut rng, lang),
-        summary: text::summary_html(&mut rng, lang, &format!("https://{path}")),
+        summary: summary(text, &mut rng, lang, &format!("https://{path}")),
         date: spec.anchor - minutes(rng.below(SPREAD_MINUTES)),
         author: "Urząd Miasta",
         link,
@@ -281,6 +338,21 @@ struct FarmState {
     /// Off: no ETag or Last-Modified, and every request gets the whole body,
     /// as from a CMS that ignores conditional requests.
     validators: AtomicBool,
+    /// How long each answer takes, as a distant server's would (ms).
+    latency_ms: AtomicU64,
+    load: Mutex<HashMap<String, HostLoad>>,
+    since: Mutex<Instant>,
+}
+
+/// What one host of the farm saw since [`Farm::reset_load`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostLoad {
+    pub requests: u64,
+    pub in_flight: u32,
+    /// The most requests this host had in flight at once.
+    pub max_in_flight: u32,
+    /// When its last request arrived, after the reset.
+    pub last: std::time::Duration,
 }
 
 /// A running farm. Dropping it stops the server thread.
@@ -308,6 +380,9 @@ impl Farm {
             requests: AtomicU64::new(0),
             not_modified: AtomicU64::new(0),
             validators: AtomicBool::new(true),
+            latency_ms: AtomicU64::new(0),
+            load: Mutex::new(HashMap::new()),
+            since: Mutex::new(Instant::now()),
         });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -349,6 +424,40 @@ impl Farm {
         self.state.validators.store(on, Ordering::Relaxed);
     }
 
+    /// Replaces one document: the next fetch of it gets the new body.
+    pub fn put(&self, path: String, doc: Served) {
+        if let Ok(mut docs) = self.state.documents.write() {
+            docs.insert(path, doc);
+        }
+    }
+
+    /// Every answer waits this long first, so that requests overlap as they
+    /// do over the internet and a host's concurrency can be seen.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Forgets the per-host load seen so far and starts its clock again.
+    pub fn reset_load(&self) {
+        if let Ok(mut load) = self.state.load.lock() {
+            load.clear();
+        }
+        if let Ok(mut since) = self.state.since.lock() {
+            *since = Instant::now();
+        }
+    }
+
+    /// Per-host load since the last reset, by host address (`ip:port`).
+    pub fn load(&self) -> HashMap<String, HostLoad> {
+        self.state
+            .load
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
     }
@@ -388,8 +497,48 @@ async fn serve_all(
     let _ = stop.await;
 }
 
+/// Counts a request of `host` in flight until dropped.
+struct InFlight<'a> {
+    state: &'a FarmState,
+    host: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(state: &'a FarmState, headers: &HeaderMap) -> InFlight<'a> {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let at = state.since.lock().map(|s| s.elapsed()).unwrap_or_default();
+        if let Ok(mut load) = state.load.lock() {
+            let l = load.entry(host.clone()).or_default();
+            l.requests += 1;
+            l.in_flight += 1;
+            l.max_in_flight = l.max_in_flight.max(l.in_flight);
+            l.last = at;
+        }
+        InFlight { state, host }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut load) = self.state.load.lock()
+            && let Some(l) = load.get_mut(&self.host)
+        {
+            l.in_flight = l.in_flight.saturating_sub(1);
+        }
+    }
+}
+
 async fn answer(State(state): State<Arc<FarmState>>, uri: Uri, headers: HeaderMap) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
+    let _in_flight = InFlight::start(&state, &headers);
+    let latency = state.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
     let doc = match state.documents.read() {
         Ok(docs) => docs.get(uri.path()).cloned(),
         Err(_) => None,
@@ -397,7 +546,7 @@ async fn answer(State(state): State<Arc<FarmState>>, uri: Uri, headers: HeaderMa
     let Some(doc) = doc else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if !state.validators.load(Ordering::Relaxed) {
+    if !(doc.validators && state.validators.load(Ordering::Relaxed)) {
         let content_type = HeaderValue::from_static(doc.content_type);
         return ([(header::CONTENT_TYPE, content_type)], doc.body).into_response();
     }

@@ -6,4 +6,6 @@
 pub mod cycle;
 pub mod farm;
 pub mod floor;
+pub mod realistic;
+pub mod scale;
 pub mod text;

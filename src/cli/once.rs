@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-
 use hejnal::alerts::Alerter;
 use hejnal::config::Config;
 use hejnal::cycle::{self, Control, CycleReport, Selection, SourceOutcome};

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Semaphore, mpsc};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -26,6 +27,7 @@ use crate::bilingual::translate;
 use crate::clean;
 use crate::config::{Config, SourceConfig};
 use crate::dedupe;
+use crate::fetch::queue::{HostQueue, host_key};
 use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
 use crate::model::{Entry, SourceState, Story};
 use crate::parse;
@@ -381,10 +383,13 @@ impl Limits {
 }
 
 /// Fetches, parses and cleans the due sources, `concurrency` at a time, and
-/// hands each harvest over as it finishes. When the cycle falls behind with
-/// storing, the queue fills and finished harvests hold their slots until it
-/// drains, so no new fetch starts and memory stays bounded, while the work
-/// already in flight goes on.
+/// hands each harvest over as it finishes. The slots go round robin over the
+/// hosts, at most `per_host` sources of one host at a time (see
+/// [`HostQueue`]): a slot never sits waiting on a busy host while another
+/// host's feeds are due. When the cycle falls behind with storing, the queue
+/// fills and finished harvests hold their slots until it drains, so no new
+/// fetch starts and memory stays bounded, while the work already in flight
+/// goes on.
 async fn produce(
     limits: Limits,
     fetcher: Arc<Fetcher>,
@@ -399,11 +404,17 @@ async fn produce(
     // feed in the works holds its body, its parsed model and its entries.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpu = Arc::new(Semaphore::new(cores));
-    let mut harvests = futures_util::stream::iter(due)
-        // The stream starts a fetch only when a slot frees, so a stop request
-        // lets the fetches in flight finish and starts no more.
-        .take_while(|_| std::future::ready(!control.stopping()))
-        .map(|(source, state)| {
+    let mut queue = HostQueue::new(fetcher.per_host());
+    for (source, state) in due {
+        queue.push(host_key(fetch_url(&source, &state)), (source, state));
+    }
+    let mut running = FuturesUnordered::new();
+    loop {
+        // A stop request lets the fetches in flight finish and starts no more.
+        while running.len() < concurrency && !control.stopping() {
+            let Some((host, (source, state))) = queue.start_next() else {
+                break;
+            };
             let work = harvest(
                 limits.clone(),
                 Arc::clone(&fetcher),
@@ -414,17 +425,19 @@ async fn produce(
             );
             let sender = sender.clone();
             // Each harvest waits for room in the queue on its own: were the
-            // loop below to wait instead, no fetch or parse in flight would
-            // make progress until the cycle took the next harvest, and the
-            // cores would idle while it stores and groups.
-            async move { sender.send(work.await).await.is_ok() }
-        })
-        .buffer_unordered(concurrency);
-    while let Some(sent) = harvests.next().await {
+            // loop to wait instead, no fetch or parse in flight would make
+            // progress until the cycle took the next harvest, and the cores
+            // would idle while it stores and groups.
+            running.push(async move { (host, sender.send(work.await).await.is_ok()) });
+        }
+        let Some((host, sent)) = running.next().await else {
+            return;
+        };
         if !sent {
             // The cycle stopped taking harvests: it failed and returned.
             return;
         }
+        queue.done(&host);
     }
 }
 

@@ -3,6 +3,7 @@
 mod guard;
 mod headers;
 mod local;
+pub mod queue;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -141,6 +142,11 @@ impl Fetcher {
             deny_private_networks: settings.deny_private_networks,
             hosts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// How many requests to one host may be under way at once.
+    pub fn per_host(&self) -> usize {
+        self.per_host
     }
 
     /// Fetches `url`; `max_body_bytes` caps the decoded body.
