@@ -449,10 +449,11 @@ mod tests {
                     matches!(s, super::Step::Code(run) if std::ptr::fn_addr_eq(*run, keying))
                 })
                 .unwrap();
+            // What the steps from body keys on made goes too: they run again.
             store
                 .conn
                 .execute_batch(&format!(
-                    "DROP TABLE body_keys; PRAGMA user_version = {step};"
+                    "DROP TABLE body_keys; DROP TABLE pruned_keys; PRAGMA user_version = {step};"
                 ))
                 .unwrap();
         }
