@@ -22,15 +22,8 @@ const VALIDATOR: &str = concat!(
     "/tests/tools/feedvalidator/validate"
 );
 
-const SOURCES: &[(&str, &str, &str, &str)] = &[
-    ("krakow", "/krakow.xml", "pl", "Kraków"),
-    ("nuernberg", "/nuernberg.atom", "de", "Nürnberg"),
-    ("kyiv", "/kyiv.json", "en", "Kyiv"),
-    ("leipzig", "/leipzig.rdf", "de", "Leipzig"),
-    ("nowa-huta", "/iso88592.xml", "pl", "Kraków"),
-    ("noguid", "/no-guid.xml", "pl", "Kraków"),
-    ("notices", "/notices.xml", "pl", "Kraków"),
-];
+/// The fixture farm's sources and one of notices.
+const NOTICES_SOURCE: (&str, &str, &str, &str) = ("notices", "/notices.xml", "pl", "Kraków");
 
 /// The feed sets published besides the whole site's (`per_city`,
 /// `per_category`), each in every language and format.
@@ -91,7 +84,12 @@ fn published_site(dir: &Path) -> (String, PathBuf, Served, FeedServer) {
     server.put("/notices.xml", NOTICES, "application/rss+xml");
     let port = free_port();
     let site = format!("http://127.0.0.1:{port}/");
-    let config = write_config(dir, &server, SOURCES, "");
+    let sources: Vec<_> = common::SITE_SOURCES
+        .iter()
+        .copied()
+        .chain([NOTICES_SOURCE])
+        .collect();
+    let config = write_config(dir, &server, &sources, "");
     let text = std::fs::read_to_string(&config).expect("config");
     let text = text
         .replace(
@@ -108,7 +106,7 @@ fn published_site(dir: &Path) -> (String, PathBuf, Served, FeedServer) {
 
     let (code, out, err) = hejnal_in(dir, &["once", "--config", "feeds.toml"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("7 ok"), "{out}{err}");
+    assert!(out.contains("8 ok"), "{out}{err}");
 
     let child = Command::new(env!("CARGO_BIN_EXE_hejnal"))
         .args(["serve", "--config", "feeds.toml", "--listen"])

@@ -281,16 +281,13 @@ fn langs(item: &Value) -> Vec<String> {
 
 #[test]
 fn libretranslate_fills_missing_languages_once_and_marks_them() {
-    let feeds = feeds();
-    let engine = Engine::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(
-        dir.path(),
-        &feeds,
-        TWO_SOURCES,
-        &translate_section("libretranslate", &engine.url(), 200_000),
-    );
-    once(&config, &[("HEJNAL_TEST_TRANSLATE_KEY", "  libre-key\n")]);
+    // The key as an operator's file may hold it: spaces and a line break around it.
+    let Translated {
+        engine,
+        dir,
+        config,
+        ..
+    } = translated_with("  libre-key\n");
 
     let requests = engine.translations();
     // German story: title + summary into pl and en; two Polish stories: into en.
@@ -741,6 +738,11 @@ struct Translated {
 const KEY: [(&str, &str); 1] = [("HEJNAL_TEST_TRANSLATE_KEY", "libre-key")];
 
 fn translated() -> Translated {
+    translated_with(KEY[0].1)
+}
+
+/// As `translated`, with the engine's key written as `key`.
+fn translated_with(key: &str) -> Translated {
     let feeds = feeds();
     let engine = Engine::start();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -750,7 +752,7 @@ fn translated() -> Translated {
         TWO_SOURCES,
         &translate_section("libretranslate", &engine.url(), 200_000),
     );
-    once(&config, &KEY);
+    once(&config, &[(KEY[0].0, key)]);
     Translated {
         feeds,
         engine,

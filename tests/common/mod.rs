@@ -14,6 +14,18 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+/// The sources of the fixture farm in tests/fixtures/site, as `write_config`
+/// takes them: one per format and encoding the farm serves.
+pub const SITE_SOURCES: &[(&str, &str, &str, &str)] = &[
+    ("krakow", "/krakow.xml", "pl", "Kraków"),
+    ("nuernberg", "/nuernberg.atom", "de", "Nürnberg"),
+    ("kyiv", "/kyiv.json", "en", "Kyiv"),
+    ("leipzig", "/leipzig.rdf", "de", "Leipzig"),
+    ("nowa-huta", "/iso88592.xml", "pl", "Kraków"),
+    ("podgorze", "/cp1250.xml", "pl", "Kraków"),
+    ("noguid", "/no-guid.xml", "pl", "Kraków"),
+];
+
 /// Every feed a site with `languages = ["pl", "en"]` publishes.
 pub const FEED_FILES: [&str; 9] = [
     "feed.xml",
