@@ -727,6 +727,13 @@ fn hejnal_ok(config: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// `hejnal correct LINK --lang en ARGS…`.
+fn correct_en(config: &Path, link: &str, args: &[&str]) -> String {
+    let mut all = vec!["correct", link, "--lang", "en"];
+    all.extend_from_slice(args);
+    hejnal_ok(config, &all)
+}
+
 /// The two sources translated once by LibreTranslate, for an editor to correct.
 struct Translated {
     feeds: FeedServer,
@@ -776,13 +783,10 @@ fn an_editors_translation_replaces_the_machines_until_the_source_rewrites_its_st
     };
     assert!(item(&english(), "[en] Nowe drzewa").is_object());
 
-    hejnal_ok(
+    correct_en(
         &config,
+        link,
         &[
-            "correct",
-            link,
-            "--lang",
-            "en",
             "--title",
             "A hundred new trees for the Planty",
             "--summary",
@@ -859,17 +863,7 @@ fn a_reverted_correction_brings_the_machine_translation_back_from_the_cache() {
     } = translated();
     let key = KEY;
     let link = "https://www.krakow.pl/pl/aktualnosci/41001";
-    hejnal_ok(
-        &config,
-        &[
-            "correct",
-            link,
-            "--lang",
-            "en",
-            "--title",
-            "City council on the budget",
-        ],
-    );
+    correct_en(&config, link, &["--title", "City council on the budget"]);
     once(&config, &key);
     let feed = serde_json::from_str::<Value>(&published(dir.path(), "en/feed.json")).expect("json");
     let corrected = item(&feed, "City council on the budget");
@@ -882,7 +876,7 @@ fn a_reverted_correction_brings_the_machine_translation_back_from_the_cache() {
     );
 
     let before = engine.translations().len();
-    hejnal_ok(&config, &["correct", link, "--lang", "en", "--revert"]);
+    correct_en(&config, link, &["--revert"]);
     once(&config, &key);
     assert_eq!(engine.translations().len(), before, "served from the cache");
     let feed = serde_json::from_str::<Value>(&published(dir.path(), "en/feed.json")).expect("json");
