@@ -8,13 +8,15 @@
 //! date or a weekday. Every pair goes through the real
 //! stages: clean, store, group.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use hejnal::clean;
 use hejnal::config::{DedupeConfig, SourceConfig};
 use hejnal::dedupe::group;
-use hejnal::model::{Entry, EntryDraft, Lang, ParsedFeed};
+use hejnal::model::{Entry, EntryDraft, ParsedFeed};
 use hejnal::store::Store;
 use serde::Deserialize;
 
@@ -50,22 +52,11 @@ fn pairs() -> Vec<Pair> {
 }
 
 fn source(item: &Item) -> SourceConfig {
-    SourceConfig {
-        id: item.source.clone(),
-        name: item.source.clone(),
-        city: String::new(),
-        country: String::new(),
-        url: format!("https://{}.example/feed.xml", item.source),
-        lang: Lang::parse(&item.lang).expect("fixture language"),
-        enabled: true,
-        schedule: None,
-        translate: true,
-        pair: None,
-        max_body_bytes: None,
-        filter: None,
-        categories: Vec::new(),
-        contact: None,
-    }
+    common::source_config(
+        &item.source,
+        &format!("https://{}.example/feed.xml", item.source),
+        &item.lang,
+    )
 }
 
 /// The entry the clean stage makes of a feed carrying this one item.

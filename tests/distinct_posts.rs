@@ -2,11 +2,12 @@
 //! without guids, distinct links, fragments included) are never merged into one
 //! entry or one story, whatever their titles, texts and links share.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
 use hejnal::clean;
 use hejnal::config::{DedupeConfig, SourceConfig};
 use hejnal::dedupe::group;
-use hejnal::model::Lang;
 use hejnal::parse;
 use hejnal::store::Store;
 use proptest::prelude::*;
@@ -21,20 +22,11 @@ fn now() -> DateTime<Utc> {
 
 fn source() -> SourceConfig {
     SourceConfig {
-        id: "scripting".into(),
         name: "Scripting News".into(),
         city: "Kraków".into(),
         country: "PL".into(),
-        url: FEED_URL.into(),
-        lang: Lang::parse("en").unwrap_or_else(|| panic!("en is a language")),
-        enabled: true,
-        schedule: None,
         translate: false,
-        pair: None,
-        max_body_bytes: None,
-        filter: None,
-        categories: Vec::new(),
-        contact: None,
+        ..common::source_config("scripting", FEED_URL, "en")
     }
 }
 

@@ -1,12 +1,14 @@
 //! Feeds as publishers really write them, put through parse and clean, checked for
 //! what a subscriber would see.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use hejnal::clean::{self, MAX_SUMMARY_BYTES, MAX_TITLE_CHARS};
 use hejnal::config::SourceConfig;
-use hejnal::model::{Entry, FeedFormat, Lang, LangOrigin, ParsedFeed};
+use hejnal::model::{Entry, FeedFormat, LangOrigin, ParsedFeed};
 use hejnal::parse::{self, ParseError};
 use hejnal::sources::discover::{self, DiscoveredFeed};
 
@@ -17,26 +19,12 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
-fn lang(code: &str) -> Lang {
-    Lang::parse(code).unwrap_or_else(|| panic!("{code} is a language code"))
-}
-
 fn source(lang_code: &str) -> SourceConfig {
     SourceConfig {
-        id: "test".into(),
         name: "Test".into(),
         city: "Kraków".into(),
         country: "PL".into(),
-        url: "https://krakow.pl/rss.xml".into(),
-        lang: lang(lang_code),
-        enabled: true,
-        schedule: None,
-        translate: true,
-        pair: None,
-        max_body_bytes: None,
-        filter: None,
-        categories: Vec::new(),
-        contact: None,
+        ..common::source_config("test", "https://krakow.pl/rss.xml", lang_code)
     }
 }
 

@@ -1,30 +1,23 @@
 //! Feeds as the real world writes them, beyond what feed-rs reads by itself:
 //! each comes out with the entries, titles and texts its publisher meant.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
 use hejnal::clean;
 use hejnal::config::SourceConfig;
-use hejnal::model::{Entry, Lang};
+use hejnal::model::Entry;
 use hejnal::parse;
 
 const URL: &str = "https://wien.example.at/feed";
 
 fn source() -> SourceConfig {
     SourceConfig {
-        id: "wien".into(),
         name: "Wien aktuell".into(),
         city: "Wien".into(),
         country: "AT".into(),
-        url: URL.into(),
-        lang: Lang::parse("de").unwrap_or_else(|| panic!("de is a language")),
-        enabled: true,
-        schedule: None,
         translate: false,
-        pair: None,
-        max_body_bytes: None,
-        filter: None,
-        categories: Vec::new(),
-        contact: None,
+        ..common::source_config("wien", URL, "de")
     }
 }
 

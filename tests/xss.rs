@@ -7,7 +7,6 @@ use chrono::{TimeZone, Utc};
 use common::html::{squeezed, tags_of};
 use hejnal::clean::{self, html::sanitize};
 use hejnal::config::SourceConfig;
-use hejnal::model::Lang;
 use hejnal::parse;
 use url::Url;
 
@@ -155,20 +154,9 @@ fn feeds_carrying_vectors_come_out_harmless() {
     let feed = parse::parse(doc.as_bytes(), None, url, 10_000).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(feed.entries.len(), vectors.len() * 2);
     let source = SourceConfig {
-        id: "xss".into(),
         name: "XSS".into(),
-        city: String::new(),
-        country: String::new(),
-        url: url.into(),
-        lang: Lang::parse("pl").unwrap_or_else(|| panic!("pl is a language")),
-        enabled: true,
-        schedule: None,
         translate: false,
-        pair: None,
-        max_body_bytes: None,
-        filter: None,
-        categories: Vec::new(),
-        contact: None,
+        ..common::source_config("xss", url, "pl")
     };
     let now = Utc
         .with_ymd_and_hms(2024, 3, 5, 12, 0, 0)
@@ -205,20 +193,8 @@ fn titles_with_markup_become_plain_text() {
     let url = "https://krakow.pl/rss";
     let feed = parse::parse(doc.as_bytes(), None, url, 10).unwrap_or_else(|e| panic!("{e}"));
     let source = SourceConfig {
-        id: "t".into(),
-        name: "t".into(),
-        city: String::new(),
-        country: String::new(),
-        url: url.into(),
-        lang: Lang::parse("pl").unwrap_or_else(|| panic!("pl is a language")),
-        enabled: true,
-        schedule: None,
         translate: false,
-        pair: None,
-        max_body_bytes: None,
-        filter: None,
-        categories: Vec::new(),
-        contact: None,
+        ..common::source_config("t", url, "pl")
     };
     let entries = clean::clean(&source, &feed, url, &[], Utc::now());
     assert_eq!(entries[0].title, "Kraków & Wawel");

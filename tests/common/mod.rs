@@ -13,6 +13,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use hejnal::config::SourceConfig;
+use hejnal::model::Lang;
 
 /// The sources of the fixture farm in tests/fixtures/site, as `write_config`
 /// takes them: one per format and encoding the farm serves.
@@ -306,5 +308,26 @@ pub fn offline_sample(dir: &Path) {
         let path = entry.expect("entry").path();
         let name = path.file_name().expect("file name");
         std::fs::copy(&path, dir.join("feeds").join(name)).expect("copy feed");
+    }
+}
+
+/// A source as feeds.toml gives one that names only its id, feed and
+/// language: its name is its id, everything else the default.
+pub fn source_config(id: &str, url: &str, lang: &str) -> SourceConfig {
+    SourceConfig {
+        id: id.to_string(),
+        name: id.to_string(),
+        city: String::new(),
+        country: String::new(),
+        url: url.to_string(),
+        lang: Lang::parse(lang).unwrap_or_else(|| panic!("{lang} is a language code")),
+        enabled: true,
+        schedule: None,
+        translate: true,
+        pair: None,
+        max_body_bytes: None,
+        filter: None,
+        categories: Vec::new(),
+        contact: None,
     }
 }
