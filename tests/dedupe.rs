@@ -270,6 +270,64 @@ fn a_short_notice_for_another_line_or_street_stays_apart() {
 }
 
 #[test]
+fn a_repost_of_one_of_many_notices_of_one_template_joins_its_own() {
+    let mut store = Store::open_in_memory().unwrap();
+    // Twenty notices of one transit operator's template, each from another
+    // district's site: more near-twins than grouping compares with an entry.
+    let streets = [
+        "Dietla",
+        "Krakowskiej",
+        "Długiej",
+        "Karmelickiej",
+        "Dajwór",
+        "Kalwaryjskiej",
+        "Mogilskiej",
+        "Lubicz",
+        "Basztowej",
+        "Westerplatte",
+        "Starowiślnej",
+        "Wielickiej",
+        "Limanowskiego",
+        "Zwierzynieckiej",
+        "Królewskiej",
+        "Słowackiego",
+        "Pawiej",
+        "Kamiennej",
+        "Wrocławskiej",
+        "Bronowickiej",
+    ];
+    let notices: Vec<Entry> = streets
+        .iter()
+        .enumerate()
+        .map(|(n, street)| {
+            let line = (n + 1).to_string();
+            let headline = format!("Zmiany w kursowaniu linii {line}");
+            entry(
+                &format!("dzielnica{n}"),
+                "z1",
+                &headline,
+                &detour(&line, street),
+                at(12),
+            )
+        })
+        .collect();
+    let report = store_and_group(&mut store, &notices, at(12));
+    assert_eq!(report.new_stories, 20);
+    let repost = entry(
+        "portal",
+        "p1",
+        "Weekend z utrudnieniami. Tramwaj 13 zmieni trasę",
+        &format!("{} Objazd potrwa cały dzień.", detour("13", streets[12])),
+        at(12),
+    );
+    let report = store_and_group(&mut store, &[repost], at(13));
+    assert_eq!(report.joined, 1);
+    let stories = grouping(&store);
+    assert_eq!(stories.len(), 20);
+    assert!(stories.contains(&vec!["dzielnica12/z1".to_string(), "portal/p1".to_string()]));
+}
+
+#[test]
 fn a_short_notice_corrected_in_place_is_found_by_its_new_text() {
     let mut store = Store::open_in_memory().unwrap();
     let wrong = entry("ztp", "z1", "Objazd", &detour("52", "Dietla"), at(12));

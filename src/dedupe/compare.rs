@@ -34,26 +34,71 @@ pub struct Telling<'a> {
     pub text: &'a str,
 }
 
+/// A telling read once, for every comparison it takes part in: a candidate
+/// of a cold start meets many entries, and reading its words costs more than
+/// most comparisons.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    title: Vec<Word>,
+    body: Vec<Word>,
+    /// The body's words, or the title's and the body's when the body is short.
+    compared: Vec<Word>,
+    /// Every fact of the title and body, each in one spelling ("XII" and "12" agree).
+    facts: BTreeSet<String>,
+}
+
+impl Reading {
+    pub fn of(t: Telling<'_>) -> Reading {
+        let title = words(t.title);
+        let body = words(t.text);
+        let compared = if body.len() >= MIN_BODY_WORDS {
+            body.iter().take(MAX_COMPARED_WORDS).cloned().collect()
+        } else {
+            title
+                .iter()
+                .chain(&body)
+                .take(MAX_COMPARED_WORDS)
+                .cloned()
+                .collect()
+        };
+        let facts = title
+            .iter()
+            .chain(&body)
+            .filter(|w| w.kind == Kind::Fact)
+            .map(|w| w.folded.clone())
+            .collect();
+        Reading {
+            title,
+            body,
+            compared,
+            facts,
+        }
+    }
+}
+
 /// How alike two tellings are, when nothing sets them apart.
 pub fn same_story(a: Telling<'_>, b: Telling<'_>) -> Option<f64> {
-    let (fa, fb) = (facts(a), facts(b));
-    if !fa.is_subset(&fb) && !fb.is_subset(&fa) {
+    same_reading(&Reading::of(a), &Reading::of(b))
+}
+
+/// [`same_story`] of two tellings already read.
+pub fn same_reading(a: &Reading, b: &Reading) -> Option<f64> {
+    if !a.facts.is_subset(&b.facts) && !b.facts.is_subset(&a.facts) {
         return None;
     }
-    if let Some(shared) = compare(&compared_words(a), &compared_words(b)) {
+    if let Some(shared) = compare(&a.compared, &b.compared) {
         return Some(shared);
     }
     // A short body is compared with its title, and a copy under a headline of
     // its own then keeps too little of it: the bodies alone decide when they
     // tell a number, a day or a month (a notice, not a "read more" line), unless
     // the two headlines name places or things the other telling never mentions.
-    let (body_a, body_b) = (words(a.text), words(b.text));
     let alone = |body: &[Word]| {
         body.len() >= MIN_BODY_ALONE_WORDS && body.iter().any(|w| w.kind == Kind::Fact)
     };
-    let short = body_a.len().min(body_b.len()) < MIN_BODY_WORDS;
-    if short && alone(&body_a) && alone(&body_b) && !headlines_name_apart(a, b) {
-        return compare(&body_a, &body_b);
+    let short = a.body.len().min(b.body.len()) < MIN_BODY_WORDS;
+    if short && alone(&a.body) && alone(&b.body) && !headlines_name_apart(a, b) {
+        return compare(&a.body, &b.body);
     }
     None
 }
@@ -76,16 +121,17 @@ fn compare(a: &[Word], b: &[Word]) -> Option<f64> {
 /// never mentions: "Awaria wodociągu na ul. Długiej" and "… na ul. Lea" over
 /// one short body are two streets. A headline of a reposting site adds a
 /// district or a name ("Stare Miasto: …") that only one side has.
-fn headlines_name_apart(a: Telling<'_>, b: Telling<'_>) -> bool {
-    let names_more = |x: Telling<'_>, y: Telling<'_>| {
-        let mentioned: BTreeSet<String> = words(y.title)
-            .into_iter()
-            .chain(words(y.text))
-            .map(|w| w.folded)
-            .collect();
-        words(x.title)
+fn headlines_name_apart(a: &Reading, b: &Reading) -> bool {
+    let names_more = |x: &Reading, y: &Reading| {
+        let mentioned: BTreeSet<&str> = y
+            .title
             .iter()
-            .any(|w| w.kind == Kind::Name && !w.starts_sentence && !mentioned.contains(&w.folded))
+            .chain(&y.body)
+            .map(|w| w.folded.as_str())
+            .collect();
+        x.title.iter().any(|w| {
+            w.kind == Kind::Name && !w.starts_sentence && !mentioned.contains(w.folded.as_str())
+        })
     };
     names_more(a, b) && names_more(b, a)
 }
@@ -118,28 +164,6 @@ impl Word {
 /// both tell.
 fn whole_sentences(gap: &[Word]) -> bool {
     gap.first().is_some_and(|w| w.starts_sentence) && gap.last().is_some_and(|w| w.ends_sentence)
-}
-
-/// The body's words, or the title's and the body's when the body is short.
-fn compared_words(t: Telling<'_>) -> Vec<Word> {
-    let body = words(t.text);
-    if body.len() >= MIN_BODY_WORDS {
-        return body.into_iter().take(MAX_COMPARED_WORDS).collect();
-    }
-    let mut all = words(t.title);
-    all.extend(body);
-    all.truncate(MAX_COMPARED_WORDS);
-    all
-}
-
-/// Every fact of the title and body, each in one spelling ("XII" and "12" agree).
-fn facts(t: Telling<'_>) -> BTreeSet<String> {
-    words(t.title)
-        .into_iter()
-        .chain(words(t.text))
-        .filter(|w| w.kind == Kind::Fact)
-        .map(|w| w.folded)
-        .collect()
 }
 
 /// The words of a text. A capitalised word is a name inside a sentence; at the

@@ -9,11 +9,14 @@
 
 mod compare;
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
-pub use compare::{Telling, same_story};
+pub use compare::{Reading, Telling, same_reading, same_story};
 
-use crate::clean::html::plain_text;
+use crate::clean::html::sanitized_text;
 use crate::config::DedupeConfig;
 use crate::store::{Candidate, Grouping, Search, Store, StoreError, Unplaced};
 
@@ -25,6 +28,10 @@ pub struct GroupReport {
 
 /// Unassigned entries read at a time.
 const BATCH: usize = 2_000;
+/// Candidates' readings kept for the entries after: a story told by many
+/// sources is a candidate of each new telling. Bounded, since a long text's
+/// reading holds every word.
+const READINGS_KEPT: usize = 1_000;
 
 /// Puts every unassigned entry into a story, in one transaction: a crash
 /// before the end leaves the entries unassigned, and the next call places them.
@@ -35,6 +42,7 @@ pub fn group(
 ) -> Result<GroupReport, StoreError> {
     let grouping = store.grouping()?;
     let mut report = GroupReport::default();
+    let mut readings = HashMap::new();
     // Each entry placed leaves the unassigned set, so the next batch follows on.
     loop {
         let batch = grouping.next_unassigned(BATCH)?;
@@ -45,7 +53,7 @@ pub fn group(
         grouping.meet(&searches, settings.max_distance)?;
         for search in &searches {
             let entry = search.entry;
-            match home(&grouping, search, settings)? {
+            match home(&grouping, search, settings, &mut readings)? {
                 Some(story_id) => {
                     grouping.join_story(entry, story_id, now)?;
                     report.joined += 1;
@@ -75,6 +83,7 @@ fn home(
     grouping: &Grouping<'_>,
     search: &Search<'_>,
     settings: &DedupeConfig,
+    readings: &mut HashMap<i64, Rc<Reading>>,
 ) -> Result<Option<i64>, StoreError> {
     let entry = search.entry;
     if let Some(link) = &entry.canonical_link
@@ -87,7 +96,7 @@ fn home(
     {
         return Ok(Some(story));
     }
-    near_duplicate(grouping, search, settings)
+    near_duplicate(grouping, search, settings, readings)
 }
 
 /// The story of the most alike telling from another source within the window:
@@ -98,6 +107,7 @@ fn near_duplicate(
     grouping: &Grouping<'_>,
     search: &Search<'_>,
     settings: &DedupeConfig,
+    readings: &mut HashMap<i64, Rc<Reading>>,
 ) -> Result<Option<i64>, StoreError> {
     let entry = search.entry;
     if entry.fingerprint == 0 {
@@ -107,20 +117,11 @@ fn near_duplicate(
     if ids.is_empty() {
         return Ok(None);
     }
-    let text = plain_text(&grouping.summary(entry.id)?);
-    let this = Telling {
-        title: &entry.title,
-        text: &text,
-    };
+    let this = reading(grouping, entry.id, readings)?;
     let mut best: Option<(f64, Candidate)> = None;
     for id in ids {
         let c = grouping.candidate(id)?;
-        let other_text = plain_text(&c.summary);
-        let other = Telling {
-            title: &c.title,
-            text: &other_text,
-        };
-        let Some(shared) = same_story(this, other) else {
+        let Some(shared) = same_reading(&this, &*reading(grouping, id, readings)?) else {
             continue;
         };
         // The most alike wins; among equals, the earliest, as the story's lead is.
@@ -132,6 +133,28 @@ fn near_duplicate(
         }
     }
     Ok(best.map(|(_, c)| c.story_id))
+}
+
+/// The reading of a stored entry's headline and text, kept for the next
+/// entries that meet it.
+fn reading(
+    grouping: &Grouping<'_>,
+    entry_id: i64,
+    readings: &mut HashMap<i64, Rc<Reading>>,
+) -> Result<Rc<Reading>, StoreError> {
+    if let Some(known) = readings.get(&entry_id) {
+        return Ok(Rc::clone(known));
+    }
+    let (title, summary) = grouping.telling(entry_id)?;
+    let read = Rc::new(Reading::of(Telling {
+        title: &title,
+        text: &sanitized_text(&summary),
+    }));
+    if readings.len() >= READINGS_KEPT {
+        readings.clear();
+    }
+    readings.insert(entry_id, Rc::clone(&read));
+    Ok(read)
 }
 
 fn search<'e>(entry: &'e Unplaced, settings: &DedupeConfig) -> Search<'e> {

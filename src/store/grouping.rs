@@ -353,13 +353,10 @@ pub struct Candidate {
     pub fingerprint: u64,
     /// Published, else first seen.
     pub dated: DateTime<Utc>,
-    pub title: String,
-    /// Sanitized HTML.
-    pub summary: String,
 }
 
 /// An entry waiting for a story, as grouping reads it: all but its text,
-/// which only a comparison with a candidate needs ([`Grouping::summary`]).
+/// which only a comparison with a candidate needs ([`Grouping::telling`]).
 /// Most entries of a cold start have no candidate, and their texts are most
 /// of what the database holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,6 +418,37 @@ struct Member {
     fingerprint: u64,
     /// Microseconds, as stored.
     dated: i64,
+}
+
+/// Stories whose entries may share one body key before the key proposes none
+/// of them: a story retold by many sources is found by its other keys, its
+/// headline or its fingerprint, and a key this common is boilerplate.
+const STOP_KEY_STORIES: usize = 32;
+/// Candidates compared with an entry at most. A copy shares its headline,
+/// most of its fingerprint or several body keys with its original, so it
+/// ranks among the first.
+const MAX_CANDIDATES: usize = 12;
+
+/// What a candidate shares with the entry looking for its story, ordered
+/// from least to most alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Likeness {
+    title: bool,
+    shared_keys: usize,
+    /// Bits alike in the fingerprints.
+    alike_bits: u32,
+    close: bool,
+}
+
+impl Likeness {
+    fn of(entry: &Unplaced, member: &Member) -> Likeness {
+        Likeness {
+            title: false,
+            shared_keys: 0,
+            alike_bits: 64 - distance(entry.fingerprint, member.fingerprint),
+            close: false,
+        }
+    }
 }
 
 /// Read after the key a query matched on, from `entries e` and `entry_story s`.
@@ -574,12 +602,12 @@ impl Grouping<'_> {
         unplaced(&self.tx, limit)
     }
 
-    /// The sanitized summary of a stored entry, placed or not.
-    pub fn summary(&self, entry_id: i64) -> Result<String, StoreError> {
+    /// The title and sanitized summary of a stored entry, placed or not.
+    pub fn telling(&self, entry_id: i64) -> Result<(String, String), StoreError> {
         Ok(self
             .tx
-            .prepare_cached("SELECT summary FROM entries WHERE id = ?1")?
-            .query_row([entry_id], |r| r.get(0))?)
+            .prepare_cached("SELECT title, summary FROM entries WHERE id = ?1")?
+            .query_row([entry_id], |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
 
     /// Reads every grouped entry that the lookups below can find for `batch`,
@@ -806,9 +834,9 @@ impl Grouping<'_> {
 
     /// Ids of grouped entries of other sources dated within `from..=until` with
     /// exactly this title, with a fingerprint at most `max_distance` bits away,
-    /// or with the quorum of its body keys in common. The fingerprint
-    /// lookup is exact up to 11 bits; a larger `max_distance` finds only part
-    /// of the farther ones.
+    /// or with the quorum of its body keys in common; the likeliest first, at
+    /// most [`MAX_CANDIDATES`]. The fingerprint lookup is exact up to 11 bits;
+    /// a larger `max_distance` finds only part of the farther ones.
     pub fn candidates(
         &self,
         search: &Search<'_>,
@@ -818,48 +846,84 @@ impl Grouping<'_> {
         let (from, until) = (micros(search.from), micros(search.until));
         let near = self.near.borrow();
         let in_window = |dated: i64| (from..=until).contains(&dated);
-        let mut found = BTreeSet::new();
+        let other_source = |m: &Member| m.source_id != entry.source_id;
+        // What each candidate has in common with the entry: the headline, body
+        // keys, fingerprint bits apart.
+        let mut found: HashMap<i64, Likeness> = HashMap::new();
         for id in near.by_title.get(&entry.title).into_iter().flatten() {
-            if near.members.get(id).is_some_and(|m| in_window(m.dated)) {
-                found.insert(*id);
+            if let Some(m) = near.members.get(id).filter(|m| in_window(m.dated)) {
+                found
+                    .entry(*id)
+                    .or_insert_with(|| Likeness::of(entry, m))
+                    .title = true;
             }
         }
         if entry.fingerprint != 0 {
             for band in probes(entry.fingerprint, max_distance) {
                 for &(dated, id) in near.by_band.get(&band).into_iter().flatten() {
-                    let close = near.members.get(&id).is_some_and(|m| {
-                        distance(entry.fingerprint, m.fingerprint) <= max_distance
-                    });
-                    if in_window(dated) && close {
-                        found.insert(id);
+                    if let Some(m) = near.members.get(&id)
+                        && in_window(dated)
+                        && distance(entry.fingerprint, m.fingerprint) <= max_distance
+                    {
+                        found
+                            .entry(id)
+                            .or_insert_with(|| Likeness::of(entry, m))
+                            .close = true;
                     }
                 }
             }
         }
-        let mut shared: HashMap<i64, usize> = HashMap::new();
+        let mut stories = Vec::with_capacity(STOP_KEY_STORIES + 1);
         for &key in &entry.body_keys.keys {
-            for &(dated, id) in near.by_body_key.get(&to_sql_u64(key)).into_iter().flatten() {
-                if in_window(dated) {
-                    *shared.entry(id).or_default() += 1;
+            let holders = near.by_body_key.get(&to_sql_u64(key));
+            let holders = || {
+                holders
+                    .into_iter()
+                    .flatten()
+                    .filter(|&&(dated, _)| in_window(dated))
+                    .filter_map(|(_, id)| Some((*id, near.members.get(id)?)))
+                    .filter(|(_, m)| other_source(m))
+            };
+            // A key that many stories share is boilerplate or chance ("Zdjęcia:
+            // Urząd Miasta", a band of common word pairs): it would propose
+            // every one of them to every entry that has it.
+            stories.clear();
+            for (_, m) in holders() {
+                if !stories.contains(&m.story_id) {
+                    stories.push(m.story_id);
+                    if stories.len() > STOP_KEY_STORIES {
+                        break;
+                    }
                 }
             }
+            if stories.len() > STOP_KEY_STORIES {
+                continue;
+            }
+            for (id, m) in holders() {
+                found
+                    .entry(id)
+                    .or_insert_with(|| Likeness::of(entry, m))
+                    .shared_keys += 1;
+            }
         }
-        found.extend(
-            shared
-                .into_iter()
-                .filter(|&(_, n)| n >= entry.body_keys.quorum)
-                .map(|(id, _)| id),
-        );
-        found.retain(|id| {
-            near.members
-                .get(id)
-                .is_some_and(|m| m.source_id != entry.source_id)
-        });
-        Ok(found.into_iter().collect())
+        let quorum = entry.body_keys.quorum.max(1);
+        let mut ranked: Vec<(Likeness, i64)> = found
+            .into_iter()
+            .filter(|(id, likeness)| {
+                near.members.get(id).is_some_and(other_source)
+                    && (likeness.title || likeness.close || likeness.shared_keys >= quorum)
+            })
+            .map(|(id, likeness)| (likeness, id))
+            .collect();
+        // Comparing texts is what a candidate costs: the likeliest are compared,
+        // however many a cold start of thousands of sources proposes.
+        ranked.sort_unstable_by(|(a, a_id), (b, b_id)| b.cmp(a).then(a_id.cmp(b_id)));
+        ranked.truncate(MAX_CANDIDATES);
+        Ok(ranked.into_iter().map(|(_, id)| id).collect())
     }
 
-    /// A grouped entry with its text. Every id [`Grouping::candidates`] gives
-    /// is a member of the neighbourhood, placed in this pass or before.
+    /// A grouped entry. Every id [`Grouping::candidates`] gives is a member
+    /// of the neighbourhood, placed in this pass or before.
     pub fn candidate(&self, entry_id: i64) -> Result<Candidate, StoreError> {
         let near = self.near.borrow();
         let m = near
@@ -868,18 +932,12 @@ impl Grouping<'_> {
             .ok_or_else(|| StoreError::Corrupt(format!("entry {entry_id} is no candidate")))?;
         let dated = DateTime::from_timestamp_micros(m.dated)
             .ok_or_else(|| StoreError::Corrupt(format!("date {}", m.dated)))?;
-        let (title, summary) = self
-            .tx
-            .prepare_cached("SELECT title, summary FROM entries WHERE id = ?1")?
-            .query_row([entry_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(Candidate {
             entry_id,
             story_id: m.story_id,
             source_id: m.source_id.clone(),
             fingerprint: m.fingerprint,
             dated,
-            title,
-            summary,
         })
     }
 
@@ -1041,6 +1099,51 @@ mod tests {
             }
         );
         assert_eq!(store.story_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_body_key_that_many_stories_share_proposes_none_of_them() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).single().unwrap();
+        let settings = DedupeConfig::default();
+        // One sign-off sentence under every post of a platform's sites, each
+        // post another story (the titles and fingerprints say so).
+        let sign_off = "Informację przekazało biuro prasowe urzędu gminy w komunikacie dla mediów.";
+        let post = |n: usize, source: &str| {
+            let mut e = linked(
+                source,
+                &format!("https://{source}.example/{n}"),
+                &format!("Sesja rady nr {n}"),
+            );
+            e.summary = format!(
+                "<p>Obrady rady numer {n} w sali sesyjnej. {sign_off} Kolejna sesja za miesiąc.</p>"
+            );
+            e.fingerprint = xxh3_64(&n.to_le_bytes());
+            e.published = Some(now);
+            e
+        };
+        let posts: Vec<Entry> = (0..3 * STOP_KEY_STORIES)
+            .map(|n| post(n, &format!("gmina{n}")))
+            .collect();
+        store.upsert_entries(&posts, now).unwrap();
+        dedupe::group(&mut store, &settings, now).unwrap();
+        assert_eq!(store.story_count().unwrap(), 3 * STOP_KEY_STORIES as u64);
+        store.upsert_entries(&[post(500, "portal")], now).unwrap();
+        let grouping = store.grouping().unwrap();
+        let unplaced = grouping.unassigned().unwrap();
+        let search = Search {
+            entry: &unplaced[0],
+            from: now,
+            until: now,
+        };
+        assert!(!unplaced[0].body_keys.keys.is_empty());
+        grouping
+            .meet(std::slice::from_ref(&search), settings.max_distance)
+            .unwrap();
+        assert_eq!(
+            grouping.candidates(&search, settings.max_distance).unwrap(),
+            Vec::<i64>::new()
+        );
     }
 
     #[test]
