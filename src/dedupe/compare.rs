@@ -7,7 +7,9 @@
 //! how one story is retold, while a short substitution of a number, a date or a
 //! name is how the next announcement of the same kind is written.
 
-use std::collections::BTreeSet;
+use std::cell::OnceCell;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use crate::clean::fingerprint::fold_word;
 
@@ -35,50 +37,67 @@ pub struct Telling<'a> {
 }
 
 /// A telling read once, for every comparison it takes part in: a candidate
-/// of a cold start meets many entries, and reading its words costs more than
-/// most comparisons.
-#[derive(Debug, Clone)]
+/// of a cold start meets many entries. Its facts are read first; most
+/// candidates differ in one, and then their words are never read.
+#[derive(Debug)]
 pub struct Reading {
+    title: String,
+    text: String,
+    /// Every fact of the title and body, each in one spelling ("XII" and "12" agree).
+    facts: BTreeSet<String>,
+    words: OnceCell<ReadWords>,
+}
+
+#[derive(Debug)]
+struct ReadWords {
     title: Vec<Word>,
     body: Vec<Word>,
     /// The body's words, or the title's and the body's when the body is short.
     compared: Vec<Word>,
-    /// Every fact of the title and body, each in one spelling ("XII" and "12" agree).
-    facts: BTreeSet<String>,
 }
 
 impl Reading {
-    pub fn of(t: Telling<'_>) -> Reading {
-        let title = words(t.title);
-        let body = words(t.text);
-        let compared = if body.len() >= MIN_BODY_WORDS {
-            body.iter().take(MAX_COMPARED_WORDS).cloned().collect()
-        } else {
-            title
-                .iter()
-                .chain(&body)
-                .take(MAX_COMPARED_WORDS)
-                .cloned()
-                .collect()
-        };
-        let facts = title
-            .iter()
-            .chain(&body)
-            .filter(|w| w.kind == Kind::Fact)
-            .map(|w| w.folded.clone())
+    pub fn new(title: String, text: String) -> Reading {
+        let facts = raw_words(&title)
+            .into_iter()
+            .chain(raw_words(&text))
+            .filter_map(|(raw, _)| fact(raw))
             .collect();
         Reading {
             title,
-            body,
-            compared,
+            text,
             facts,
+            words: OnceCell::new(),
         }
+    }
+
+    fn words(&self) -> &ReadWords {
+        self.words.get_or_init(|| {
+            let title = words(&self.title);
+            let body = words(&self.text);
+            let compared = if body.len() >= MIN_BODY_WORDS {
+                body.iter().take(MAX_COMPARED_WORDS).cloned().collect()
+            } else {
+                title
+                    .iter()
+                    .chain(&body)
+                    .take(MAX_COMPARED_WORDS)
+                    .cloned()
+                    .collect()
+            };
+            ReadWords {
+                title,
+                body,
+                compared,
+            }
+        })
     }
 }
 
 /// How alike two tellings are, when nothing sets them apart.
 pub fn same_story(a: Telling<'_>, b: Telling<'_>) -> Option<f64> {
-    same_reading(&Reading::of(a), &Reading::of(b))
+    let read = |t: Telling<'_>| Reading::new(t.title.to_string(), t.text.to_string());
+    same_reading(&read(a), &read(b))
 }
 
 /// [`same_story`] of two tellings already read.
@@ -86,6 +105,7 @@ pub fn same_reading(a: &Reading, b: &Reading) -> Option<f64> {
     if !a.facts.is_subset(&b.facts) && !b.facts.is_subset(&a.facts) {
         return None;
     }
+    let (a, b) = (a.words(), b.words());
     if let Some(shared) = compare(&a.compared, &b.compared) {
         return Some(shared);
     }
@@ -121,8 +141,8 @@ fn compare(a: &[Word], b: &[Word]) -> Option<f64> {
 /// never mentions: "Awaria wodociągu na ul. Długiej" and "… na ul. Lea" over
 /// one short body are two streets. A headline of a reposting site adds a
 /// district or a name ("Stare Miasto: …") that only one side has.
-fn headlines_name_apart(a: &Reading, b: &Reading) -> bool {
-    let names_more = |x: &Reading, y: &Reading| {
+fn headlines_name_apart(a: &ReadWords, b: &ReadWords) -> bool {
+    let names_more = |x: &ReadWords, y: &ReadWords| {
         let mentioned: BTreeSet<&str> = y
             .title
             .iter()
@@ -266,15 +286,46 @@ fn fact(raw: &str) -> Option<String> {
     if let Some(n) = roman(raw) {
         return Some(format!("#{n}"));
     }
-    let lower = raw.to_lowercase();
-    let lower = lower.as_str();
-    if let Some(day) = WEEKDAYS.iter().position(|names| names.contains(&lower)) {
-        return Some(format!("day{day}"));
+    named_fact(raw)
+}
+
+/// The longest weekday, month or number word, in bytes, with room to spare.
+const MAX_NAMED_FACT_BYTES: usize = 32;
+
+/// Weekdays, months and numbers written out, lower case, with their one spelling.
+static NAMED_FACTS: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
+    let days = WEEKDAYS
+        .iter()
+        .enumerate()
+        .map(|(n, names)| (names, format!("day{n}")));
+    let months = MONTHS
+        .iter()
+        .enumerate()
+        .map(|(n, names)| (names, format!("month{n}")));
+    let mut named = HashMap::new();
+    for (names, spelling) in days.chain(months) {
+        for name in *names {
+            named.entry(*name).or_insert_with(|| spelling.clone());
+        }
     }
-    if let Some(month) = MONTHS.iter().position(|names| names.contains(&lower)) {
-        return Some(format!("month{month}"));
+    for word in NUMBER_WORDS {
+        named.entry(*word).or_insert_with(|| (*word).to_string());
     }
-    NUMBER_WORDS.contains(&lower).then(|| lower.to_string())
+    named
+});
+
+/// A weekday, month or number written out. Every word of every text is looked
+/// up, so it is lower-cased on the stack rather than into a new string.
+fn named_fact(raw: &str) -> Option<String> {
+    let mut lower = [0u8; MAX_NAMED_FACT_BYTES];
+    let mut len = 0;
+    for c in raw.chars().flat_map(char::to_lowercase) {
+        let end = len + c.len_utf8();
+        c.encode_utf8(lower.get_mut(len..end)?);
+        len = end;
+    }
+    let lower = std::str::from_utf8(&lower[..len]).ok()?;
+    NAMED_FACTS.get(lower).cloned()
 }
 
 /// The value of an upper-case Roman numeral of two letters or more, written the

@@ -146,10 +146,7 @@ fn reading(
         return Ok(Rc::clone(known));
     }
     let (title, summary) = grouping.telling(entry_id)?;
-    let read = Rc::new(Reading::of(Telling {
-        title: &title,
-        text: &sanitized_text(&summary),
-    }));
+    let read = Rc::new(Reading::new(title, sanitized_text(&summary)));
     if readings.len() >= READINGS_KEPT {
         readings.clear();
     }

@@ -428,6 +428,10 @@ const STOP_KEY_STORIES: usize = 32;
 /// most of its fingerprint or several body keys with its original, so it
 /// ranks among the first.
 const MAX_CANDIDATES: usize = 12;
+/// Entries holding one body key in a batch's window beyond which its holders
+/// are not read at all: well past `STOP_KEY_STORIES` stories of a few
+/// tellings each.
+const STOP_KEY_ROWS: usize = 4 * STOP_KEY_STORIES;
 
 /// What a candidate shares with the entry looking for its story, ordered
 /// from least to most alike.
@@ -484,6 +488,15 @@ struct Neighbourhood {
 
 /// The (date, entry id) pairs of each band or key.
 type DatedIds = HashMap<i64, Vec<(i64, i64)>>;
+
+/// A table of bands or keys with the date and id of each entry holding one.
+struct DatedLookup {
+    sql: &'static str,
+    /// Keys held by more rows than this in the window are left unread.
+    rows_per_key: usize,
+    /// Where the rows read go in the neighbourhood.
+    index: fn(&mut Neighbourhood) -> &mut DatedIds,
+}
 
 /// The (window start, window end, fingerprint) of each entry probing a band or key.
 type Probing = HashMap<i64, Vec<(i64, i64, u64)>>;
@@ -715,7 +728,12 @@ impl Grouping<'_> {
         let sql = "SELECT band, dated, entry_id, fingerprint FROM fingerprint_bands \
                    WHERE band IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3";
         let close = |probe, found| distance(probe, found) <= max_distance;
-        self.meet_dated(near, sql, &probing, window, close, |near| &mut near.by_band)
+        let lookup = DatedLookup {
+            sql,
+            rows_per_key: usize::MAX,
+            index: |near| &mut near.by_band,
+        };
+        self.meet_dated(near, &lookup, &probing, window, close)
     }
 
     /// The body keys the batch probes, in the window of some probing entry, and
@@ -738,33 +756,33 @@ impl Grouping<'_> {
         }
         let sql = "SELECT key, dated, entry_id, 0 FROM body_keys \
                    WHERE key IN (SELECT value FROM json_each(?1)) AND dated BETWEEN ?2 AND ?3";
-        self.meet_dated(
-            near,
+        // A key held by this many entries is one no story needs (see
+        // `STOP_KEY_STORIES`), and its holders are not worth reading.
+        let lookup = DatedLookup {
             sql,
-            &probing,
-            window,
-            |_, _| true,
-            |near| &mut near.by_body_key,
-        )
+            rows_per_key: STOP_KEY_ROWS,
+            index: |near| &mut near.by_body_key,
+        };
+        self.meet_dated(near, &lookup, &probing, window, |_, _| true)
     }
 
-    /// Reads the rows of a dated lookup table (`sql`: band or key, date, entry
-    /// id, fingerprint) that some entry probes, dated in its window and `close`
-    /// enough to its fingerprint; adds them to the index `index` picks, and the
-    /// grouped entries they belong to to the neighbourhood.
+    /// Reads the rows of a dated lookup table (`lookup.sql`: band or key,
+    /// date, entry id, fingerprint) that some entry probes, dated in its window
+    /// and `close` enough to its fingerprint; adds them to the index
+    /// `lookup.index` picks, and the grouped entries they belong to to the
+    /// neighbourhood.
     fn meet_dated(
         &self,
         near: &mut Neighbourhood,
-        sql: &str,
+        lookup: &DatedLookup,
         probing: &Probing,
         (from, until): (i64, i64),
         close: impl Fn(u64, u64) -> bool,
-        index: fn(&mut Neighbourhood) -> &mut DatedIds,
     ) -> Result<(), StoreError> {
         if probing.is_empty() {
             return Ok(());
         }
-        let mut stmt = self.tx.prepare_cached(sql)?;
+        let mut stmt = self.tx.prepare_cached(lookup.sql)?;
         let rows = stmt.query_map(
             params![int_list(probing.keys().copied()), from, until],
             |r| {
@@ -782,6 +800,13 @@ impl Grouping<'_> {
             if wanted {
                 hits.push((key, dated, id));
             }
+        }
+        if lookup.rows_per_key != usize::MAX {
+            let mut per_key: HashMap<i64, usize> = HashMap::new();
+            for &(key, _, _) in &hits {
+                *per_key.entry(key).or_default() += 1;
+            }
+            hits.retain(|(key, _, _)| per_key.get(key).is_some_and(|&n| n <= lookup.rows_per_key));
         }
         let unknown: BTreeSet<i64> = hits
             .iter()
@@ -801,7 +826,7 @@ impl Grouping<'_> {
         }
         for (key, dated, id) in hits {
             if near.members.contains_key(&id) {
-                Neighbourhood::add_dated(index(near), key, dated, id);
+                Neighbourhood::add_dated((lookup.index)(near), key, dated, id);
             }
         }
         Ok(())
