@@ -4,7 +4,8 @@
 //! cycles against a small farm and reports resident memory; `--floor` times
 //! feed-rs and ammonia alone over the farm's feeds. `--steady N` is the scale
 //! benchmark: a cold start, then N cycles in which 5 % of the sources gain an
-//! item and the rest answer 304.
+//! item and the rest answer 304; with `--serve-load` those cycles run in one
+//! `hejnal run` while readers ask it for /feed.xml.
 //!
 //! cargo build --release && cargo run --release --example cycle_bench -- --runs 3
 
@@ -20,7 +21,8 @@ use clap::Parser;
 use support::cycle::{self, BenchError, Churn, Medians, Setup};
 use support::farm::{self, Farm, FarmSpec, Shape, Text};
 use support::floor::{self, Floor};
-use support::scale::{self, Plan};
+use support::scale::{self, Plan, ScaleCycle};
+use support::served::{self, Kind, Latencies, Serving};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -95,6 +97,15 @@ struct Args {
     steady: Option<usize>,
     #[arg(long, default_value_t = 20)]
     change_every: usize,
+    /// With `--steady`: run the cycles in one `hejnal run` instead of
+    /// `hejnal once` each, while feed readers ask it for /feed.xml this many
+    /// times a second (100 if no number is given).
+    #[arg(long, num_args = 0..=1, default_missing_value = "100")]
+    serve_load: Option<u32>,
+    /// With `--serve-load`: the daemon's schedule ticks every this many
+    /// seconds (at most 60); a steady cycle starts at a tick.
+    #[arg(long, default_value_t = 60)]
+    serve_tick: u32,
 }
 
 fn main() -> ExitCode {
@@ -133,6 +144,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
         per_host: args.per_host,
         archive_months: args.archive_months,
         editors: args.editors,
+        schedule: None,
     };
     let work = tempfile::tempdir()?;
     let spec = spec(args, args.seed);
@@ -171,7 +183,10 @@ fn run(args: &Args) -> Result<(), BenchError> {
             steady,
             change_every: args.change_every,
         };
-        return scale_run(args, &farm, &plan, feed_bytes, work.path());
+        return match args.serve_load {
+            Some(rps) => served_run(args, &farm, &plan, rps, feed_bytes, work.path()),
+            None => scale_run(args, &farm, &plan, feed_bytes, work.path()),
+        };
     }
     if let Some(cycles) = args.soak {
         return soak(args, &farm, &setup, work.path(), cycles);
@@ -187,10 +202,7 @@ fn run(args: &Args) -> Result<(), BenchError> {
         );
         return Ok(());
     }
-    let binary = match &args.binary {
-        Some(b) => b.clone(),
-        None => default_binary()?,
-    };
+    let binary = binary(args)?;
     println!(
         "farm: {} sources × {} items on {} loopback hosts; concurrency {}, per_host {}, \
          archive_months {}",
@@ -328,15 +340,79 @@ fn scale_run(
     feed_bytes: u64,
     work: &std::path::Path,
 ) -> Result<(), BenchError> {
-    let binary = match &args.binary {
-        Some(b) => b.clone(),
-        None => default_binary()?,
+    let binary = binary(args)?;
+    print_scale_header(args, plan, feed_bytes);
+    let cycles = scale::run(work, &binary, farm, plan)?;
+    for (n, c) in cycles.iter().enumerate() {
+        let label = if n == 0 {
+            "cold".to_string()
+        } else {
+            format!("steady {n}")
+        };
+        println!("{}", scale_row(&label, c, plan.spec.sources));
+    }
+    println!("load average at the end: {}", load_average());
+    Ok(())
+}
+
+fn served_run(
+    args: &Args,
+    farm: &Farm,
+    plan: &Plan,
+    rps: u32,
+    feed_bytes: u64,
+    work: &std::path::Path,
+) -> Result<(), BenchError> {
+    let binary = binary(args)?;
+    let serving = Serving {
+        rps,
+        tick_secs: args.serve_tick,
     };
-    let sources = plan.spec.sources;
     println!(
-        "scale: {sources} sources × {} items ({:.1} MB, {:?} text) on {} loopback hosts, \
+        "one `hejnal run`, schedule every {} s; readers ask it for /feed.xml {rps} times a \
+         second (a quarter each plain, gzip, conditional, conditional gzip)",
+        serving.tick_secs.min(60)
+    );
+    print_scale_header(args, plan, feed_bytes);
+    let served = served::run(work, &binary, farm, plan, serving)?;
+    let label = |kind: Kind| match kind {
+        Kind::Cold => "cold".to_string(),
+        Kind::Steady(n) => format!("steady {n}"),
+        Kind::Extra => "extra".to_string(),
+    };
+    for c in &served.cycles {
+        println!("{}", scale_row(&label(c.kind), &c.cycle, plan.spec.sources));
+    }
+    println!(
+        "(wall: the daemon's own; cpu: the child's meanwhile; peak RSS: the daemon's, serving \
+         included, {})",
+        if served.peak_per_cycle {
+            "over this cycle"
+        } else {
+            "since it started"
+        }
+    );
+    println!(
+        "/feed.xml during  requests    200    304  no feed  errors |   p50 ms   p99 ms   max ms | p99 all ms"
+    );
+    for c in &served.cycles {
+        println!("{}", latency_row(&label(c.kind), &c.latency));
+    }
+    println!("{}", latency_row("between cycles", &served.idle));
+    println!(
+        "(no feed: 404/503 before the first feed existed, left out of p50/p99/max; \
+         p99 all counts them)"
+    );
+    println!("load average at the end: {}", load_average());
+    Ok(())
+}
+
+fn print_scale_header(args: &Args, plan: &Plan, feed_bytes: u64) {
+    println!(
+        "scale: {} sources × {} items ({:.1} MB, {:?} text) on {} loopback hosts, \
          {} of them on host 0; every {}th source without validators (0: none); farm latency {} ms; \
          concurrency {}, per_host {}",
+        plan.spec.sources,
         plan.spec.items,
         feed_bytes as f64 / 1e6,
         plan.shape.text,
@@ -354,31 +430,40 @@ fn scale_run(
         "cycle    changed     wall       cpu   peak RSS   DB/source | ok   304  failed | \
          max/host  host 0 last  others last"
     );
-    let cycles = scale::run(work, &binary, farm, plan)?;
-    for (n, c) in cycles.iter().enumerate() {
-        let s = c.run.summary;
-        println!(
-            "{:<8} {:>7} {:>8.2} s {:>7.2} s {:>7.1} MB {:>7.1} KB | {} {} {} | {:>8} {:>10.2} s {:>10.2} s",
-            if n == 0 {
-                "cold".to_string()
-            } else {
-                format!("steady {n}")
-            },
-            c.changed,
-            c.run.wall.as_secs_f64(),
-            c.run.cpu().as_secs_f64(),
-            c.run.max_rss_kib as f64 / 1024.0,
-            c.db_bytes as f64 / 1024.0 / sources.max(1) as f64,
-            s.ok,
-            s.not_modified,
-            s.failed,
-            c.max_in_flight,
-            c.host0_last.as_secs_f64(),
-            c.others_last.as_secs_f64()
-        );
-    }
-    println!("load average at the end: {}", load_average());
-    Ok(())
+}
+
+fn scale_row(label: &str, c: &ScaleCycle, sources: usize) -> String {
+    let s = c.run.summary;
+    format!(
+        "{label:<8} {:>7} {:>8.2} s {:>7.2} s {:>7.1} MB {:>7.1} KB | {} {} {} | {:>8} {:>10.2} s {:>10.2} s",
+        c.changed,
+        c.run.wall.as_secs_f64(),
+        c.run.cpu().as_secs_f64(),
+        c.run.max_rss_kib as f64 / 1024.0,
+        c.db_bytes as f64 / 1024.0 / sources.max(1) as f64,
+        s.ok,
+        s.not_modified,
+        s.failed,
+        c.max_in_flight,
+        c.host0_last.as_secs_f64(),
+        c.others_last.as_secs_f64()
+    )
+}
+
+fn latency_row(label: &str, l: &Latencies) -> String {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "{label:<16} {:>9} {:>6} {:>6} {:>8} {:>7} | {:>8.2} {:>8.2} {:>8.2} | {:>10.2}",
+        l.requests,
+        l.ok,
+        l.not_modified,
+        l.no_feed,
+        l.errors,
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.max),
+        ms(l.p99_all)
+    )
 }
 
 /// The machine is shared: the load says how far to trust the wall times.
@@ -386,6 +471,13 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn binary(args: &Args) -> Result<PathBuf, BenchError> {
+    match &args.binary {
+        Some(b) => Ok(b.clone()),
+        None => default_binary(),
+    }
 }
 
 /// target/release/examples/cycle_bench → target/release/hejnal.

@@ -13,6 +13,7 @@ use support::farm::{self, Farm, FarmSpec, Shape, Text};
 use support::floor;
 use support::realistic;
 use support::scale::{self, Plan};
+use support::served::{self, Kind, Serving};
 use support::text::{Language, Rng};
 
 fn spec(sources: usize, items: usize, seed: u64) -> FarmSpec {
@@ -36,6 +37,7 @@ fn setup() -> Setup {
         per_host: None,
         archive_months: None,
         editors: false,
+        schedule: None,
     }
 }
 
@@ -333,6 +335,7 @@ fn the_scale_benchmark_keeps_hosts_polite_and_steady_cycles_read_only_what_chang
             per_host: Some(2),
             archive_months: None,
             editors: false,
+            schedule: None,
         },
         steady: 2,
         change_every: 10,
@@ -365,4 +368,56 @@ fn the_scale_benchmark_keeps_hosts_polite_and_steady_cycles_read_only_what_chang
         // Without validators an unchanged body still counts as not modified.
         assert_eq!(s.not_modified, 27, "{c:?}");
     }
+}
+
+#[test]
+fn the_served_scale_benchmark_gets_answers_from_the_daemon_while_it_cycles() {
+    // Every answer of the farm takes 200 ms, so that a cycle of 20 sources
+    // lasts long enough for the readers to ask during it.
+    let spec = spec(20, 4, 31);
+    let shape = Shape {
+        bare_every: 5,
+        ..Shape::default()
+    };
+    let plan = Plan {
+        spec: spec.clone(),
+        shape: shape.clone(),
+        setup: setup(),
+        steady: 1,
+        change_every: 10,
+    };
+    let farm = Farm::start(farm::generate_shaped(&spec, &shape), spec.hosts).expect("farm");
+    farm.set_latency(std::time::Duration::from_millis(200));
+    let work = tempfile::tempdir().expect("tempdir");
+    let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
+    let serving = Serving {
+        rps: 40,
+        tick_secs: 5,
+    };
+    let served = served::run(work.path(), binary, &farm, &plan, serving).expect("served run");
+
+    let cold = served.cycles.first().expect("a cold cycle");
+    assert_eq!(cold.kind, Kind::Cold);
+    assert_eq!(cold.cycle.run.summary.ok, 20, "{cold:?}");
+    assert_eq!(cold.cycle.run.summary.new_entries, 80);
+    assert!(cold.cycle.run.max_rss_kib > 0 && cold.cycle.db_bytes > 0);
+    // Until the cold cycle publishes there is no feed: readers are told so.
+    assert!(cold.latency.requests > 0, "{cold:?}");
+    assert_eq!(cold.latency.errors, 0, "{cold:?}");
+
+    let steady = served.cycles.last().expect("a steady cycle");
+    assert_eq!(steady.kind, Kind::Steady(1));
+    assert_eq!(steady.cycle.changed, 2);
+    let s = steady.cycle.run.summary;
+    assert_eq!(
+        (s.ok, s.not_modified, s.new_entries),
+        (2, 18, 2),
+        "{steady:?}"
+    );
+    // The daemon served the feed while the cycle ran.
+    let l = steady.latency;
+    assert!(l.requests > 0, "{steady:?}");
+    assert_eq!(l.ok + l.not_modified, l.requests, "{steady:?}");
+    assert!(served.idle.ok + served.idle.not_modified > 0);
+    assert!(served.idle.not_modified > 0, "conditional readers get 304s");
 }

@@ -43,6 +43,10 @@ pub enum BenchError {
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot read the summary of `hejnal once`: {0:?}")]
     Summary(String),
+    #[error("load client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("hejnal run: {0}")]
+    Daemon(String),
 }
 
 /// The settings of the benchmark's feeds.toml.
@@ -59,6 +63,9 @@ pub struct Setup {
     /// source in a category, and a global rule of words and one of a regex
     /// read against every entry.
     pub editors: bool,
+    /// `publisher.schedule`, which only `hejnal run` follows; None keeps
+    /// hejnal's default.
+    pub schedule: Option<String>,
 }
 
 /// Writes feeds.toml (database and output beside it) for every farm source.
@@ -69,6 +76,9 @@ pub fn write_config(dir: &Path, farm: &Farm, setup: &Setup) -> Result<PathBuf, B
          max_items = 200\nconcurrency = {}\n",
         setup.concurrency
     );
+    if let Some(schedule) = &setup.schedule {
+        text.push_str(&format!("schedule = \"{schedule}\"\n"));
+    }
     if let Some(months) = setup.archive_months {
         text.push_str(&format!("archive_months = {months}\n"));
     }
@@ -502,7 +512,7 @@ pub fn rss_kib() -> Option<(u64, u64)> {
 }
 
 /// A `Name:   1234 kB` line of /proc/PID/status.
-fn status_kib(status: &str, field: &str) -> Option<u64> {
+pub fn status_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix(field))

@@ -8,4 +8,5 @@ pub mod farm;
 pub mod floor;
 pub mod realistic;
 pub mod scale;
+pub mod served;
 pub mod text;

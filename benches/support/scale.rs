@@ -44,35 +44,64 @@ pub fn run(
     farm: &Farm,
     plan: &Plan,
 ) -> Result<Vec<ScaleCycle>, BenchError> {
-    let Plan {
-        spec,
-        shape,
-        setup,
-        steady,
-        change_every,
-    } = plan;
-    let (steady, change_every) = (*steady, *change_every);
-    let config = cycle::write_config(dir, farm, setup)?;
-    let mut first_items = vec![spec.first_item; spec.sources];
-    let mut cycles = Vec::with_capacity(steady + 1);
-    for n in 0..=steady {
-        let mut changed = 0;
-        if n > 0 && change_every > 0 {
-            for i in (0..spec.sources).filter(|i| (i + n).is_multiple_of(change_every)) {
-                first_items[i] += 1;
-                let (source, doc) = farm::feed(spec, shape, i, first_items[i]);
-                farm.put(source.path, doc);
-                changed += 1;
-            }
-        }
+    let config = cycle::write_config(dir, farm, &plan.setup)?;
+    let mut changes = Changes::new(plan);
+    let mut cycles = Vec::with_capacity(plan.steady + 1);
+    for n in 0..=plan.steady {
+        let changed = if n > 0 { changes.apply(farm, n) } else { 0 };
         farm.reset_load();
         let run = cycle::run_once(binary, &config)?;
-        cycles.push(measure(dir, farm, run, changed));
+        cycles.push(measure(dir, farm, run, changed, Duration::ZERO));
     }
     Ok(cycles)
 }
 
-fn measure(dir: &Path, farm: &Farm, run: ProcessRun, changed: usize) -> ScaleCycle {
+/// Where each source's feed starts, as the steady cycles move some on.
+pub struct Changes<'a> {
+    plan: &'a Plan,
+    first_items: Vec<usize>,
+}
+
+impl<'a> Changes<'a> {
+    pub fn new(plan: &'a Plan) -> Changes<'a> {
+        Changes {
+            plan,
+            first_items: vec![plan.spec.first_item; plan.spec.sources],
+        }
+    }
+
+    /// Before steady cycle `n`, every `change_every`-th source gains one item
+    /// (a different set each time); returns how many did.
+    pub fn apply(&mut self, farm: &Farm, n: usize) -> usize {
+        let Plan {
+            spec,
+            shape,
+            change_every,
+            ..
+        } = self.plan;
+        if *change_every == 0 {
+            return 0;
+        }
+        let mut changed = 0;
+        for i in (0..spec.sources).filter(|i| (i + n).is_multiple_of(*change_every)) {
+            self.first_items[i] += 1;
+            let (source, doc) = farm::feed(spec, shape, i, self.first_items[i]);
+            farm.put(source.path, doc);
+            changed += 1;
+        }
+        changed
+    }
+}
+
+/// What the farm saw of a cycle that started `late` after its load was
+/// reset, and the database it left.
+pub fn measure(
+    dir: &Path,
+    farm: &Farm,
+    run: ProcessRun,
+    changed: usize,
+    late: Duration,
+) -> ScaleCycle {
     let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
     let load = farm.load();
     let host0 = farm
@@ -86,6 +115,7 @@ fn measure(dir: &Path, farm: &Farm, run: ProcessRun, changed: usize) -> ScaleCyc
             .map(|(_, l)| l.last)
             .max()
             .unwrap_or_default()
+            .saturating_sub(late)
     };
     ScaleCycle {
         run,
