@@ -455,21 +455,6 @@ impl Likeness {
     }
 }
 
-/// Read after the key a query matched on, from `entries e` and `entry_story s`.
-const MEMBER_COLUMNS: &str = "e.id, s.story_id, e.source_id, e.fingerprint, e.dated";
-
-fn member(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, Member)> {
-    Ok((
-        r.get(at)?,
-        Member {
-            story_id: r.get(at + 1)?,
-            source_id: r.get(at + 2)?,
-            fingerprint: from_sql_u64(r.get(at + 3)?),
-            dated: r.get(at + 4)?,
-        },
-    ))
-}
-
 /// Every grouped entry the entries of one batch can meet, by each way of
 /// meeting it: read in a few statements for the whole batch, not several for
 /// each entry. Entries placed during the batch join it as they are placed.
@@ -580,6 +565,9 @@ pub struct Grouping<'a> {
     authority: String,
     near: RefCell<Neighbourhood>,
     placed: RefCell<Placed>,
+    /// Body keys found held by more than `STOP_KEY_ROWS` entries: never read
+    /// or proposed again in this pass, since holders only add up.
+    stopped_keys: RefCell<HashSet<i64>>,
 }
 
 impl Store {
@@ -592,6 +580,7 @@ impl Store {
             authority: self.id_authority.clone(),
             near: RefCell::default(),
             placed: RefCell::default(),
+            stopped_keys: RefCell::default(),
         })
     }
 }
@@ -640,19 +629,25 @@ impl Grouping<'_> {
         let links: HashSet<&str> = entries()
             .filter_map(|e| e.canonical_link.as_deref())
             .collect();
-        for (link, id, member) in self.members_by(Lookup::CanonicalLink, &links, ANY_DATE)? {
-            near.add(id, member);
-            Neighbourhood::add_to(&mut near.by_link, &link, id);
-        }
+        let by_link = self.members_by(Lookup::CanonicalLink, &links, ANY_DATE)?;
         let keys: HashSet<&str> = entries().filter_map(|e| e.guid_key.as_deref()).collect();
-        for (key, id, member) in self.members_by(Lookup::Guid, &keys, ANY_DATE)? {
-            near.add(id, member);
-            Neighbourhood::add_to(&mut near.by_guid_key, &key, id);
-        }
+        let by_guid_key = self.members_by(Lookup::Guid, &keys, ANY_DATE)?;
         let titles: HashSet<&str> = entries().map(|e| e.title.as_str()).collect();
-        for (title, id, member) in self.members_by(Lookup::Title, &titles, (from, until))? {
-            near.add(id, member);
-            Neighbourhood::add_to(&mut near.by_title, &title, id);
+        let by_title = self.members_by(Lookup::Title, &titles, (from, until))?;
+        let ids = by_link
+            .iter()
+            .chain(&by_guid_key)
+            .chain(&by_title)
+            .map(|(_, id)| *id);
+        self.load_members(&mut near, ids)?;
+        for (index, found) in [
+            (&mut near.by_link, by_link),
+            (&mut near.by_guid_key, by_guid_key),
+            (&mut near.by_title, by_title),
+        ] {
+            for (value, id) in found {
+                Neighbourhood::add_to(index, &value, id);
+            }
         }
         self.meet_bands(&mut near, batch, max_distance, (from, until))?;
         self.meet_body_keys(&mut near, batch, (from, until))?;
@@ -661,13 +656,13 @@ impl Grouping<'_> {
     }
 
     /// Grouped entries whose key of `kind` is one of `wanted`, dated within
-    /// `from..=until`: (the matched value, entry id, what lookups need of it).
+    /// `from..=until`: (the matched value, entry id).
     fn members_by(
         &self,
         kind: Lookup,
         wanted: &HashSet<&str>,
         (from, until): (i64, i64),
-    ) -> Result<Vec<(String, i64, Member)>, StoreError> {
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         let column = match kind {
             Lookup::CanonicalLink => "e.canonical_link",
             Lookup::Guid => "e.guid",
@@ -675,28 +670,25 @@ impl Grouping<'_> {
         };
         // The kind is part of the text, so each kind's statement is planned once.
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {column}, {MEMBER_COLUMNS} FROM grouped_keys k \
-             JOIN entries e ON e.id = k.entry_id JOIN entry_story s ON s.entry_id = k.entry_id \
+            "SELECT {column}, e.id FROM grouped_keys k JOIN entries e ON e.id = k.entry_id \
              WHERE k.kind = {} AND k.hash IN (SELECT value FROM json_each(?1)) \
              AND k.dated BETWEEN ?2 AND ?3",
             kind as i64
         ))?;
         let hashes = int_list(wanted.iter().map(|v| key_hash(v)));
         let rows = stmt.query_map(params![hashes, from, until], |r| {
-            let value: Option<String> = r.get(0)?;
-            let (id, member) = member(r, 1)?;
-            Ok((value, id, member))
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
         })?;
         let mut found = Vec::new();
         for row in rows {
-            let (value, id, member) = row?;
+            let (value, id) = row?;
             let key = match kind {
                 Lookup::Guid => value.as_deref().and_then(guid_key),
                 Lookup::CanonicalLink | Lookup::Title => value,
             };
             // Only the key itself matches, never another value with its hash.
             if let Some(key) = key.filter(|k| wanted.contains(k.as_str())) {
-                found.push((key, id, member));
+                found.push((key, id));
             }
         }
         Ok(found)
@@ -733,7 +725,8 @@ impl Grouping<'_> {
             rows_per_key: usize::MAX,
             index: |near| &mut near.by_band,
         };
-        self.meet_dated(near, &lookup, &probing, window, close)
+        self.meet_dated(near, &lookup, &probing, window, close)?;
+        Ok(())
     }
 
     /// The body keys the batch probes, in the window of some probing entry, and
@@ -745,13 +738,14 @@ impl Grouping<'_> {
         window: (i64, i64),
     ) -> Result<(), StoreError> {
         let mut probing = Probing::new();
+        let stopped = self.stopped_keys.borrow().clone();
         for s in batch {
-            for &key in &s.entry.body_keys.keys {
-                probing.entry(to_sql_u64(key)).or_default().push((
-                    micros(s.from),
-                    micros(s.until),
-                    0,
-                ));
+            let keys = s.entry.body_keys.keys.iter().map(|&k| to_sql_u64(k));
+            for key in keys.filter(|k| !stopped.contains(k)) {
+                probing
+                    .entry(key)
+                    .or_default()
+                    .push((micros(s.from), micros(s.until), 0));
             }
         }
         let sql = "SELECT key, dated, entry_id, 0 FROM body_keys \
@@ -763,14 +757,16 @@ impl Grouping<'_> {
             rows_per_key: STOP_KEY_ROWS,
             index: |near| &mut near.by_body_key,
         };
-        self.meet_dated(near, &lookup, &probing, window, |_, _| true)
+        let hot = self.meet_dated(near, &lookup, &probing, window, |_, _| true)?;
+        self.stopped_keys.borrow_mut().extend(hot);
+        Ok(())
     }
 
     /// Reads the rows of a dated lookup table (`lookup.sql`: band or key,
     /// date, entry id, fingerprint) that some entry probes, dated in its window
     /// and `close` enough to its fingerprint; adds them to the index
     /// `lookup.index` picks, and the grouped entries they belong to to the
-    /// neighbourhood.
+    /// neighbourhood. Gives the keys left unread for holding too many rows.
     fn meet_dated(
         &self,
         near: &mut Neighbourhood,
@@ -778,9 +774,10 @@ impl Grouping<'_> {
         probing: &Probing,
         (from, until): (i64, i64),
         close: impl Fn(u64, u64) -> bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut hot = Vec::new();
         if probing.is_empty() {
-            return Ok(());
+            return Ok(hot);
         }
         let mut stmt = self.tx.prepare_cached(lookup.sql)?;
         let rows = stmt.query_map(
@@ -806,28 +803,55 @@ impl Grouping<'_> {
             for &(key, _, _) in &hits {
                 *per_key.entry(key).or_default() += 1;
             }
-            hits.retain(|(key, _, _)| per_key.get(key).is_some_and(|&n| n <= lookup.rows_per_key));
+            hot.extend(
+                per_key
+                    .iter()
+                    .filter(|&(_, &n)| n > lookup.rows_per_key)
+                    .map(|(&key, _)| key),
+            );
+            hits.retain(|(key, _, _)| !hot.contains(key));
         }
-        let unknown: BTreeSet<i64> = hits
-            .iter()
-            .map(|&(_, _, id)| id)
-            .filter(|id| !near.members.contains_key(id))
-            .collect();
-        if !unknown.is_empty() {
-            let mut load = self.tx.prepare_cached(&format!(
-                "SELECT {MEMBER_COLUMNS} FROM entries e JOIN entry_story s ON s.entry_id = e.id \
-                 WHERE e.id IN (SELECT value FROM json_each(?1))"
-            ))?;
-            let rows = load.query_map([int_list(unknown.into_iter())], |r| member(r, 0))?;
-            for row in rows {
-                let (id, member) = row?;
-                near.add(id, member);
-            }
-        }
+        self.load_members(near, hits.iter().map(|&(_, _, id)| id))?;
         for (key, dated, id) in hits {
             if near.members.contains_key(&id) {
                 Neighbourhood::add_dated((lookup.index)(near), key, dated, id);
             }
+        }
+        Ok(hot)
+    }
+
+    /// Adds the grouped entries among `ids` that the neighbourhood lacks. Only
+    /// placed entries are members: the join leaves the others out.
+    fn load_members(
+        &self,
+        near: &mut Neighbourhood,
+        ids: impl Iterator<Item = i64>,
+    ) -> Result<(), StoreError> {
+        let unknown: BTreeSet<i64> = ids.filter(|id| !near.members.contains_key(id)).collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        // The index holds every column read, so no entry's row, summary and
+        // all, is walked.
+        let mut load = self.tx.prepare_cached(
+            "SELECT e.id, s.story_id, e.source_id, e.fingerprint, e.dated \
+             FROM entries e INDEXED BY entries_member JOIN entry_story s ON s.entry_id = e.id \
+             WHERE e.id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = load.query_map([int_list(unknown.into_iter())], |r| {
+            Ok((
+                r.get(0)?,
+                Member {
+                    story_id: r.get(1)?,
+                    source_id: r.get(2)?,
+                    fingerprint: from_sql_u64(r.get(3)?),
+                    dated: r.get(4)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, member) = row?;
+            near.add(id, member);
         }
         Ok(())
     }
@@ -899,8 +923,10 @@ impl Grouping<'_> {
             }
         }
         let mut stories = Vec::with_capacity(STOP_KEY_STORIES + 1);
-        for &key in &entry.body_keys.keys {
-            let holders = near.by_body_key.get(&to_sql_u64(key));
+        let stopped = self.stopped_keys.borrow();
+        let keys = entry.body_keys.keys.iter().map(|&k| to_sql_u64(k));
+        for key in keys.filter(|k| !stopped.contains(k)) {
+            let holders = near.by_body_key.get(&key);
             let holders = || {
                 holders
                     .into_iter()
