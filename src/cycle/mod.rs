@@ -31,7 +31,7 @@ use crate::fetch::queue::{HostQueue, host_key};
 use crate::fetch::{Conditional, FetchError, FetchOutcome, Fetched, Fetcher};
 use crate::model::{Entry, SourceState, Story};
 use crate::parse;
-use crate::publish::{self, RenderExtras, archive};
+use crate::publish::{self, Packing, RenderExtras, archive};
 use crate::store::{Batch, FetchHealth, Store, StoreError, UpsertStatus};
 use crate::upload::{self, UploadReport};
 
@@ -747,10 +747,18 @@ fn publish_site(
         newest_archive: archive::newest(&archive::list(&out)?),
     };
     let stories = store.latest_stories(config.publisher.max_items)?;
-    let mut files = publish::render_with(config, &stories, &extras)?;
-    let health = alerts::health::survey(config, store, now)?;
-    files.extend(publish::status::render(config, &health)?);
+    let files = publish::render_with(config, &stories, &extras)?;
     written.extend(publish::write(&out, &files)?.written);
+    drop(files);
+    // The status pages grow with the sources, to megabytes each for tens of
+    // thousands, and webmasters read them now and then: each is written as
+    // soon as it is made, quickly packed, as archives are.
+    let health = alerts::health::survey(config, store, now)?;
+    publish::status::render_each(config, &health, |file| {
+        let report = publish::write_packed(&out, std::slice::from_ref(&file), Packing::Light)?;
+        written.extend(report.written);
+        Ok(())
+    })?;
     Ok(written)
 }
 

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::model::Story;
 
 pub use crate::clean::html::escape_html;
-pub use write::{WriteReport, write};
+pub use write::{Packing, WriteReport, write, write_packed};
 
 /// The OPML list of every published feed, written with city or category feeds.
 pub const FEEDS_OPML: &str = "feeds.opml";

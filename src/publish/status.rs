@@ -24,16 +24,31 @@ pub const HTML: &str = crate::alerts::health::STATUS_PAGE;
 /// status.json and a status.html for the page language (the first of
 /// `languages`) at the top and in each language's folder.
 pub fn render(config: &Config, health: &[SourceHealth]) -> Result<Vec<OutputFile>, PublishError> {
+    let mut files = Vec::new();
+    render_each(config, health, |file| {
+        files.push(file);
+        Ok(())
+    })?;
+    Ok(files)
+}
+
+/// [`render`], handing each file to `each` as soon as it is made: with tens
+/// of thousands of sources each is megabytes, and only one need be held.
+pub fn render_each(
+    config: &Config,
+    health: &[SourceHealth],
+    mut each: impl FnMut(OutputFile) -> Result<(), PublishError>,
+) -> Result<(), PublishError> {
     let languages = &config.publisher.languages;
     let ui = languages.first().ok_or(PublishError::NoLanguages)?;
-    let mut files = vec![output(JSON.to_string(), json(health)?)];
-    files.push(output(HTML.to_string(), page(config, health, ui, "")?));
+    each(output(JSON.to_string(), json(health)?))?;
+    each(output(HTML.to_string(), page(config, health, ui, "")?))?;
     for lang in languages {
         let folder = format!("{lang}/");
         let bytes = page(config, health, lang, &folder)?;
-        files.push(output(format!("{folder}{HTML}"), bytes));
+        each(output(format!("{folder}{HTML}"), bytes))?;
     }
-    Ok(files)
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -738,14 +738,16 @@ impl Grouping<'_> {
         window: (i64, i64),
     ) -> Result<(), StoreError> {
         let mut probing = Probing::new();
-        let stopped = self.stopped_keys.borrow().clone();
-        for s in batch {
-            let keys = s.entry.body_keys.keys.iter().map(|&k| to_sql_u64(k));
-            for key in keys.filter(|k| !stopped.contains(k)) {
-                probing
-                    .entry(key)
-                    .or_default()
-                    .push((micros(s.from), micros(s.until), 0));
+        {
+            let stopped = self.stopped_keys.borrow();
+            for s in batch {
+                let keys = s.entry.body_keys.keys.iter().map(|&k| to_sql_u64(k));
+                for key in keys.filter(|k| !stopped.contains(k)) {
+                    probing
+                        .entry(key)
+                        .or_default()
+                        .push((micros(s.from), micros(s.until), 0));
+                }
             }
         }
         let sql = "SELECT key, dated, entry_id, 0 FROM body_keys \
@@ -774,8 +776,8 @@ impl Grouping<'_> {
         probing: &Probing,
         (from, until): (i64, i64),
         close: impl Fn(u64, u64) -> bool,
-    ) -> Result<Vec<i64>, StoreError> {
-        let mut hot = Vec::new();
+    ) -> Result<HashSet<i64>, StoreError> {
+        let mut hot = HashSet::new();
         if probing.is_empty() {
             return Ok(hot);
         }
