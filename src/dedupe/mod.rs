@@ -14,7 +14,8 @@ use std::rc::Rc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-pub use compare::{Reading, Telling, same_reading, same_story};
+use compare::{Reading, same_reading};
+pub use compare::{Telling, same_story};
 
 use crate::clean::html::sanitized_text;
 use crate::config::DedupeConfig;
@@ -120,10 +121,10 @@ fn near_duplicate(
     let this = reading(grouping, entry.id, readings)?;
     let mut best: Option<(f64, Candidate)> = None;
     for id in ids {
-        let c = grouping.candidate(id)?;
         let Some(shared) = same_reading(&this, &*reading(grouping, id, readings)?) else {
             continue;
         };
+        let c = grouping.candidate(id)?;
         // The most alike wins; among equals, the earliest, as the story's lead is.
         let better = best.as_ref().is_none_or(|(s, b)| {
             shared > *s || (shared == *s && (c.dated, c.entry_id) < (b.dated, b.entry_id))

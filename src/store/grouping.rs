@@ -349,8 +349,6 @@ fn drop_bands(conn: &Connection, entry_id: i64, fingerprint: u64) -> rusqlite::R
 pub struct Candidate {
     pub entry_id: i64,
     pub story_id: i64,
-    pub source_id: String,
-    pub fingerprint: u64,
     /// Published, else first seen.
     pub dated: DateTime<Utc>,
 }
@@ -478,7 +476,7 @@ type DatedIds = HashMap<i64, Vec<(i64, i64)>>;
 struct DatedLookup {
     sql: &'static str,
     /// Keys held by more rows than this in the window are left unread.
-    rows_per_key: usize,
+    rows_per_key: Option<usize>,
     /// Where the rows read go in the neighbourhood.
     index: fn(&mut Neighbourhood) -> &mut DatedIds,
 }
@@ -722,7 +720,7 @@ impl Grouping<'_> {
         let close = |probe, found| distance(probe, found) <= max_distance;
         let lookup = DatedLookup {
             sql,
-            rows_per_key: usize::MAX,
+            rows_per_key: None,
             index: |near| &mut near.by_band,
         };
         self.meet_dated(near, &lookup, &probing, window, close)?;
@@ -756,7 +754,7 @@ impl Grouping<'_> {
         // `STOP_KEY_STORIES`), and its holders are not worth reading.
         let lookup = DatedLookup {
             sql,
-            rows_per_key: STOP_KEY_ROWS,
+            rows_per_key: Some(STOP_KEY_ROWS),
             index: |near| &mut near.by_body_key,
         };
         let hot = self.meet_dated(near, &lookup, &probing, window, |_, _| true)?;
@@ -800,7 +798,7 @@ impl Grouping<'_> {
                 hits.push((key, dated, id));
             }
         }
-        if lookup.rows_per_key != usize::MAX {
+        if let Some(limit) = lookup.rows_per_key {
             let mut per_key: HashMap<i64, usize> = HashMap::new();
             for &(key, _, _) in &hits {
                 *per_key.entry(key).or_default() += 1;
@@ -808,7 +806,7 @@ impl Grouping<'_> {
             hot.extend(
                 per_key
                     .iter()
-                    .filter(|&(_, &n)| n > lookup.rows_per_key)
+                    .filter(|&(_, &n)| n > limit)
                     .map(|(&key, _)| key),
             );
             hits.retain(|(key, _, _)| !hot.contains(key));
@@ -988,8 +986,6 @@ impl Grouping<'_> {
         Ok(Candidate {
             entry_id,
             story_id: m.story_id,
-            source_id: m.source_id.clone(),
-            fingerprint: m.fingerprint,
             dated,
         })
     }
