@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod alerts;
+pub mod allocator;
 pub mod bilingual;
 pub mod clean;
 pub mod config;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    hejnal::allocator::tune();
     let args = cli::Args::parse();
     cli::logging::init(args.log_format);
     match cli::dispatch(args) {

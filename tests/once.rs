@@ -749,3 +749,58 @@ fn a_busy_month_is_archived_in_pages_that_reach_every_story() {
         }
     }
 }
+
+/// A feed of more items than the cycle's queue of stored-to-be entries holds
+/// (5,000) is stored whole, beside a small one: it takes the whole queue
+/// instead of waiting for room that never comes.
+#[test]
+fn a_feed_longer_than_the_cycles_queue_is_stored_whole() {
+    use chrono::Datelike;
+    let server = FeedServer::start();
+    let today = chrono::Utc::now().date_naive();
+    let last_month = today.with_day(1).unwrap().pred_opt().unwrap();
+    let month = (last_month.year(), last_month.month());
+    for (seed, (name, count)) in [("rynek", 6_000), ("kazimierz", 10)].iter().enumerate() {
+        server.put(
+            &format!("/{name}.xml"),
+            last_months_feed(name, seed, *count, month),
+            "application/rss+xml",
+        );
+    }
+    let sources = [
+        ("rynek", "/rynek.xml", "pl", "Kraków"),
+        ("kazimierz", "/kazimierz.xml", "pl", "Kraków"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), &server, &sources, "max_items_per_feed = 10000");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hejnal"))
+        .args(["once", "--config", config.to_str().expect("utf-8 path")])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run hejnal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for hejnal") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`hejnal once` still runs after 10 minutes: the long feed never got its room");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    let db = rusqlite::Connection::open(dir.path().join("hejnal.db")).expect("database");
+    let stored = |source: &str| -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM entries WHERE source_id = ?1",
+            [source],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    assert_eq!(stored("rynek"), 6_000);
+    assert_eq!(stored("kazimierz"), 10);
+}

@@ -564,8 +564,10 @@ pub struct Grouping<'a> {
     near: RefCell<Neighbourhood>,
     placed: RefCell<Placed>,
     /// Body keys found held by more than `STOP_KEY_ROWS` entries: never read
-    /// or proposed again in this pass, since holders only add up.
-    stopped_keys: RefCell<HashSet<i64>>,
+    /// or proposed again until the store forgets them, since holders only add
+    /// up. A cold start groups batch after batch, each in a pass of its own,
+    /// and would otherwise read the holders of the same common keys in each.
+    stopped_keys: RefCell<&'a mut HashSet<i64>>,
 }
 
 impl Store {
@@ -578,7 +580,7 @@ impl Store {
             authority: self.id_authority.clone(),
             near: RefCell::default(),
             placed: RefCell::default(),
-            stopped_keys: RefCell::default(),
+            stopped_keys: RefCell::new(&mut self.stop_keys),
         })
     }
 }

@@ -19,6 +19,7 @@ mod story_ids;
 mod translations;
 mod uploads;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -69,6 +70,9 @@ pub struct Store {
     conn: Connection,
     /// Whose name new story ids are minted under.
     id_authority: String,
+    /// Body keys grouping found too common to propose anything (see
+    /// `grouping`), until [`Store::forget_stop_keys`].
+    stop_keys: HashSet<i64>,
 }
 
 impl Store {
@@ -99,7 +103,15 @@ impl Store {
         Ok(Store {
             conn,
             id_authority: story_ids::LOCAL_AUTHORITY.to_string(),
+            stop_keys: HashSet::new(),
         })
+    }
+
+    /// Lets grouping read every body key again. A key only becomes common
+    /// while a cycle stores, so a cycle starts by forgetting what the last
+    /// one found: keys of last week's boilerplate are not held for ever.
+    pub fn forget_stop_keys(&mut self) {
+        self.stop_keys = HashSet::new();
     }
 
     /// Mints the ids of stories born from now on under `authority`, the
