@@ -676,17 +676,22 @@ fn last_months_feed(name: &str, seed: usize, count: usize, (year, month): (i32, 
     )
 }
 
+/// The month before this one, as (year, month).
+fn last_month() -> (i32, u32) {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    let last_month = today.with_day(1).unwrap().pred_opt().unwrap();
+    (last_month.year(), last_month.month())
+}
+
 /// On the first run of a month, last month is archived; a busy month in
 /// pages of at most a thousand stories, each with a gzip sibling, chained from
 /// the current feed back through every page, so that every story of the month
 /// can be found again.
 #[test]
 fn a_busy_month_is_archived_in_pages_that_reach_every_story() {
-    use chrono::Datelike;
     let server = FeedServer::start();
-    let today = chrono::Utc::now().date_naive();
-    let last_month = today.with_day(1).unwrap().pred_opt().unwrap();
-    let month = (last_month.year(), last_month.month());
+    let month = last_month();
     let names = ["rynek", "kazimierz", "zablocie"];
     for (seed, name) in names.iter().enumerate() {
         server.put(
@@ -755,11 +760,8 @@ fn a_busy_month_is_archived_in_pages_that_reach_every_story() {
 /// instead of waiting for room that never comes.
 #[test]
 fn a_feed_longer_than_the_cycles_queue_is_stored_whole() {
-    use chrono::Datelike;
     let server = FeedServer::start();
-    let today = chrono::Utc::now().date_naive();
-    let last_month = today.with_day(1).unwrap().pred_opt().unwrap();
-    let month = (last_month.year(), last_month.month());
+    let month = last_month();
     for (seed, (name, count)) in [("rynek", 6_000), ("kazimierz", 10)].iter().enumerate() {
         server.put(
             &format!("/{name}.xml"),
