@@ -174,7 +174,7 @@ const HARVEST_QUEUE: usize = 1_024;
 /// than it fetches, and each commit rewrites every index page it touched: with
 /// room for a few hundred entries, a batch held that many, and at 20,000
 /// sources the cycle spent a quarter of its time rewriting the same pages
-/// (208 s against 154 s with room for 5,000). Each waiting entry holds about
+/// (208 s against 153 s with room for 5,000). Each waiting entry holds about
 /// 7 KB of realistic text.
 const QUEUED_ENTRIES: u32 = 5_000;
 /// Entries stored in one transaction at most: enough that commits cost little,
