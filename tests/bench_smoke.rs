@@ -315,6 +315,17 @@ fn the_realistic_farm_varies_length_markup_and_language_within_a_text() {
     assert_eq!(floor.summaries, 200);
 }
 
+/// The farm a scale plan describes, each answer `latency_ms` late.
+fn slow_farm(plan: &Plan, latency_ms: u64) -> Farm {
+    let farm = Farm::start(
+        farm::generate_shaped(&plan.spec, &plan.shape),
+        plan.spec.hosts,
+    )
+    .expect("farm");
+    farm.set_latency(std::time::Duration::from_millis(latency_ms));
+    farm
+}
+
 #[test]
 fn the_scale_benchmark_keeps_hosts_polite_and_steady_cycles_read_only_what_changed() {
     // 30 sources on 4 hosts, 20 of them on host 0; every answer takes 30 ms.
@@ -328,8 +339,8 @@ fn the_scale_benchmark_keeps_hosts_polite_and_steady_cycles_read_only_what_chang
         bare_every: 4,
     };
     let plan = Plan {
-        spec: spec.clone(),
-        shape: shape.clone(),
+        spec,
+        shape,
         setup: Setup {
             concurrency: 8,
             per_host: Some(2),
@@ -340,8 +351,7 @@ fn the_scale_benchmark_keeps_hosts_polite_and_steady_cycles_read_only_what_chang
         steady: 2,
         change_every: 10,
     };
-    let farm = Farm::start(farm::generate_shaped(&spec, &shape), spec.hosts).expect("farm");
-    farm.set_latency(std::time::Duration::from_millis(30));
+    let farm = slow_farm(&plan, 30);
     let work = tempfile::tempdir().expect("tempdir");
     let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
     let cycles = scale::run(work.path(), binary, &farm, &plan).expect("scale run");
@@ -380,14 +390,13 @@ fn the_served_scale_benchmark_gets_answers_from_the_daemon_while_it_cycles() {
         ..Shape::default()
     };
     let plan = Plan {
-        spec: spec.clone(),
-        shape: shape.clone(),
+        spec,
+        shape,
         setup: setup(),
         steady: 1,
         change_every: 10,
     };
-    let farm = Farm::start(farm::generate_shaped(&spec, &shape), spec.hosts).expect("farm");
-    farm.set_latency(std::time::Duration::from_millis(200));
+    let farm = slow_farm(&plan, 200);
     let work = tempfile::tempdir().expect("tempdir");
     let binary = Path::new(env!("CARGO_BIN_EXE_hejnal"));
     let serving = Serving {

@@ -898,11 +898,15 @@ impl Grouping<'_> {
         let near = self.near.borrow();
         let in_window = |dated: i64| (from..=until).contains(&dated);
         let other_source = |m: &Member| m.source_id != entry.source_id;
-        // What each candidate has in common with the entry: the headline, body
-        // keys, fingerprint bits apart.
+        // What each candidate of another source has in common with the entry:
+        // the headline, body keys, fingerprint bits apart.
         let mut found: HashMap<i64, Likeness> = HashMap::new();
         for id in near.by_title.get(&entry.title).into_iter().flatten() {
-            if let Some(m) = near.members.get(id).filter(|m| in_window(m.dated)) {
+            if let Some(m) = near
+                .members
+                .get(id)
+                .filter(|m| in_window(m.dated) && other_source(m))
+            {
                 found
                     .entry(*id)
                     .or_insert_with(|| Likeness::of(entry, m))
@@ -914,6 +918,7 @@ impl Grouping<'_> {
                 for &(dated, id) in near.by_band.get(&band).into_iter().flatten() {
                     if let Some(m) = near.members.get(&id)
                         && in_window(dated)
+                        && other_source(m)
                         && distance(entry.fingerprint, m.fingerprint) <= max_distance
                     {
                         found
@@ -962,9 +967,8 @@ impl Grouping<'_> {
         let quorum = entry.body_keys.quorum.max(1);
         let mut ranked: Vec<(Likeness, i64)> = found
             .into_iter()
-            .filter(|(id, likeness)| {
-                near.members.get(id).is_some_and(other_source)
-                    && (likeness.title || likeness.close || likeness.shared_keys >= quorum)
+            .filter(|(_, likeness)| {
+                likeness.title || likeness.close || likeness.shared_keys >= quorum
             })
             .map(|(id, likeness)| (likeness, id))
             .collect();
