@@ -59,6 +59,7 @@ fn entry(source: &str, key: &str, title: &str, text: &str, published: DateTime<U
         lang_origin: LangOrigin::Feed,
         image: None,
         fingerprint: simhash(title, text),
+        facts: clean::facts::listed(title, text),
         content_hash: xxhash_rust::xxh3::xxh3_64(format!("{title}{text}").as_bytes()),
         categories: Vec::new(),
     }
@@ -801,4 +802,50 @@ fn the_same_announcement_for_another_day_is_another_story() {
     );
     cycle(&mut store, &config, &[monday, thursday], at(1));
     assert_eq!(store.story_count().unwrap(), 2);
+}
+
+/// Facts are compared before any text is read: a copy that adds one (an
+/// update with its hour) or leaves one out still joins, whichever of the two
+/// comes first; a copy with one of its own in place of another does not.
+#[test]
+fn a_copy_with_a_fact_more_or_less_joins_and_one_with_another_fact_does_not() {
+    let updated = format!("{TRAM} Aktualizacja, godz. 14.20: objazd potwierdzony.");
+    for (first, then) in [(TRAM, updated.as_str()), (updated.as_str(), TRAM)] {
+        let mut store = Store::open_in_memory().unwrap();
+        let title = "Remont torowiska na Krakowskiej";
+        store_and_group(
+            &mut store,
+            &[entry("krakow", "1", title, first, at(1))],
+            at(1),
+        );
+        let report = store_and_group(
+            &mut store,
+            &[entry("portal", "2", title, then, at(2))],
+            at(2),
+        );
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 0,
+                joined: 1
+            },
+            "{then:?} after {first:?}"
+        );
+    }
+    let mut store = Store::open_in_memory().unwrap();
+    store_and_group(&mut store, &[tram("krakow", "1", 1)], at(1));
+    let on_thursday = TRAM.replace("Od poniedziałku", "Od czwartku");
+    let title = "Remont torowiska na Krakowskiej";
+    let report = store_and_group(
+        &mut store,
+        &[entry("portal", "2", title, &on_thursday, at(2))],
+        at(2),
+    );
+    assert_eq!(
+        report,
+        GroupReport {
+            new_stories: 1,
+            joined: 0
+        }
+    );
 }

@@ -109,6 +109,7 @@ fn item(source: usize, n: usize, published: DateTime<Utc>) -> Entry {
         canonical_link: Some(link),
         summary: format!("<p>{title}. {title}.</p>"),
         fingerprint: simhash(&title, &title),
+        facts: String::new(),
         content_hash: n as u64,
         title,
         authors: Vec::new(),

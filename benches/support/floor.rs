@@ -1,7 +1,10 @@
 //! The floor under a cycle's CPU time: what the libraries the house chose
 //! cost over the farm's feeds on their own, with nothing of hejnal's around
 //! them. feed-rs parses every document and ammonia, with hejnal's allowlists,
-//! sanitizes every summary; no cycle can spend less than that. [`pipeline`]
+//! sanitizes every summary; no cycle can spend less than that. whatlang, with
+//! hejnal's list of languages, reads the opening of every summary's text, as
+//! cleaning does of each entry whose text does not plainly agree with its
+//! declared language. [`pipeline`]
 //! adds fetching and storing around them: a whole cold cycle of libraries.
 
 use std::hint::black_box;
@@ -10,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use hejnal::clean::html::sanitize;
+use hejnal::clean::html::{sanitize, sanitized_text};
+use hejnal::clean::lang::detect;
 use hejnal::config::FetchConfig;
 use hejnal::fetch::{Conditional, FetchOutcome, Fetcher};
 use tokio::sync::Semaphore;
@@ -51,7 +55,11 @@ pub struct Floor {
     pub bytes: u64,
     pub parse: Duration,
     pub sanitize: Duration,
+    pub detect: Duration,
 }
+
+/// Characters of a text language detection reads, as cleaning does.
+pub const DETECTED_CHARS: usize = 500;
 
 /// Measures [`Floor`] on this thread, document by document.
 pub fn measure(feeds: &Feeds) -> Floor {
@@ -96,11 +104,19 @@ fn measure_docs(docs: &[&Served]) -> Floor {
         };
         let bodies = summaries(&feed);
         let started = Instant::now();
-        for body in &bodies {
-            black_box(sanitize(body, None));
-        }
+        let clean: Vec<String> = bodies.iter().map(|body| sanitize(body, None)).collect();
         floor.sanitize += started.elapsed();
         floor.summaries += bodies.len();
+        // Reading the text out of the HTML is hejnal's own work, not timed.
+        let openings: Vec<String> = clean
+            .iter()
+            .map(|html| sanitized_text(html).chars().take(DETECTED_CHARS).collect())
+            .collect();
+        let started = Instant::now();
+        for opening in &openings {
+            black_box(detect(opening));
+        }
+        floor.detect += started.elapsed();
     }
     floor
 }

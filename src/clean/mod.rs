@@ -1,5 +1,6 @@
 //! Turning entry drafts into safe, normalized entries.
 
+pub mod facts;
 pub mod fingerprint;
 pub mod html;
 pub mod lang;
@@ -216,6 +217,7 @@ impl Context<'_> {
             key,
             guid,
             fingerprint: fingerprint::simhash(&title, &text),
+            facts: facts::listed(&title, &text),
             content_hash: content_hash(&title, &summary, link.as_deref()),
             image: non_empty(&draft.image).and_then(|i| url::resolve(i, base)),
             authors: authors(&draft.authors),

@@ -6,6 +6,8 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, para
 
 use super::grouping::{index_grouped, unindex_grouped};
 use super::{Store, StoreError, bad_value, date, from_sql_u64, micros, opt_date, to_sql_u64};
+use crate::clean::facts;
+use crate::clean::html::sanitized_text;
 use crate::model::{Entry, Lang, LangOrigin, StoredEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,21 +31,21 @@ pub enum UpsertStatus {
 /// `entry_story s`.
 pub(super) const ENTRY_COLUMNS: &str = "e.id, s.story_id, e.first_seen, e.source_id, e.key, \
      e.guid, e.link, e.canonical_link, e.title, e.summary, e.authors, e.published, e.updated, \
-     e.lang, e.lang_origin, e.image, e.fingerprint, e.content_hash, e.categories";
+     e.lang, e.lang_origin, e.image, e.fingerprint, e.content_hash, e.categories, e.facts";
 
 const FIND: &str = "SELECT e.id, e.content_hash, e.fingerprint, s.story_id, e.lang, e.categories \
      FROM entries e \
      LEFT JOIN entry_story s ON s.entry_id = e.id WHERE e.source_id = ?1 AND e.key = ?2";
 const INSERT: &str = "INSERT INTO entries (source_id, key, guid, link, canonical_link, \
      title, summary, authors, published, updated, lang, lang_origin, image, fingerprint, \
-     content_hash, categories, first_seen, dated) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-     coalesce(?9, ?17))";
+     content_hash, categories, facts, first_seen, dated) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+     coalesce(?9, ?18))";
 const QUEUE: &str = "INSERT INTO unassigned (first_seen, entry_id) VALUES (?1, ?2)";
 const UPDATE: &str = "UPDATE entries SET guid = ?2, link = ?3, canonical_link = ?4, \
      title = ?5, summary = ?6, authors = ?7, published = ?8, updated = ?9, lang = ?10, \
      lang_origin = ?11, image = ?12, fingerprint = ?13, content_hash = ?14, categories = ?15, \
-     dated = coalesce(?8, first_seen) WHERE id = ?1";
+     facts = ?16, dated = coalesce(?8, first_seen) WHERE id = ?1";
 /// Categories are labels, not what a reader sees as an edit: new ones are
 /// kept without marking the entry updated.
 const RELABEL: &str = "UPDATE entries SET categories = ?2 WHERE id = ?1";
@@ -97,7 +99,7 @@ impl<'c> Upsert<'c> {
         let (published, updated) = (e.published.map(micros), e.updated.map(micros));
         let (fingerprint_sql, hash_sql) = (to_sql_u64(e.fingerprint), to_sql_u64(e.content_hash));
         // What a reader sees, in the column order both INSERT and UPDATE use.
-        let content: [&dyn ToSql; 14] = [
+        let content: [&dyn ToSql; 15] = [
             &e.guid,
             &e.link,
             &e.canonical_link,
@@ -112,6 +114,7 @@ impl<'c> Upsert<'c> {
             &fingerprint_sql,
             &hash_sql,
             &categories,
+            &e.facts,
         ];
         let Some((entry_id, hash, fingerprint, story_id, lang, stored_categories)) = known else {
             let pruned = self.still_listed.execute(params![
@@ -167,6 +170,39 @@ impl<'c> Upsert<'c> {
             status: UpsertStatus::Updated,
         })
     }
+}
+
+/// Rows read at a time while the facts of the entries stored before are listed.
+const LISTED_AT_ONCE: i64 = 10_000;
+
+/// Adds `facts` to every entry, and to what `entries_member` holds.
+pub(super) fn list_facts(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("ALTER TABLE entries ADD COLUMN facts TEXT NOT NULL DEFAULT '';")?;
+    let mut read =
+        conn.prepare("SELECT id, title, summary FROM entries WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+    let mut write = conn.prepare("UPDATE entries SET facts = ?2 WHERE id = ?1")?;
+    let mut after = 0;
+    loop {
+        let rows = read.query_map([after, LISTED_AT_ONCE], |r| {
+            let (title, summary): (String, String) = (r.get(1)?, r.get(2)?);
+            Ok((
+                r.get::<_, i64>(0)?,
+                facts::listed(&title, &sanitized_text(&summary)),
+            ))
+        })?;
+        let listed = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let Some(&(last, _)) = listed.last() else {
+            break;
+        };
+        for (id, facts) in &listed {
+            write.execute(params![id, facts])?;
+        }
+        after = last;
+    }
+    conn.execute_batch(
+        "DROP INDEX entries_member; \
+         CREATE INDEX entries_member ON entries (id, source_id, fingerprint, dated, facts);",
+    )
 }
 
 fn authors_json(authors: &[String]) -> Result<String, StoreError> {
@@ -239,6 +275,7 @@ pub(super) fn stored_entry(r: &Row<'_>) -> rusqlite::Result<StoredEntry> {
             lang_origin: LangOrigin::from_str_lossy(&origin),
             image: r.get(15)?,
             fingerprint: from_sql_u64(r.get(16)?),
+            facts: r.get(19)?,
             content_hash: from_sql_u64(r.get(17)?),
             // A list this build cannot read is no category at all.
             categories: serde_json::from_str(&r.get::<_, String>(18)?).unwrap_or_default(),

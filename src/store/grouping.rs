@@ -8,6 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, story_ids, to_sql_u64};
+use crate::clean::facts::one_within_other;
 use crate::clean::fingerprint::{BodyKeys, body_keys, distance};
 use crate::clean::html::sanitized_text;
 use crate::model::Entry;
@@ -371,6 +372,8 @@ pub struct Unplaced {
     pub fingerprint: u64,
     /// The keys of its body ([`body_keys`]), found whatever its headline.
     pub body_keys: BodyKeys,
+    /// Its facts, listed (see `clean::facts::listed`).
+    pub facts: String,
 }
 
 impl Unplaced {
@@ -385,7 +388,7 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, e.first_seen, e.source_id, e.key, e.guid, e.canonical_link, e.title, \
          e.published, e.fingerprint, \
-         substr(e.summary, 1, ?2) \
+         substr(e.summary, 1, ?2), e.facts \
          FROM unassigned u JOIN entries e ON e.id = u.entry_id \
          ORDER BY u.first_seen, u.entry_id LIMIT ?1",
     )?;
@@ -402,6 +405,7 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
             published: opt_date(r, 7)?,
             fingerprint: from_sql_u64(r.get(8)?),
             body_keys: body_keys_of(&r.get::<_, String>(9)?),
+            facts: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -416,6 +420,8 @@ struct Member {
     fingerprint: u64,
     /// Microseconds, as stored.
     dated: i64,
+    /// Listed, as stored.
+    facts: Box<str>,
 }
 
 /// Stories whose entries may share one body key before the key proposes none
@@ -836,7 +842,7 @@ impl Grouping<'_> {
         // The index holds every column read, so no entry's row, summary and
         // all, is walked.
         let mut load = self.tx.prepare_cached(
-            "SELECT e.id, s.story_id, e.source_id, e.fingerprint, e.dated \
+            "SELECT e.id, s.story_id, e.source_id, e.fingerprint, e.dated, e.facts \
              FROM entries e INDEXED BY entries_member JOIN entry_story s ON s.entry_id = e.id \
              WHERE e.id IN (SELECT value FROM json_each(?1))",
         )?;
@@ -848,6 +854,7 @@ impl Grouping<'_> {
                     source_id: r.get(2)?,
                     fingerprint: from_sql_u64(r.get(3)?),
                     dated: r.get(4)?,
+                    facts: r.get::<_, String>(5)?.into(),
                 },
             ))
         })?;
@@ -886,8 +893,9 @@ impl Grouping<'_> {
     /// Ids of grouped entries of other sources dated within `from..=until` with
     /// exactly this title, with a fingerprint at most `max_distance` bits away,
     /// or with the quorum of its body keys in common; the likeliest first, at
-    /// most [`MAX_CANDIDATES`]. The fingerprint lookup is exact up to 11 bits;
-    /// a larger `max_distance` finds only part of the farther ones.
+    /// most [`MAX_CANDIDATES`], less those whose facts neither hold nor are
+    /// held by the entry's. The fingerprint lookup is exact up to 11 bits; a
+    /// larger `max_distance` finds only part of the farther ones.
     pub fn candidates(
         &self,
         search: &Search<'_>,
@@ -976,7 +984,19 @@ impl Grouping<'_> {
         // however many a cold start of thousands of sources proposes.
         ranked.sort_unstable_by(|(a, a_id), (b, b_id)| b.cmp(a).then(a_id.cmp(b_id)));
         ranked.truncate(MAX_CANDIDATES);
-        Ok(ranked.into_iter().map(|(_, id)| id).collect())
+        // A candidate stating a fact the entry does not, while the entry
+        // states one it does not, tells another announcement: its text is
+        // never read.
+        let facts_agree = |id: &i64| {
+            near.members
+                .get(id)
+                .is_some_and(|m| one_within_other(&entry.facts, &m.facts))
+        };
+        Ok(ranked
+            .into_iter()
+            .map(|(_, id)| id)
+            .filter(facts_agree)
+            .collect())
     }
 
     /// A grouped entry. Every id [`Grouping::candidates`] gives is a member
@@ -1087,6 +1107,7 @@ impl Grouping<'_> {
                 source_id: entry.source_id.clone(),
                 fingerprint: entry.fingerprint,
                 dated,
+                facts: entry.facts.as_str().into(),
             },
         );
         if let Some(link) = link {

@@ -5,6 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
+use super::entries::list_facts;
 use super::grouping::{hash_grouped_keys, key_grouped_bodies};
 
 /// A step of the schema: SQL, or code where SQL alone cannot compute the values.
@@ -293,6 +294,10 @@ CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
     // these columns come after the summary, and reaching them walks its
     // overflow pages.
     Step::Sql("CREATE INDEX entries_member ON entries (id, source_id, fingerprint, dated);"),
+    // `facts`: the facts each entry states (see `clean::facts`), so grouping
+    // passes over a candidate that states others without reading its text;
+    // read with the rest of a member from `entries_member`.
+    Step::Code(list_facts),
 ];
 
 /// The schema version this build writes.
@@ -458,7 +463,7 @@ mod tests {
                 .conn
                 .execute_batch(&format!(
                     "DROP TABLE body_keys; DROP TABLE pruned_keys; DROP INDEX entries_member; \
-                     PRAGMA user_version = {step};"
+                     ALTER TABLE entries DROP COLUMN facts; PRAGMA user_version = {step};"
                 ))
                 .unwrap();
         }
@@ -478,6 +483,68 @@ mod tests {
             report,
             GroupReport {
                 new_stories: 0,
+                joined: 1
+            }
+        );
+    }
+
+    #[test]
+    fn the_facts_of_entries_stored_before_are_listed_by_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hejnal.db");
+        let closure = |day: &str| {
+            format!(
+                "W {day} 12 maja od 22.00 most Dębnicki będzie zamknięty dla ruchu. Tramwaje \
+                 pojadą przez most Grunwaldzki, a autobusy objazdem przez ulicę Konopnickiej."
+            )
+        };
+        let notice = |source: &str, day: &str, hour: u32| {
+            let text = closure(day);
+            Entry {
+                summary: format!("<p>{text}</p>"),
+                published: Some(at(hour)),
+                fingerprint: simhash("Most Dębnicki zamknięty", &text),
+                ..Entry::for_test(
+                    source,
+                    &format!("{source}-{day}"),
+                    &format!("https://{source}.example/{day}"),
+                    "Most Dębnicki zamknięty",
+                )
+            }
+        };
+        {
+            let mut store = Store::open(&path).unwrap();
+            store
+                .upsert_entries(&[notice("krakow", "poniedziałek", 9)], at(9))
+                .unwrap();
+            dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
+            // The database as the release before facts left it.
+            store
+                .conn
+                .execute_batch(&format!(
+                    "DROP INDEX entries_member; ALTER TABLE entries DROP COLUMN facts; \
+                     CREATE INDEX entries_member ON entries (id, source_id, fingerprint, dated); \
+                     PRAGMA user_version = {};",
+                    CURRENT - 1
+                ))
+                .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), CURRENT);
+        let facts: String = store
+            .conn
+            .query_row("SELECT facts FROM entries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(facts, "#12 #22.00 day0 month4");
+        // Another day is another closure; the same one retold joins it.
+        let thursday = notice("portal", "czwartek", 10);
+        let copy = notice("radio", "poniedziałek", 11);
+        store.upsert_entries(&[thursday, copy], at(11)).unwrap();
+        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(11)).unwrap();
+        assert_eq!(
+            report,
+            GroupReport {
+                new_stories: 1,
                 joined: 1
             }
         );
