@@ -77,7 +77,7 @@ fn entry(i: usize) -> Entry {
         canonical_link: Some(link.clone()),
         link: Some(link),
         fingerprint: simhash(&title, &body),
-        facts: String::new(),
+        facts: 0,
         content_hash: xxh3_64(format!("{title}{body}").as_bytes()),
         categories: Vec::new(),
         title,

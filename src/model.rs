@@ -153,9 +153,9 @@ pub struct Entry {
     pub image: Option<String>,
     /// SimHash of the normalized body (with the title when the body is short).
     pub fingerprint: u64,
-    /// The facts its title and text state, listed (`clean::facts::listed`):
+    /// The facts its title and text state, signed (`clean::facts::signature`):
     /// what grouping compares before reading a text.
-    pub facts: String,
+    pub facts: u64,
     /// Hash of everything a reader sees; a change means the entry was updated.
     pub content_hash: u64,
     /// The item's own categories: trimmed, each once whatever its case.
@@ -181,7 +181,7 @@ impl Entry {
             lang_origin: LangOrigin::Feed,
             image: None,
             fingerprint: 0,
-            facts: String::new(),
+            facts: 0,
             content_hash: 1,
             categories: Vec::new(),
         }

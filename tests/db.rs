@@ -75,7 +75,7 @@ fn entry(n: usize) -> Entry {
         lang_origin: LangOrigin::Feed,
         image: None,
         fingerprint: n as u64,
-        facts: String::new(),
+        facts: 0,
         content_hash: n as u64,
         categories: Vec::new(),
     }

@@ -59,7 +59,7 @@ fn entry(source: &str, key: &str, title: &str, text: &str, published: DateTime<U
         lang_origin: LangOrigin::Feed,
         image: None,
         fingerprint: simhash(title, text),
-        facts: clean::facts::listed(title, text),
+        facts: clean::facts::signature(title, text),
         content_hash: xxhash_rust::xxh3::xxh3_64(format!("{title}{text}").as_bytes()),
         categories: Vec::new(),
     }

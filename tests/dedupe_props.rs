@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use hejnal::clean::facts::listed;
+use hejnal::clean::facts::signature;
 use hejnal::clean::fingerprint::simhash;
 use hejnal::clean::url::canonical;
 use hejnal::config::DedupeConfig;
@@ -240,7 +240,7 @@ fn retold(news: usize, member: usize, how: Retelling) -> Entry {
         lang_origin: LangOrigin::Feed,
         image: None,
         fingerprint: simhash(title, &text),
-        facts: listed(title, &text),
+        facts: signature(title, &text),
         content_hash: xxhash_rust::xxh3::xxh3_64(format!("{title}{text}").as_bytes()),
         categories: Vec::new(),
     }

@@ -181,7 +181,7 @@ fn entry(source: &str, key: &str, lang_code: &str, link: &str, published: DateTi
         lang_origin: LangOrigin::Declared,
         image: None,
         fingerprint: 0,
-        facts: String::new(),
+        facts: 0,
         content_hash: 1,
         categories: Vec::new(),
     }

@@ -90,7 +90,7 @@ fn entry(source: &str, code: &str, title: &str, link: &str, summary: &str) -> St
             lang_origin: LangOrigin::Declared,
             image: None,
             fingerprint: 0,
-            facts: String::new(),
+            facts: 0,
             content_hash: 0,
             categories: Vec::new(),
         },

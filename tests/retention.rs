@@ -109,7 +109,7 @@ fn item(source: usize, n: usize, published: DateTime<Utc>) -> Entry {
         canonical_link: Some(link),
         summary: format!("<p>{title}. {title}.</p>"),
         fingerprint: simhash(&title, &title),
-        facts: String::new(),
+        facts: 0,
         content_hash: n as u64,
         title,
         authors: Vec::new(),

@@ -32,7 +32,7 @@ fn entry(source: &str, key: &str, title: &str, published: Option<DateTime<Utc>>)
         lang_origin: LangOrigin::Feed,
         image: None,
         fingerprint: hejnal::clean::fingerprint::simhash(title, &format!("{title} {key}")),
-        facts: String::new(),
+        facts: 0,
         content_hash: xxhash_rust::xxh3::xxh3_64(title.as_bytes()),
         categories: Vec::new(),
     }

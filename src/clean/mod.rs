@@ -217,7 +217,7 @@ impl Context<'_> {
             key,
             guid,
             fingerprint: fingerprint::simhash(&title, &text),
-            facts: facts::listed(&title, &text),
+            facts: facts::signature(&title, &text),
             content_hash: content_hash(&title, &summary, link.as_deref()),
             image: non_empty(&draft.image).and_then(|i| url::resolve(i, base)),
             authors: authors(&draft.authors),

@@ -98,6 +98,7 @@ impl<'c> Upsert<'c> {
         let categories = categories_json(&e.categories)?;
         let (published, updated) = (e.published.map(micros), e.updated.map(micros));
         let (fingerprint_sql, hash_sql) = (to_sql_u64(e.fingerprint), to_sql_u64(e.content_hash));
+        let facts_sql = to_sql_u64(e.facts);
         // What a reader sees, in the column order both INSERT and UPDATE use.
         let content: [&dyn ToSql; 15] = [
             &e.guid,
@@ -114,7 +115,7 @@ impl<'c> Upsert<'c> {
             &fingerprint_sql,
             &hash_sql,
             &categories,
-            &e.facts,
+            &facts_sql,
         ];
         let Some((entry_id, hash, fingerprint, story_id, lang, stored_categories)) = known else {
             let pruned = self.still_listed.execute(params![
@@ -172,29 +173,30 @@ impl<'c> Upsert<'c> {
     }
 }
 
-/// Rows read at a time while the facts of the entries stored before are listed.
-const LISTED_AT_ONCE: i64 = 10_000;
+/// Rows read at a time while the entries stored before have their facts signed.
+const SIGNED_AT_ONCE: i64 = 10_000;
 
-/// Adds `facts` to every entry, and to what `entries_member` holds.
-pub(super) fn list_facts(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch("ALTER TABLE entries ADD COLUMN facts TEXT NOT NULL DEFAULT '';")?;
+/// Adds `facts`, the signature of its facts, to every entry, and to what
+/// `entries_member` holds.
+pub(super) fn sign_facts(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("ALTER TABLE entries ADD COLUMN facts INTEGER NOT NULL DEFAULT 0;")?;
     let mut read =
         conn.prepare("SELECT id, title, summary FROM entries WHERE id > ?1 ORDER BY id LIMIT ?2")?;
     let mut write = conn.prepare("UPDATE entries SET facts = ?2 WHERE id = ?1")?;
     let mut after = 0;
     loop {
-        let rows = read.query_map([after, LISTED_AT_ONCE], |r| {
+        let rows = read.query_map([after, SIGNED_AT_ONCE], |r| {
             let (title, summary): (String, String) = (r.get(1)?, r.get(2)?);
             Ok((
                 r.get::<_, i64>(0)?,
-                facts::listed(&title, &sanitized_text(&summary)),
+                to_sql_u64(facts::signature(&title, &sanitized_text(&summary))),
             ))
         })?;
-        let listed = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        let Some(&(last, _)) = listed.last() else {
+        let signed = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let Some(&(last, _)) = signed.last() else {
             break;
         };
-        for (id, facts) in &listed {
+        for (id, facts) in &signed {
             write.execute(params![id, facts])?;
         }
         after = last;
@@ -275,7 +277,7 @@ pub(super) fn stored_entry(r: &Row<'_>) -> rusqlite::Result<StoredEntry> {
             lang_origin: LangOrigin::from_str_lossy(&origin),
             image: r.get(15)?,
             fingerprint: from_sql_u64(r.get(16)?),
-            facts: r.get(19)?,
+            facts: from_sql_u64(r.get(19)?),
             content_hash: from_sql_u64(r.get(17)?),
             // A list this build cannot read is no category at all.
             categories: serde_json::from_str(&r.get::<_, String>(18)?).unwrap_or_default(),

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params, params_from
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::{Store, StoreError, date, from_sql_u64, micros, opt_date, story_ids, to_sql_u64};
-use crate::clean::facts::one_within_other;
+use crate::clean::facts::may_agree;
 use crate::clean::fingerprint::{BodyKeys, body_keys, distance};
 use crate::clean::html::sanitized_text;
 use crate::model::Entry;
@@ -372,8 +372,8 @@ pub struct Unplaced {
     pub fingerprint: u64,
     /// The keys of its body ([`body_keys`]), found whatever its headline.
     pub body_keys: BodyKeys,
-    /// Its facts, listed (see `clean::facts::listed`).
-    pub facts: String,
+    /// The signature of its facts (`clean::facts::signature`).
+    pub facts: u64,
 }
 
 impl Unplaced {
@@ -405,7 +405,7 @@ fn unplaced(conn: &Connection, limit: usize) -> Result<Vec<Unplaced>, StoreError
             published: opt_date(r, 7)?,
             fingerprint: from_sql_u64(r.get(8)?),
             body_keys: body_keys_of(&r.get::<_, String>(9)?),
-            facts: r.get(10)?,
+            facts: from_sql_u64(r.get(10)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -420,8 +420,8 @@ struct Member {
     fingerprint: u64,
     /// Microseconds, as stored.
     dated: i64,
-    /// Listed, as stored.
-    facts: Box<str>,
+    /// The signature of its facts.
+    facts: u64,
 }
 
 /// Stories whose entries may share one body key before the key proposes none
@@ -854,7 +854,7 @@ impl Grouping<'_> {
                     source_id: r.get(2)?,
                     fingerprint: from_sql_u64(r.get(3)?),
                     dated: r.get(4)?,
-                    facts: r.get::<_, String>(5)?.into(),
+                    facts: from_sql_u64(r.get(5)?),
                 },
             ))
         })?;
@@ -990,7 +990,7 @@ impl Grouping<'_> {
         let facts_agree = |id: &i64| {
             near.members
                 .get(id)
-                .is_some_and(|m| one_within_other(&entry.facts, &m.facts))
+                .is_some_and(|m| may_agree(entry.facts, m.facts))
         };
         Ok(ranked
             .into_iter()
@@ -1107,7 +1107,7 @@ impl Grouping<'_> {
                 source_id: entry.source_id.clone(),
                 fingerprint: entry.fingerprint,
                 dated,
-                facts: entry.facts.as_str().into(),
+                facts: entry.facts,
             },
         );
         if let Some(link) = link {

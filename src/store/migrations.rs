@@ -5,7 +5,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
-use super::entries::list_facts;
+use super::entries::sign_facts;
 use super::grouping::{hash_grouped_keys, key_grouped_bodies};
 
 /// A step of the schema: SQL, or code where SQL alone cannot compute the values.
@@ -294,10 +294,11 @@ CREATE INDEX entries_by_source_dated ON entries (source_id, dated, lang);
     // these columns come after the summary, and reaching them walks its
     // overflow pages.
     Step::Sql("CREATE INDEX entries_member ON entries (id, source_id, fingerprint, dated);"),
-    // `facts`: the facts each entry states (see `clean::facts`), so grouping
-    // passes over a candidate that states others without reading its text;
-    // read with the rest of a member from `entries_member`.
-    Step::Code(list_facts),
+    // `facts`: the signature of the facts each entry states (see
+    // `clean::facts`), so grouping passes over a candidate that states others
+    // without reading its text; read with the rest of a member from
+    // `entries_member`.
+    Step::Code(sign_facts),
 ];
 
 /// The schema version this build writes.
@@ -339,6 +340,7 @@ mod tests {
     use rusqlite::{Connection, params};
 
     use super::{CURRENT, STEPS};
+    use crate::clean::facts::{facts, signature};
     use crate::clean::fingerprint::simhash;
     use crate::config::DedupeConfig;
     use crate::dedupe::{self, GroupReport};
@@ -489,7 +491,7 @@ mod tests {
     }
 
     #[test]
-    fn the_facts_of_entries_stored_before_are_listed_by_the_upgrade() {
+    fn the_facts_of_entries_stored_before_are_signed_by_the_upgrade() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hejnal.db");
         let closure = |day: &str| {
@@ -531,11 +533,17 @@ mod tests {
         }
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), CURRENT);
-        let facts: String = store
+        let signed: i64 = store
             .conn
             .query_row("SELECT facts FROM entries", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(facts, "#12 #22.00 day0 month4");
+        let monday = closure("poniedziałek");
+        let stated: Vec<String> = facts("Most Dębnicki zamknięty", &monday)
+            .into_iter()
+            .collect();
+        assert_eq!(stated, ["#12", "#22.00", "day0", "month4"]);
+        assert_eq!(signed as u64, signature("Most Dębnicki zamknięty", &monday));
+        assert_ne!(signed, 0);
         // Another day is another closure; the same one retold joins it.
         let thursday = notice("portal", "czwartek", 10);
         let copy = notice("radio", "poniedziałek", 11);
