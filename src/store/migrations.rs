@@ -421,6 +421,17 @@ mod tests {
         Ok(())
     }
 
+    /// Stores `entries` at `stored` and groups them at `grouped`.
+    fn placed(
+        store: &mut Store,
+        entries: &[Entry],
+        stored: DateTime<Utc>,
+        grouped: DateTime<Utc>,
+    ) -> GroupReport {
+        store.upsert_entries(entries, stored).unwrap();
+        dedupe::group(store, &DedupeConfig::default(), grouped).unwrap()
+    }
+
     fn entry(source: &str, guid: &str, canonical_link: &str) -> Entry {
         Entry {
             summary: "<p>Inny tekst</p>".to_string(),
@@ -450,8 +461,7 @@ mod tests {
         };
         {
             let mut store = Store::open(&path).unwrap();
-            store.upsert_entries(&[first], at(9)).unwrap();
-            dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
+            placed(&mut store, &[first], at(9), at(9));
             // The database as the release before body keys left it.
             let step = STEPS
                 .iter()
@@ -479,8 +489,7 @@ mod tests {
             fingerprint: simhash(headline, &text),
             ..Entry::for_test("portal", "p1", "https://portal.example/1", headline)
         };
-        store.upsert_entries(&[repost], at(10)).unwrap();
-        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(10)).unwrap();
+        let report = placed(&mut store, &[repost], at(10), at(10));
         assert_eq!(
             report,
             GroupReport {
@@ -516,10 +525,12 @@ mod tests {
         };
         {
             let mut store = Store::open(&path).unwrap();
-            store
-                .upsert_entries(&[notice("krakow", "poniedziałek", 9)], at(9))
-                .unwrap();
-            dedupe::group(&mut store, &DedupeConfig::default(), at(9)).unwrap();
+            placed(
+                &mut store,
+                &[notice("krakow", "poniedziałek", 9)],
+                at(9),
+                at(9),
+            );
             // The database as the release before facts left it.
             store
                 .conn
@@ -547,8 +558,7 @@ mod tests {
         // Another day is another closure; the same one retold joins it.
         let thursday = notice("portal", "czwartek", 10);
         let copy = notice("radio", "poniedziałek", 11);
-        store.upsert_entries(&[thursday, copy], at(11)).unwrap();
-        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(11)).unwrap();
+        let report = placed(&mut store, &[thursday, copy], at(11), at(11));
         assert_eq!(
             report,
             GroupReport {
@@ -584,8 +594,7 @@ mod tests {
         // The story is still found by the link and the guid it had before.
         let by_link = entry("nurnberg", "https://nurnberg.example/7", LINK_1);
         let by_guid = entry("leipzig", GUID_2, "https://leipzig.example/3");
-        store.upsert_entries(&[by_link, by_guid], at(12)).unwrap();
-        let report = dedupe::group(&mut store, &DedupeConfig::default(), at(13)).unwrap();
+        let report = placed(&mut store, &[by_link, by_guid], at(12), at(13));
         assert_eq!(
             report,
             GroupReport {
