@@ -12,20 +12,23 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// Every fact of a title and the plain text of its body.
 pub fn facts(title: &str, text: &str) -> BTreeSet<String> {
+    stated(title, text).collect()
+}
+
+/// The facts of a title and text as they come, repeats and all.
+fn stated<'t>(title: &'t str, text: &'t str) -> impl Iterator<Item = String> + 't {
     spans(title)
         .chain(spans(text))
         .filter_map(|(raw, _)| fact(raw))
-        .collect()
 }
 
 /// [`facts`] as an entry carries them: each fact sets one of 64 bits, chosen
 /// by its hash. Eight bytes whatever the text, kept with every entry a
 /// lookup meets; a text states a fact or two, so two seldom share a bit.
+/// Stored signatures are compared with new ones, so a change to what counts
+/// as a fact must come with a schema step that signs the stored entries again.
 pub fn signature(title: &str, text: &str) -> u64 {
-    spans(title)
-        .chain(spans(text))
-        .filter_map(|(raw, _)| fact(raw))
-        .fold(0, |bits, fact| bits | 1 << (xxh3_64(fact.as_bytes()) % 64))
+    stated(title, text).fold(0, |bits, fact| bits | 1 << (xxh3_64(fact.as_bytes()) % 64))
 }
 
 /// Whether, by their signatures, the facts of one telling may all be among

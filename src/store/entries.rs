@@ -99,7 +99,8 @@ impl<'c> Upsert<'c> {
         let (published, updated) = (e.published.map(micros), e.updated.map(micros));
         let (fingerprint_sql, hash_sql) = (to_sql_u64(e.fingerprint), to_sql_u64(e.content_hash));
         let facts_sql = to_sql_u64(e.facts);
-        // What a reader sees, in the column order both INSERT and UPDATE use.
+        // What a reader sees, and the signature of its facts, in the column
+        // order both INSERT and UPDATE use.
         let content: [&dyn ToSql; 15] = [
             &e.guid,
             &e.link,
