@@ -269,7 +269,7 @@ fn print_floor(floor: &Floor, parallel: &[Floor], wall: std::time::Duration) {
     println!(
         "whatlang alone  {:>7.3} s  on every summary's first {} characters",
         floor.detect.as_secs_f64(),
-        floor::DETECTED_CHARS
+        hejnal::clean::MAX_DETECT_CHARS
     );
     println!("all three       {:>7.3} s", all.as_secs_f64());
     // The threads ran side by side, so each one's time is the wall time of its

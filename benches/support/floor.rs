@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use hejnal::clean::MAX_DETECT_CHARS;
 use hejnal::clean::html::{sanitize, sanitized_text};
 use hejnal::clean::lang::detect;
 use hejnal::config::FetchConfig;
@@ -57,9 +58,6 @@ pub struct Floor {
     pub sanitize: Duration,
     pub detect: Duration,
 }
-
-/// Characters of a text language detection reads, as cleaning does.
-pub const DETECTED_CHARS: usize = 500;
 
 /// Measures [`Floor`] on this thread, document by document.
 pub fn measure(feeds: &Feeds) -> Floor {
@@ -110,7 +108,12 @@ fn measure_docs(docs: &[&Served]) -> Floor {
         // Reading the text out of the HTML is hejnal's own work, not timed.
         let openings: Vec<String> = clean
             .iter()
-            .map(|html| sanitized_text(html).chars().take(DETECTED_CHARS).collect())
+            .map(|html| {
+                sanitized_text(html)
+                    .chars()
+                    .take(MAX_DETECT_CHARS)
+                    .collect()
+            })
             .collect();
         let started = Instant::now();
         for opening in &openings {

@@ -205,15 +205,6 @@ fn named_fact(raw: &str) -> Option<String> {
     {
         return None;
     }
-    if raw.is_ascii() {
-        // Most words are; their case is changed in place, byte for byte.
-        let mut lower = [0u8; MAX_NAMED_FACT_BYTES];
-        let lower = lower.get_mut(..raw.len())?;
-        lower.copy_from_slice(raw.as_bytes());
-        lower.make_ascii_lowercase();
-        let lower = std::str::from_utf8(lower).ok()?;
-        return NAMED_FACTS.get(lower).cloned();
-    }
     let mut lower = [0u8; MAX_NAMED_FACT_BYTES];
     let mut len = 0;
     for c in raw.chars().flat_map(char::to_lowercase) {

@@ -24,7 +24,7 @@ pub const MAX_SUMMARY_BYTES: usize = 64 * 1024;
 const MAX_TITLE_INPUT_BYTES: usize = 64 * 1024;
 /// Language detection settles within a few sentences; it is the costliest part
 /// of cleaning and its cost grows with the text, so only the opening is read.
-const MAX_DETECT_CHARS: usize = 500;
+pub const MAX_DETECT_CHARS: usize = 500;
 /// Words taken from the text when an item has no title.
 const TITLE_FROM_TEXT_WORDS: usize = 12;
 /// Clocks of publishers drift; a day ahead is a time zone bug, further is a lie.
